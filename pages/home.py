@@ -1,0 +1,59 @@
+"""Home: what rnnviz is for, and a map of the pages."""
+
+import streamlit as st
+
+from rnnviz import checkpoint as ckpt
+from rnnviz.ui import state
+
+st.title("rnnviz: look inside recurrent neural networks")
+st.markdown(
+    "Recurrent networks read text one character at a time and carry a memory, the hidden "
+    "state, from each step to the next. Here you can train small character models "
+    "yourself and open them up: watch the samples improve, find single cells that track "
+    "quotes or indentation, read the gates of an LSTM and see why gradients vanish."
+)
+
+cols = st.columns(3)
+with cols[0]:
+    st.subheader(":material/school: Learn")
+    st.markdown("Start with a three-unit RNN that learns the word *hello*, every number on screen.")
+    st.page_link("pages/learn_hello.py", label="Hello, RNN", icon=":material/arrow_forward:")
+with cols[1]:
+    st.subheader(":material/model_training: Train")
+    st.markdown("Train a character model on Shakespeare, Python or your own text and sample from it.")
+    st.page_link("pages/train.py", label="Train & sample", icon=":material/arrow_forward:")
+with cols[2]:
+    st.subheader(":material/search: Inspect")
+    st.markdown("Find interpretable cells, watch the gates, and follow gradients back in time.")
+    st.page_link("pages/cells.py", label="Cell explorer", icon=":material/arrow_forward:")
+    st.page_link("pages/gates.py", label="LSTM gates", icon=":material/arrow_forward:")
+    st.page_link("pages/gradients.py", label="Gradient flow", icon=":material/arrow_forward:")
+
+st.divider()
+st.subheader("Bundled models")
+names = ckpt.pretrained_names()
+if not names:
+    st.info("No bundled models found in pretrained/. Run `python -m rnnviz.pretrain` to build them.")
+else:
+    rows = []
+    for name in names:
+        try:
+            card = state.pretrained(name).card
+        except ValueError as e:
+            st.warning(f"{name}: {e}")
+            continue
+        m = card["model"]
+        rows.append({
+            "model": name,
+            "cell": m["cell"].upper(),
+            "size": f"{m['layers']} x {m['hidden']}",
+            "corpus": card.get("corpus", ""),
+            "val loss (nats/char)": round(card["val_loss"], 3) if card.get("val_loss") else None,
+            "training": f"{card.get('steps', 0):,} steps, {card.get('wall_seconds', 0) / 60:.0f} min",
+        })
+    st.dataframe(rows, hide_index=True, width="stretch")
+st.caption(
+    "Loss is measured in nats per character on text the model did not train on. A model "
+    "that guesses uniformly over a vocabulary of |V| characters scores ln |V| "
+    "(about 4.4 for Shakespeare's 84 characters); lower is better."
+)

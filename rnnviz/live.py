@@ -1,0 +1,382 @@
+"""Background training for a whole classroom on one server.
+
+``BackgroundTrainer`` runs a ``train.Trainer`` in its own thread. The thread never
+calls Streamlit: it only touches its own object, guarded by a lock, and pages poll
+``snapshot()`` from an ``st.fragment(run_every=...)``.
+
+Why a slot limiter: PyTorch's CPU kernels use OpenMP thread pools, and two
+trainers with two threads each on a two-core machine ran about 18x slower than
+one (oversubscription). ``SlotLimiter`` hands out CPU slots (one per torch thread)
+so the running trainers never use more threads than there are cores. Waiting
+trainers queue in FIFO order and see their position; running trainers give up
+their slot after a time quantum when someone is waiting, so a class of students
+all see their loss fall (round-robin), while the machine stays fully used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+import torch
+
+from . import checkpoint as ckpt
+from .train import Trainer
+
+
+def cpu_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SlotLimiter:
+    """FIFO allocation of CPU slots (one slot = one torch thread)."""
+
+    def __init__(self, slots: int | None = None):
+        self.slots = slots or cpu_cores()
+        self._cond = threading.Condition()
+        self._queue: list = []  # waiting tickets, FIFO
+        self._held: dict = {}  # ticket -> slots held
+
+    @property
+    def free(self) -> int:
+        return self.slots - sum(self._held.values())
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def running(self) -> int:
+        with self._cond:
+            return len(self._held)
+
+    def position(self, ticket) -> int | None:
+        """1-based queue position of ``ticket``, or None if it is not waiting."""
+        with self._cond:
+            try:
+                return self._queue.index(ticket) + 1
+            except ValueError:
+                return None
+
+    def acquire(self, ticket, n: int = 1, cancel=lambda: False, timeout: float = 0.25) -> bool:
+        """Block until ``n`` slots are free and ``ticket`` is first in line.
+
+        Returns False (and leaves the queue) when ``cancel()`` becomes true.
+        """
+        n = max(1, min(int(n), self.slots))
+        with self._cond:
+            if ticket in self._held:
+                return True
+            self._queue.append(ticket)
+            try:
+                while True:
+                    if self._queue[0] is ticket and self.free >= n:
+                        self._queue.pop(0)
+                        self._held[ticket] = n
+                        self._cond.notify_all()
+                        return True
+                    if cancel():
+                        return False
+                    self._cond.wait(timeout)
+            finally:
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
+                    self._cond.notify_all()
+
+    def release(self, ticket):
+        with self._cond:
+            if self._held.pop(ticket, None) is not None:
+                self._cond.notify_all()
+
+    def others_waiting(self) -> bool:
+        with self._cond:
+            return bool(self._queue)
+
+
+SLOTS = SlotLimiter()
+_RUNNERS: "weakref.WeakSet[BackgroundTrainer]" = weakref.WeakSet()
+
+
+def active_runners() -> list:
+    """Runners whose thread is still alive (for the load test and the teacher)."""
+    return [r for r in list(_RUNNERS) if r.thread_alive]
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of a trainer's progress, safe to read without the lock."""
+
+    status: str
+    steps: int
+    loss: list
+    val: list
+    grad: list
+    speed: list
+    samples: list
+    divergence: str | None
+    queue_position: int | None
+    chars_seen: int
+    train_seconds: float
+    elapsed: float
+    chars_per_second: float
+    max_steps: int | None
+    message: str | None = None
+    lr: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class BackgroundTrainer:
+    """A per-session trainer thread with pause/resume, single steps and a watchdog.
+
+    Status values: ``idle`` (created, never started), ``queued`` (waiting for a CPU
+    slot), ``running``, ``paused``, ``diverged``, ``finished`` (max steps reached),
+    ``stopped`` (released; the thread has ended).
+    """
+
+    def __init__(self, trainer: Trainer, *, threads: int = 1, limiter: SlotLimiter | None = None,
+                 chunk: int = 5, max_steps: int | None = None, max_wall: float = 30 * 60,
+                 idle_timeout: float = 180.0, quantum: float = 5.0):
+        self.trainer = trainer
+        self.threads = max(1, int(threads))
+        self.limiter = limiter or SLOTS
+        self.chunk = max(1, int(chunk))
+        self.max_steps = max_steps
+        self.max_wall = max_wall
+        self.idle_timeout = idle_timeout
+        self.quantum = quantum
+        self.lock = threading.Lock()
+        self._wake = threading.Event()
+        self._want_run = False
+        self._step_requests = 0
+        self._stopped = False
+        self._status = "idle"
+        self._message = None
+        self._run_seconds = 0.0
+        self._last_poll = time.monotonic()
+        self._readers = 0
+        self._thread: threading.Thread | None = None
+        self._listeners = []  # callables(trainer) run in the trainer thread after each chunk
+        _RUNNERS.add(self)
+
+    # -------------------------------------------------------------- commands
+    def _ensure_thread(self):
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._loop, name="rnnviz-trainer", daemon=True)
+            self._thread.start()
+
+    def start(self):
+        """Train continuously (queued until a slot is free)."""
+        if self._stopped:
+            return
+        with self.lock:
+            if self.trainer.diverged:
+                return
+            if self.max_steps is not None and self.trainer.steps >= self.max_steps:
+                return
+            self._want_run = True
+            self._message = None
+            self._last_poll = time.monotonic()
+        self._ensure_thread()
+        self._wake.set()
+
+    resume = start
+
+    def pause(self):
+        self._want_run = False
+        self._wake.set()
+
+    def step_once(self):
+        """Run one chunk of steps, then pause."""
+        if self._stopped:
+            return
+        with self.lock:
+            self._want_run = False
+            self._step_requests += 1
+        self._ensure_thread()
+        self._wake.set()
+
+    def stop(self, reason: str | None = None, join: bool = True):
+        """End the thread and release its slot; the trainer object stays readable."""
+        self._stopped = True
+        self._want_run = False
+        if reason:
+            self._message = reason
+        self._wake.set()
+        t = self._thread
+        if join and t is not None and t is not threading.current_thread():
+            t.join(timeout=10)
+        self._status = "stopped"
+
+    def touch(self):
+        """Called by the page on every poll; the watchdog stops unpolled trainers."""
+        self._last_poll = time.monotonic()
+
+    def add_listener(self, fn):
+        """Register ``fn(trainer)``, called under the lock after every chunk."""
+        self._listeners.append(fn)
+
+    # -------------------------------------------------------------- reading
+    @property
+    def thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def steps(self) -> int:
+        return self.trainer.steps
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """The lock, flagged so the trainer thread yields it between steps."""
+        self._readers += 1
+        self.lock.acquire()
+        self._readers -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def snapshot(self) -> Snapshot:
+        self.touch()
+        with self._locked():
+            tr = self.trainer
+            return Snapshot(
+                status=self._status,
+                steps=tr.steps,
+                loss=list(tr.loss_hist),
+                val=list(tr.val_hist),
+                grad=list(tr.grad_hist),
+                speed=list(tr.speed_hist),
+                samples=list(tr.samples),
+                divergence=tr.divergence.message() if tr.divergence else None,
+                queue_position=self.limiter.position(self) if self._status == "queued" else None,
+                chars_seen=tr.chars_seen,
+                train_seconds=tr.train_time,
+                elapsed=self._run_seconds,
+                chars_per_second=tr.chars_per_second(),
+                max_steps=self.max_steps,
+                message=self._message,
+                lr=tr.config.lr,
+            )
+
+    def checkpoint_copy(self, name: str = "live") -> ckpt.Checkpoint:
+        """A private copy of the current model with its vocabulary and card."""
+        with self._locked():
+            model = self.trainer.model.copy().eval()
+            card = self.trainer.card(name=name)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return ckpt.Checkpoint(model=model, vocab=self.trainer.vocab, card=card)
+
+    def with_trainer(self, fn):
+        """Run ``fn(trainer)`` under the lock (e.g. restore weights, change lr)."""
+        with self._locked():
+            return fn(self.trainer)
+
+    def restore_last_good(self) -> int:
+        with self._locked():
+            step = self.trainer.restore_last_good()
+            self._status = "paused"
+            self._message = f"Restored the weights from step {step:,}."
+            return step
+
+    # -------------------------------------------------------------- thread
+    def _loop(self):
+        torch.set_num_threads(self.threads)  # per-thread OpenMP setting
+        try:
+            while not self._stopped:
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+                if self._stopped:
+                    break
+                if self._watchdog():
+                    break
+                if not self._want_run and self._step_requests == 0:
+                    if self._status not in ("diverged", "finished"):
+                        self._status = "idle" if self.trainer.steps == 0 and self._status == "idle" else "paused"
+                    continue
+                self._status = "queued"
+                ok = self.limiter.acquire(
+                    self, self.threads,
+                    cancel=lambda: self._stopped or (not self._want_run and self._step_requests == 0),
+                )
+                if not ok:
+                    continue
+                try:
+                    self._run_slice()
+                finally:
+                    self.limiter.release(self)
+        finally:
+            self.limiter.release(self)
+            self._status = "stopped"
+
+    def _watchdog(self) -> bool:
+        if self.idle_timeout and time.monotonic() - self._last_poll > self.idle_timeout:
+            self._message = "Training stopped because nobody was watching this page for a while."
+            self._stopped = True
+            return True
+        return False
+
+    def _run_slice(self):
+        t_slice = time.monotonic()
+        self._status = "running"
+        while not self._stopped:
+            single = False
+            if not self._want_run:
+                if self._step_requests == 0:
+                    break
+                single = True
+            if self._run_seconds >= self.max_wall:
+                self._want_run = False
+                self._step_requests = 0
+                self._message = (f"Training paused after the {self.max_wall / 60:.0f}-minute limit per session. "
+                                 "Press Train to continue.")
+                break
+            if self._watchdog():
+                break
+            t0 = time.monotonic()
+            n = self.chunk
+            if self.max_steps is not None:
+                n = min(n, self.max_steps - self.trainer.steps)
+            for _ in range(max(0, n)):
+                with self.lock:
+                    self.trainer.step(1)
+                if self._readers:
+                    time.sleep(0.001)  # let a waiting page read a snapshot
+                if self.trainer.diverged or self._stopped or (not self._want_run and not single):
+                    break
+            with self.lock:
+                for fn in list(self._listeners):
+                    try:
+                        fn(self.trainer)
+                    except Exception:  # a listener must never kill training
+                        pass
+            self._run_seconds += time.monotonic() - t0
+            if single:
+                with self.lock:
+                    self._step_requests = max(0, self._step_requests - 1)
+            if self.trainer.diverged:
+                self._want_run = False
+                self._step_requests = 0
+                self._status = "diverged"
+                return
+            if self.max_steps is not None and self.trainer.steps >= self.max_steps:
+                self._want_run = False
+                self._step_requests = 0
+                self._status = "finished"
+                return
+            if self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting():
+                self._wake.set()  # give the slot to the next in line, then queue again
+                self._status = "queued"
+                return
+        if self._status == "running":
+            self._status = "paused"

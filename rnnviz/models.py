@@ -1,0 +1,392 @@
+"""Character-level RNN / LSTM / GRU models and an exact step-by-step ``trace``.
+
+Training goes through PyTorch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (several
+times faster than a Python loop on CPU). Inspection goes through ``trace``, which
+replays a sequence one time step at a time with the *same* weights and keeps every
+intermediate value a lesson wants to show: h, c and the gates. ``trace`` agrees with
+the fused forward to float32 round-off (tested to 1e-5).
+
+PyTorch's weight layout is kept as is (gate order i, f, g, o for the LSTM and
+r, z, n for the GRU), so the equations in the lessons map one-to-one onto
+``weight_ih_l{k}`` / ``weight_hh_l{k}`` slices.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CELLS = ("rnn", "lstm", "gru")
+CELL_LABELS = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+# Signals trace() records per layer, by cell type.
+SIGNALS = {
+    "rnn": ("pre", "h"),
+    "lstm": ("i", "f", "g", "o", "c", "tanh_c", "h"),
+    "gru": ("r", "z", "n", "h"),
+}
+SIGNAL_LABELS = {
+    "h": "hidden state h",
+    "c": "cell state c",
+    "tanh_c": "tanh(c)",
+    "i": "input gate i",
+    "f": "forget gate f",
+    "g": "candidate g",
+    "o": "output gate o",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "n": "candidate n",
+    "pre": "pre-activation a",
+}
+GATE_SIGNALS = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "lstm"
+    vocab_size: int = 65
+    layers: int = 2
+    hidden: int = 128
+    embed: int = 64
+    dropout: float = 0.0
+    nonlinearity: str = "tanh"  # vanilla RNN only: tanh or relu
+
+    def validate(self) -> "ModelConfig":
+        if self.cell not in CELLS:
+            raise ValueError(f"Unknown cell {self.cell!r}; choose rnn, lstm or gru.")
+        if not 1 <= int(self.layers) <= 3:
+            raise ValueError(f"Layers must be between 1 and 3 (got {self.layers}).")
+        if not 16 <= int(self.hidden) <= 1024:
+            raise ValueError(f"Hidden size must be between 16 and 1024 (got {self.hidden}).")
+        if not 1 <= int(self.embed) <= 1024:
+            raise ValueError(f"Embedding size must be between 1 and 1024 (got {self.embed}).")
+        if not 2 <= int(self.vocab_size) <= 100_000:
+            raise ValueError(f"Vocabulary size must be at least 2 (got {self.vocab_size}).")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"Dropout must be in [0, 1) (got {self.dropout}).")
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise ValueError("The vanilla RNN's activation must be tanh or relu.")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+class CharModel(nn.Module):
+    """Embedding -> fused recurrent stack -> linear read-out over the vocabulary."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        c = config
+        self.embed = nn.Embedding(c.vocab_size, c.embed)
+        kwargs = dict(batch_first=True, dropout=c.dropout if c.layers > 1 else 0.0)
+        if c.cell == "lstm":
+            self.rnn = nn.LSTM(c.embed, c.hidden, c.layers, **kwargs)
+        elif c.cell == "gru":
+            self.rnn = nn.GRU(c.embed, c.hidden, c.layers, **kwargs)
+        else:
+            self.rnn = nn.RNN(c.embed, c.hidden, c.layers, nonlinearity=c.nonlinearity, **kwargs)
+        self.head = nn.Linear(c.hidden, c.vocab_size)
+
+    @property
+    def cell(self) -> str:
+        return self.config.cell
+
+    def init_state(self, batch: int = 1):
+        c = self.config
+        z = torch.zeros(c.layers, batch, c.hidden)
+        return (z, z.clone()) if c.cell == "lstm" else z
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """ids [B, T] -> logits [B, T, V], final state (fused kernels)."""
+        out, state = self.rnn(self.embed(ids), state)
+        return self.head(out), state
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def copy(self) -> "CharModel":
+        """A private deep copy (never mutate a cached, shared model)."""
+        return copy.deepcopy(self)
+
+
+# ------------------------------------------------------------------ stepping
+
+
+@dataclass
+class LayerWeights:
+    w_ih: torch.Tensor
+    w_hh: torch.Tensor
+    b_ih: torch.Tensor
+    b_hh: torch.Tensor
+
+
+def layer_weights(model: CharModel, layer: int) -> LayerWeights:
+    r = model.rnn
+    return LayerWeights(
+        getattr(r, f"weight_ih_l{layer}"),
+        getattr(r, f"weight_hh_l{layer}"),
+        getattr(r, f"bias_ih_l{layer}"),
+        getattr(r, f"bias_hh_l{layer}"),
+    )
+
+
+def cell_step(cell, w: LayerWeights, xproj, h, c=None, activation="tanh", clamp=None):
+    """One time step of one layer, for a single sequence.
+
+    ``xproj`` is W_ih x_t + b_ih (precomputed for a whole sequence in ``trace``).
+    Returns (h_new, c_new, signals) where ``signals`` maps names of ``SIGNALS[cell]``
+    to 1-D tensors. ``clamp`` is an optional (indices, values, signal) triple that
+    overwrites units of c (LSTM) or h after they are computed; h is then derived
+    from the clamped c, so the intervention propagates like a real cell value.
+    """
+    if cell == "lstm":
+        gates = torch.addmv(xproj + w.b_hh, w.w_hh, h)
+        H = h.shape[0]
+        sig = torch.sigmoid(gates)
+        i, f, o = sig[:H], sig[H : 2 * H], sig[3 * H :]
+        g = torch.tanh(gates[2 * H : 3 * H])
+        c_new = f * c + i * g
+        if clamp is not None and clamp[2] == "c":
+            c_new = c_new.index_put((clamp[0],), clamp[1])
+        tc = torch.tanh(c_new)
+        h_new = o * tc
+        if clamp is not None and clamp[2] == "h":
+            h_new = h_new.index_put((clamp[0],), clamp[1])
+        return h_new, c_new, {"i": i, "f": f, "g": g, "o": o, "c": c_new, "tanh_c": tc, "h": h_new}
+    if cell == "gru":
+        hp = torch.addmv(w.b_hh, w.w_hh, h)
+        H = h.shape[0]
+        rz = torch.sigmoid(xproj[: 2 * H] + hp[: 2 * H])
+        r, z = rz[:H], rz[H:]
+        n = torch.tanh(xproj[2 * H :] + r * hp[2 * H :])
+        h_new = n + z * (h - n)  # = (1 - z) * n + z * h
+        if clamp is not None:
+            h_new = h_new.index_put((clamp[0],), clamp[1])
+        return h_new, None, {"r": r, "z": z, "n": n, "h": h_new}
+    pre = torch.addmv(xproj + w.b_hh, w.w_hh, h)
+    if activation == "tanh":
+        h_new = torch.tanh(pre)
+    elif activation == "relu":
+        h_new = torch.relu(pre)
+    elif activation == "linear":
+        h_new = pre
+    else:
+        raise ValueError(f"Unknown activation {activation!r}.")
+    if clamp is not None:
+        h_new = h_new.index_put((clamp[0],), clamp[1])
+    return h_new, None, {"pre": pre, "h": h_new}
+
+
+def split_state(model: CharModel, state):
+    """Normalise a state to per-layer lists of 1-D tensors (h list, c list or None)."""
+    c = model.config
+    if state is None:
+        zeros = [torch.zeros(c.hidden) for _ in range(c.layers)]
+        return zeros, ([torch.zeros(c.hidden) for _ in range(c.layers)] if c.cell == "lstm" else None)
+
+    def layers_of(t):
+        t = torch.as_tensor(t, dtype=torch.float32)
+        if t.dim() == 3:
+            if t.shape[1] != 1:
+                raise ValueError("trace() replays one sequence; the state must have batch size 1.")
+            t = t[:, 0]
+        if t.shape != (c.layers, c.hidden):
+            raise ValueError(
+                f"State shape {tuple(t.shape)} does not match the model "
+                f"({c.layers} layers x {c.hidden} units)."
+            )
+        return [t[k] for k in range(c.layers)]
+
+    if c.cell == "lstm":
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError("An LSTM state is a pair (h, c).")
+        return layers_of(state[0]), layers_of(state[1])
+    return layers_of(state), None
+
+
+def join_state(model: CharModel, hs, cs):
+    """Per-layer lists -> the fused modules' state format ([L, 1, H] or a pair)."""
+    h = torch.stack(hs).unsqueeze(1)
+    if model.config.cell == "lstm":
+        return h, torch.stack(cs).unsqueeze(1)
+    return h
+
+
+@dataclass
+class Trace:
+    """Everything a sequence did inside the network, one row per time step.
+
+    ``layers[k][name]`` is a [T, H] tensor for each name in ``SIGNALS[cell]``;
+    ``steps[k]['h']`` / ``steps[k]['c']`` hold the per-step 1-D tensors that were
+    actually used in the computation, so ``torch.autograd.grad`` can differentiate
+    a loss with respect to h_t or c_t when the trace ran with gradients enabled
+    (``steps[k]`` is None when an LSTM was traced without gradients).
+    """
+
+    cell: str
+    ids: torch.Tensor
+    layers: list[dict]
+    steps: list[dict]
+    logits: torch.Tensor  # [T, V]; row t predicts the character after ids[t]
+    state: object  # final state in the fused modules' format
+    embeddings: torch.Tensor  # [T, E] input embeddings (a leaf-like point for saliency)
+    initial: object = None
+
+    @property
+    def probs(self) -> torch.Tensor:
+        return torch.softmax(self.logits, dim=-1)
+
+    def numpy(self, layer: int, signal: str):
+        """[T, H] float32 NumPy array of one signal of one layer."""
+        return self.layers[layer][signal].detach().to(torch.float32).numpy()
+
+    def signals(self) -> tuple[str, ...]:
+        return SIGNALS[self.cell]
+
+
+def trace(
+    model: CharModel,
+    ids,
+    state=None,
+    *,
+    activation: str | None = None,
+    clamp: dict | None = None,
+    embeddings: torch.Tensor | None = None,
+) -> Trace:
+    """Replay ``ids`` (1-D) step by step with the model's own weights.
+
+    Works with gradients enabled (for the gradient page) and under
+    ``torch.inference_mode()``. Dropout is not applied (inspection = eval mode).
+    ``activation`` overrides the vanilla RNN's non-linearity ("tanh", "relu",
+    "linear") for experiments; ``clamp`` maps (layer, signal, unit) -> value;
+    ``embeddings`` replaces the embedding lookup (e.g. a tensor that requires grad).
+    """
+    cfg = model.config
+    ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
+    if ids.numel() == 0:
+        raise ValueError("Nothing to trace: the text is empty.")
+    if int(ids.max()) >= cfg.vocab_size or int(ids.min()) < 0:
+        raise ValueError("The ids are outside the model's vocabulary.")
+    act = activation or cfg.nonlinearity
+    hs, cs = split_state(model, state)
+    x = model.embed(ids) if embeddings is None else embeddings
+    emb = x
+    clamps = _group_clamps(clamp, cfg)
+    layers, steps, final_h, final_c = [], [], [], []
+    T = ids.shape[0]
+    fast = cfg.cell == "lstm" and not clamps and not torch.is_grad_enabled()
+    for k in range(cfg.layers):
+        if fast:
+            layer = _lstm_layer_nograd(layer_weights(model, k), x, hs[k], cs[k])
+            layers.append(layer)
+            steps.append(None)
+            final_h.append(layer["h"][-1])
+            final_c.append(layer["c"][-1])
+            x = layer["h"]
+            continue
+        w = layer_weights(model, k)
+        xproj = torch.addmm(w.b_ih, x, w.w_ih.t())  # [T, G*H]: input part for all steps
+        h, c = hs[k], (cs[k] if cs is not None else None)
+        rec = {name: [] for name in SIGNALS[cfg.cell]}
+        hk = clamps.get(k)
+        for t in range(T):
+            h, c, sig = cell_step(cfg.cell, w, xproj[t], h, c, act, hk)
+            for name, v in sig.items():
+                rec[name].append(v)
+        layer = {name: torch.stack(v) for name, v in rec.items()}
+        layers.append(layer)
+        steps.append({"h": rec["h"], "c": rec.get("c")})
+        final_h.append(h)
+        final_c.append(c)
+        x = layer["h"]
+    logits = model.head(x)
+    return Trace(
+        cell=cfg.cell,
+        ids=ids,
+        layers=layers,
+        steps=steps,
+        logits=logits,
+        state=join_state(model, final_h, final_c if cfg.cell == "lstm" else None),
+        embeddings=emb,
+        initial=state,
+    )
+
+
+def _lstm_layer_nograd(w: LayerWeights, x, h, c):
+    """The LSTM recurrence without autograd, writing into preallocated buffers.
+
+    Same arithmetic as ``cell_step`` (tested equal) but ~25 % faster: fewer
+    temporaries per step, which matters because a 2,000-character trace runs
+    thousands of tiny kernels.
+    """
+    T, H = x.shape[0], h.shape[0]
+    xp = torch.addmm(w.b_ih + w.b_hh, x, w.w_ih.t())
+    S = torch.empty(T, 4 * H)  # sigmoid(i, f, _, o) with tanh(g) in the g slot
+    C = torch.empty(T, H)
+    TC = torch.empty(T, H)
+    Hb = torch.empty(T, H)
+    w_hh = w.w_hh
+    for t in range(T):
+        s = S[t]
+        pre = torch.addmv(xp[t], w_hh, h)
+        torch.sigmoid(pre, out=s)
+        g = s[2 * H : 3 * H]
+        torch.tanh(pre[2 * H : 3 * H], out=g)
+        ct = C[t]
+        torch.mul(s[H : 2 * H], c, out=ct)
+        ct.addcmul_(s[:H], g)
+        tc = TC[t]
+        torch.tanh(ct, out=tc)
+        h = torch.mul(s[3 * H :], tc, out=Hb[t])
+        c = ct
+    return {
+        "i": S[:, :H], "f": S[:, H : 2 * H], "g": S[:, 2 * H : 3 * H], "o": S[:, 3 * H :],
+        "c": C, "tanh_c": TC, "h": Hb,
+    }
+
+
+def _group_clamps(clamp, cfg):
+    """{(layer, signal, unit): value} -> {layer: (idx tensor, value tensor, signal)}."""
+    if not clamp:
+        return {}
+    out = {}
+    for (layer, signal, unit), value in clamp.items():
+        layer, unit = int(layer), int(unit)
+        if not 0 <= layer < cfg.layers:
+            raise ValueError(f"Layer {layer} does not exist (the model has {cfg.layers}).")
+        if not 0 <= unit < cfg.hidden:
+            raise ValueError(f"Cell {unit} does not exist (layers have {cfg.hidden} cells).")
+        if signal not in ("h", "c") or (signal == "c" and cfg.cell != "lstm"):
+            raise ValueError("Only h (or c for an LSTM) can be clamped.")
+        prev = out.setdefault(layer, ([], [], signal))
+        if prev[2] != signal:
+            raise ValueError("Clamp either h or c within one layer, not both.")
+        prev[0].append(unit)
+        prev[1].append(float(value))
+    return {
+        k: (torch.tensor(i, dtype=torch.long), torch.tensor(v, dtype=torch.float32), s)
+        for k, (i, v, s) in out.items()
+    }
+
+
+def build(cell="lstm", vocab_size=65, layers=2, hidden=128, embed=64, dropout=0.0, seed=None, **kw):
+    """Convenience constructor; ``seed`` makes the initial weights reproducible."""
+    cfg = ModelConfig(cell=cell, vocab_size=vocab_size, layers=layers, hidden=hidden,
+                      embed=embed, dropout=dropout, **kw)
+    if seed is not None:
+        g = torch.random.fork_rng()
+        with g:
+            torch.manual_seed(seed)
+            return CharModel(cfg)
+    return CharModel(cfg)

@@ -1,0 +1,76 @@
+"""Rebuild every bundled model in ``pretrained/`` with one command.
+
+    python -m rnnviz.pretrain            # all models, one after another
+    python -m rnnviz.pretrain --only python_lstm cpp_lstm
+
+Budgets are in optimisation steps with fixed seeds, so a rerun on the same
+software gives the same loss curve (wall times differ by machine). On the 2-core
+reference machine the whole set takes a little over an hour per lane; the
+recorded wall time and validation loss of each run land in its ``card.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from . import train
+
+# name -> (description, CLI arguments)
+MODELS = {
+    "python_lstm": (
+        "2x256 LSTM on Python standard-library source; the cell explorer's model for "
+        "indentation, column and string cells.",
+        "--corpus python --cell lstm --layers 2 --hidden 256 --seq-len 128 --batch-size 32 "
+        "--lr 2e-3 --steps 16000 --decay",
+    ),
+    "shakespeare_lstm": (
+        "2x256 LSTM on the complete works of Shakespeare.",
+        "--corpus shakespeare --cell lstm --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
+        "--lr 2e-3 --steps 20000 --decay",
+    ),
+    "shakespeare_rnn": (
+        "2x256 vanilla (tanh) RNN on Shakespeare, for comparison with the LSTM and GRU.",
+        "--corpus shakespeare --cell rnn --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
+        "--lr 1e-3 --steps 10000 --decay",
+    ),
+    "shakespeare_gru": (
+        "2x256 GRU on Shakespeare, for comparison with the LSTM and vanilla RNN.",
+        "--corpus shakespeare --cell gru --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
+        "--lr 2e-3 --steps 10000 --decay",
+    ),
+    "cpp_lstm": (
+        "2x256 LSTM on C/C++ headers from PyTorch (stand-in for the Linux kernel corpus).",
+        "--corpus cpp --cell lstm --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
+        "--lr 2e-3 --steps 8000 --decay",
+    ),
+    "names_gru": (
+        "1x128 GRU on US census first names: invents new names.",
+        "--corpus names --cell gru --layers 1 --hidden 128 --embed 32 --seq-len 32 --batch-size 32 "
+        "--lr 3e-3 --steps 3000 --decay --eval-every 100",
+    ),
+}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m rnnviz.pretrain")
+    p.add_argument("--only", nargs="*", default=None, help="names of models to build")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="1/100 of the steps (smoke test only)")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained"))
+    args = p.parse_args(argv)
+    names = args.only or list(MODELS)
+    for name in names:
+        desc, cli = MODELS[name]
+        if args.quick:
+            parts = cli.split()
+            k = parts.index("--steps")
+            parts[k + 1] = str(max(20, int(parts[k + 1]) // 100))
+            cli = " ".join(parts) + " --final-eval-chars 20000"
+        print(f"== {name}: {cli}", flush=True)
+        train.main(cli.split() + ["--threads", str(args.threads), "--out", os.path.join(args.out, name),
+                                  "--name", name, "--description", desc])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Cached resources and the shared model picker.
+
+Bundled models and corpora are cached once per server (``scope="global"``) and
+shared by every student: treat them as read-only. Anything that trains or edits a
+model must call ``checkpoint.model.copy()`` first.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .. import checkpoint as ckpt
+from .. import corpora
+
+LIVE = "live"  # key of the session's live (training) model in model pickers
+
+
+@st.cache_resource(show_spinner="Loading model...")
+def pretrained(name: str) -> ckpt.Checkpoint:
+    """A bundled model, shared by all sessions. Never mutate it: copy first."""
+    cp = ckpt.load_pretrained(name)
+    for p in cp.model.parameters():
+        p.requires_grad_(False)
+    return cp
+
+
+@st.cache_resource(show_spinner="Loading corpus...")
+def corpus(name: str) -> corpora.Corpus:
+    """A built-in corpus, shared by all sessions (read-only)."""
+    c = corpora.load(name)
+    _ = c.ids  # encode once, here, rather than in the first student's request
+    return c
+
+
+def pretrained_label(name: str) -> str:
+    try:
+        card = pretrained(name).card
+    except ValueError:
+        return name
+    m = card.get("model", {})
+    val = card.get("val_loss")
+    val_s = f", val {val:.2f} nats/char" if isinstance(val, (int, float)) else ""
+    return f"{name} ({m.get('layers')}x{m.get('hidden')} {str(m.get('cell', '')).upper()}{val_s})"
+
+
+def live_checkpoint() -> ckpt.Checkpoint | None:
+    """A private snapshot of this session's live (training) model, or None."""
+    from .session import live_checkpoint as _live
+
+    return _live()
+
+
+def model_picker(label: str = "Model", *, key: str, cells=None, default: str | None = None,
+                 allow_live: bool = True, help: str | None = None):
+    """A selectbox over bundled models (+ the session's live model).
+
+    Returns (choice_key, Checkpoint) or (None, None) when nothing is available.
+    ``cells`` restricts to cell types, e.g. ("lstm", "gru").
+    """
+    options = []
+    for name in ckpt.pretrained_names():
+        try:
+            cell = pretrained(name).model.config.cell
+        except ValueError:
+            continue
+        if cells is None or cell in cells:
+            options.append(name)
+    live = live_checkpoint() if allow_live else None
+    if live is not None and (cells is None or live.model.config.cell in cells):
+        options = [LIVE] + options
+    if not options:
+        st.info("No model is available yet. Train one on the **Train & sample** page.")
+        return None, None
+    index = options.index(default) if default in options else 0
+
+    def fmt(o):
+        if o == LIVE:
+            m = live.model.config
+            return f"Your live model ({m.layers}x{m.hidden} {m.cell.upper()}, step {live.card.get('steps', 0):,})"
+        return pretrained_label(o)
+
+    choice = st.selectbox(label, options, index=index, format_func=fmt, key=key, help=help)
+    return choice, (live if choice == LIVE else pretrained(choice))

@@ -1,0 +1,111 @@
+"""Shared fixtures: tiny corpora/models, AppTest start-up, and a real browser.
+
+Browser tests use the system Chromium (``apt-get install -y chromium``) through
+Playwright; they never download a browser. Set RNNVIZ_REQUIRE_BROWSER=1 (CI does)
+to fail instead of skip when Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def app_test():
+    """Factory: AppTest started from app.py, optionally switched to a page."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(page: str | None = None, timeout: float = 120):
+        at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=timeout)
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        return at
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    """A real ``streamlit run app.py`` on a free loopback port; yields its base URL."""
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit server did not become healthy in 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("RNNVIZ_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        pytest.skip("system Chromium not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("RNNVIZ_REQUIRE_BROWSER"):
+            raise
+        pytest.skip("playwright not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def open_app(page, server, path: str = "", wait_text: str | None = None, timeout: float = 60_000):
+    """Navigate to the app (``path`` like "train") and wait until it has rendered."""
+    page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    if wait_text:
+        page.get_by_text(wait_text, exact=False).first.wait_for(timeout=timeout)
+    return page
