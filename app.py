@@ -5,7 +5,36 @@ page lives in ``pages/`` and calls the ``rnnviz`` library. To add a page, copy a
 file in ``pages/`` and list it below.
 """
 
+import pandas  # noqa: F401  (imported once here: concurrent first imports in page threads can race)
+import plotly.graph_objects  # noqa: F401
 import streamlit as st
+import torch
+
+# Page computations (traces, samples) are batch-1 work: one thread is as fast and
+# leaves the cores to the training slots (see rnnviz.live). The setting is per thread.
+torch.set_num_threads(1)
+
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up():
+    """Once per server process: pay torch's lazy imports (the optimiser pulls in its
+    compiler stack, ~10-25 s on a busy machine) in a background thread, not in the
+    first student's Train click."""
+    import threading
+
+    def work():
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.Adam([p])
+        p.sum().backward()
+        opt.step()
+
+    t = threading.Thread(target=work, name="rnnviz-warmup", daemon=True)
+    t.start()
+    return t
+
+
+_warm_up()
 
 st.set_page_config(page_title="rnnviz - inside recurrent networks", page_icon=":material/neurology:",
                    layout="wide")

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from rnnviz import checkpoint as ckpt
-from rnnviz.ui import state
+from rnnviz.ui.state import ensure_app_navigation
+
+ensure_app_navigation()
 
 st.title("rnnviz: look inside recurrent neural networks")
 st.markdown(
@@ -38,7 +40,7 @@ else:
     rows = []
     for name in names:
         try:
-            card = state.pretrained(name).card
+            card = ckpt.pretrained_card(name)
         except ValueError as e:
             st.warning(f"{name}: {e}")
             continue

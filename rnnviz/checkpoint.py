@@ -199,6 +199,20 @@ def pretrained_names() -> list[str]:
     )
 
 
+def pretrained_card(name: str) -> dict:
+    """The card of a bundled model, read from its card.json (no weights loaded)."""
+    if name not in pretrained_names():
+        raise ValueError(f"No bundled model called {name!r}.")
+    path = os.path.join(PRETRAINED_DIR, name, "card.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            card = json.load(fh)
+    except (OSError, json.JSONDecodeError):
+        return read_card(open(os.path.join(PRETRAINED_DIR, name, "model.safetensors"), "rb").read())
+    _check_card(card)
+    return card
+
+
 def load_pretrained(name: str) -> Checkpoint:
     if name not in pretrained_names():
         raise ValueError(f"No bundled model called {name!r}.")

@@ -138,7 +138,8 @@ def validate_text(text: str, *, min_chars: int = MIN_CHARS, what: str = "The tex
 
 
 def decode_bytes(data: bytes, *, what: str = "The file") -> str:
-    """Decode an upload: UTF-8 (with or without BOM), then Latin-1; refuse binaries."""
+    """Decode an upload: UTF-16 with a BOM, UTF-8 (with or without BOM), then Latin-1;
+    refuse binaries."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError(f"{what} could not be read as bytes.")
     data = bytes(data)
@@ -149,6 +150,14 @@ def decode_bytes(data: bytes, *, what: str = "The file") -> str:
             f"{what} is {len(data) / 1e6:.1f} MB, larger than the "
             f"{MAX_BYTES // (1024 * 1024)} MB limit. Upload a smaller excerpt."
         )
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM (e.g. Windows "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{what} starts like UTF-16 text but could not be decoded. Save it as UTF-8 "
+                "and upload it again."
+            ) from None
     if b"\x00" in data:
         raise ValueError(
             f"{what} contains NUL bytes, so it looks like a binary file (an image, a zip, a "

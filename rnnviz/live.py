@@ -25,7 +25,21 @@ from dataclasses import dataclass, field
 import torch
 
 from . import checkpoint as ckpt
+from .sample import sample as _sample
 from .train import Trainer
+
+
+THREAD_NAME = "rnnviz-trainer"  # also the OS thread name, so ops can count trainers in /proc/PID/task/*/comm
+
+
+def _set_os_thread_name(name: str) -> None:
+    """Name the calling OS thread (Linux prctl; Python 3.11 only names its own Thread object)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
+    except (OSError, AttributeError):  # not Linux
+        pass
 
 
 def cpu_cores() -> int:
@@ -158,6 +172,7 @@ class BackgroundTrainer:
         self._status = "idle"
         self._message = None
         self._run_seconds = 0.0
+        self._budget_start = 0.0  # _run_seconds when the user last pressed Train
         self._last_poll = time.monotonic()
         self._readers = 0
         self._thread: threading.Thread | None = None
@@ -167,7 +182,7 @@ class BackgroundTrainer:
     # -------------------------------------------------------------- commands
     def _ensure_thread(self):
         if self._thread is None and not self._stopped:
-            self._thread = threading.Thread(target=self._loop, name="rnnviz-trainer", daemon=True)
+            self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
             self._thread.start()
 
     def start(self):
@@ -182,14 +197,21 @@ class BackgroundTrainer:
             self._want_run = True
             self._message = None
             self._last_poll = time.monotonic()
+            if self._run_seconds - self._budget_start >= self.max_wall:
+                self._budget_start = self._run_seconds  # an explicit Train grants a new budget
         self._ensure_thread()
         self._wake.set()
 
     resume = start
 
-    def pause(self):
+    def pause(self, wait: float = 0.0):
+        """Stop after the step in flight; ``wait`` > 0 blocks (up to that many seconds)
+        until the thread has settled, so a page redrawn right after shows final numbers."""
         self._want_run = False
         self._wake.set()
+        deadline = time.monotonic() + wait
+        while self._status in ("running", "queued") and self.thread_alive and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def step_once(self):
         """Run one chunk of steps, then pause."""
@@ -229,6 +251,16 @@ class BackgroundTrainer:
     @property
     def status(self) -> str:
         return self._status
+
+    @property
+    def wants_run(self) -> bool:
+        """True after start() until pause, divergence, the step limit or stop (not for single steps)."""
+        return not self._stopped and self._want_run
+
+    @property
+    def active(self) -> bool:
+        """True while training is wanted or a single step is pending (a page should poll)."""
+        return not self._stopped and (self._want_run or self._step_requests > 0)
 
     @property
     def steps(self) -> int:
@@ -291,6 +323,7 @@ class BackgroundTrainer:
 
     # -------------------------------------------------------------- thread
     def _loop(self):
+        _set_os_thread_name(THREAD_NAME)
         torch.set_num_threads(self.threads)  # per-thread OpenMP setting
         try:
             while not self._stopped:
@@ -321,7 +354,8 @@ class BackgroundTrainer:
 
     def _watchdog(self) -> bool:
         if self.idle_timeout and time.monotonic() - self._last_poll > self.idle_timeout:
-            self._message = "Training stopped because nobody was watching this page for a while."
+            if self._want_run or self._step_requests:
+                self._message = "Training stopped because nobody was watching this page for a while."
             self._stopped = True
             return True
         return False
@@ -335,7 +369,7 @@ class BackgroundTrainer:
                 if self._step_requests == 0:
                     break
                 single = True
-            if self._run_seconds >= self.max_wall:
+            if self._run_seconds - self._budget_start >= self.max_wall:
                 self._want_run = False
                 self._step_requests = 0
                 self._message = (f"Training paused after the {self.max_wall / 60:.0f}-minute limit per session. "
@@ -380,3 +414,45 @@ class BackgroundTrainer:
                 return
         if self._status == "running":
             self._status = "paused"
+
+
+class PeriodicSampler:
+    """A listener (``BackgroundTrainer.add_listener``) that keeps a fresh sample.
+
+    It runs in the trainer thread, under the trainer's lock, after a chunk: at most
+    every ``every`` seconds (or right after ``request()``), it samples ``length``
+    characters from the current weights. Sampling there keeps its CPU cost inside
+    the trainer's slot instead of in every page poll. ``latest`` is ``(step, Sample)``
+    or None; reading it is a single attribute access, safe without the lock.
+    """
+
+    def __init__(self, every: float = 3.0, length: int = 200, temperature: float = 1.0, seed: int = 0):
+        self.every = every
+        self.length = length
+        self.temperature = temperature
+        self.seed = seed
+        self.latest = None
+        self._t = 0.0
+        self._requested = False
+
+    def request(self):
+        """Sample after the next chunk whatever the time (e.g. after a single step)."""
+        self._requested = True
+
+    def __call__(self, trainer: Trainer):
+        now = time.monotonic()
+        if self.latest is not None and self.latest[0] == trainer.steps:
+            return
+        if not self._requested and now - self._t < self.every:
+            return
+        self._requested = False
+        model = trainer.model
+        was = model.training
+        model.eval()
+        try:
+            s = _sample(model, trainer.vocab, self.length, temperature=self.temperature,
+                        seed=self.seed + trainer.steps)
+        finally:
+            model.train(was)
+        self._t = time.monotonic()
+        self.latest = (trainer.steps, s)

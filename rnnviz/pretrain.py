@@ -32,17 +32,17 @@ MODELS = {
     "shakespeare_rnn": (
         "2x256 vanilla (tanh) RNN on Shakespeare, for comparison with the LSTM and GRU.",
         "--corpus shakespeare --cell rnn --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
-        "--lr 1e-3 --steps 10000 --decay",
+        "--lr 1e-3 --steps 8000 --decay",
     ),
     "shakespeare_gru": (
         "2x256 GRU on Shakespeare, for comparison with the LSTM and vanilla RNN.",
         "--corpus shakespeare --cell gru --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
-        "--lr 2e-3 --steps 10000 --decay",
+        "--lr 2e-3 --steps 6000 --decay",
     ),
     "cpp_lstm": (
         "2x256 LSTM on C/C++ headers from PyTorch (stand-in for the Linux kernel corpus).",
         "--corpus cpp --cell lstm --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
-        "--lr 2e-3 --steps 8000 --decay",
+        "--lr 2e-3 --steps 6000 --decay",
     ),
     "names_gru": (
         "1x128 GRU on US census first names: invents new names.",
@@ -52,11 +52,30 @@ MODELS = {
 }
 
 
+PROBED = {"python_lstm": 20_000}  # models whose card records their best interpretable cells
+
+
+def annotate_probes(folder: str, chars: int) -> dict:
+    """Measure the best indentation / column / string cells on validation text and
+    store them in the card (``probes``), in card.json and the safetensors header."""
+    from . import checkpoint as ckpt
+    from . import probes
+
+    cp = ckpt.load(folder)
+    rep = probes.report(cp, length=chars)
+    card = dict(cp.card)
+    card["probes"] = rep
+    ckpt.save(cp.model, cp.vocab, folder, card)
+    return rep
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m rnnviz.pretrain")
     p.add_argument("--only", nargs="*", default=None, help="names of models to build")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="1/100 of the steps (smoke test only)")
+    p.add_argument("--annotate-only", action="store_true",
+                   help="skip training; only (re)measure the interpretable cells of existing models")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained"))
     args = p.parse_args(argv)
     names = args.only or list(MODELS)
@@ -67,9 +86,15 @@ def main(argv=None):
             k = parts.index("--steps")
             parts[k + 1] = str(max(20, int(parts[k + 1]) // 100))
             cli = " ".join(parts) + " --final-eval-chars 20000"
-        print(f"== {name}: {cli}", flush=True)
-        train.main(cli.split() + ["--threads", str(args.threads), "--out", os.path.join(args.out, name),
-                                  "--name", name, "--description", desc])
+        folder = os.path.join(args.out, name)
+        if not args.annotate_only:
+            print(f"== {name}: {cli}", flush=True)
+            train.main(cli.split() + ["--threads", str(args.threads), "--out", folder,
+                                      "--name", name, "--description", desc])
+        if name in PROBED:
+            rep = annotate_probes(folder, PROBED[name] if not args.quick else 2_000)
+            print(f"   best cells: " + ", ".join(
+                f"{k} |r|={rep[k]['abs_r']:.2f}" for k in ("indent", "column", "string")), flush=True)
 
 
 if __name__ == "__main__":

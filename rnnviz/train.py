@@ -35,6 +35,7 @@ from .sample import sample
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 MILESTONES = (0, 100, 300, 1000, 3000, 10000, 30000, 100000, 300000)
 HISTORY = 20_000  # points kept per metric (ring buffers)
+BLOWUP_FACTOR = 3.0  # loss > 3 ln|V| (and > 10) counts as diverged
 
 
 @dataclass
@@ -59,6 +60,7 @@ class TrainConfig:
     milestones: tuple = MILESTONES
     snapshot_every: int = 50
     nonlinearity: str = "tanh"
+    stop_on_blowup: bool = True  # also stop on a finite loss > blowup_threshold (not only NaN/Inf)
 
     def validate(self) -> "TrainConfig":
         self.model_config(2).validate()
@@ -111,12 +113,27 @@ class Divergence:
     last_good_step: int
 
     def message(self) -> str:
+        if math.isfinite(self.value):  # blow-up: finite, but far worse than guessing
+            what = (f"the {self.what} jumped to {self.value:,.1f} nats per character, far worse than "
+                    "guessing uniformly at random")
+        else:
+            what = f"the {self.what} became {self.value}"
         return (
-            f"Training stopped at step {self.step:,}: the {self.what} became {self.value}. "
-            "The updates grew so large that the numbers overflowed. Lower the learning rate "
+            f"Training stopped at step {self.step:,}: {what}. "
+            "The updates grew so large that the model blew up. Lower the learning rate "
             "(try 10x smaller) or turn gradient clipping on, then reset - or restore the last "
             f"good weights (step {self.last_good_step:,}) and continue more gently."
         )
+
+
+def blowup_threshold(vocab_size: int) -> float:
+    """A training loss above this counts as divergence even if it is finite.
+
+    A model that guesses uniformly scores ln|V|; a loss several times that means the
+    weights have been thrown far off (a tanh RNN with a huge learning rate saturates
+    instead of overflowing, so its loss stays finite but absurd).
+    """
+    return max(BLOWUP_FACTOR * math.log(max(2, vocab_size)), 10.0)
 
 
 def val_loss(model: CharModel, ids: np.ndarray, max_chars: int = 32_768, streams: int = 16) -> float:
@@ -166,9 +183,13 @@ class Trainer:
             if model.config.vocab_size != len(self.vocab):
                 raise ValueError("The model's vocabulary does not match this corpus.")
             model = model.copy()  # never train someone else's (possibly shared) model
+            for p in model.parameters():  # cached / checkpoint copies come frozen
+                p.requires_grad_(True)
             config.cell, config.layers, config.hidden = model.config.cell, model.config.layers, model.config.hidden
             config.embed = model.config.embed
         self.model = model.train()
+        # Step-0 weights (read-only), so pages can compare "before training" with now.
+        self.initial_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.source = source
         self.optimizer = make_optimizer(config.optimizer, self.model.parameters(), config.lr)
         self.gen = torch.Generator().manual_seed(config.seed)
@@ -237,11 +258,18 @@ class Trainer:
             else:
                 norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
             lv, gv = float(loss.detach()), float(norm)
-            if not math.isfinite(lv) or not math.isfinite(gv):
-                what, val = ("loss", lv) if not math.isfinite(lv) else ("gradient norm", gv)
+            blown = cfg.stop_on_blowup and lv > blowup_threshold(V)
+            if not math.isfinite(lv) or not math.isfinite(gv) or blown:
+                what, val = ("loss", lv) if not math.isfinite(lv) or blown else ("gradient norm", gv)
                 self.divergence = Divergence(self.steps + 1, what, val, self._good[0])
                 opt.zero_grad(set_to_none=True)
                 break
+            if self.steps % cfg.snapshot_every == 0 and self.steps > self._good[0]:
+                # Keep the weights *before* this update: they just gave a sane loss, while
+                # the update itself may be the one that throws the model off.
+                t_snap = time.perf_counter()
+                self._snapshot()
+                t0 += time.perf_counter() - t_snap
             opt.step()
             if cfg.carry_state:
                 self._state = new_state
@@ -254,8 +282,6 @@ class Trainer:
             self.loss_hist.append((self.steps, lv))
             self.grad_hist.append((self.steps, gv))
             self.speed_hist.append((self.steps, nchars / dt if dt > 0 else 0.0))
-            if self.steps % cfg.snapshot_every == 0:
-                self._snapshot()
             if self.steps % cfg.eval_every == 0:
                 self.record_val()
             self._maybe_sample()
@@ -281,6 +307,8 @@ class Trainer:
         step, model_sd, opt_sd = self._good
         self.model.load_state_dict(model_sd)
         self.optimizer.load_state_dict(opt_sd)
+        for g in self.optimizer.param_groups:  # keep the learning rate chosen since (often lowered)
+            g["lr"] = self.config.lr
         self.divergence = None
         self._state = None
         return step

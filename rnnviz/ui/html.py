@@ -135,14 +135,22 @@ def prob_text(text: str, probs, top=None, *, prime: str = "", max_height: int = 
     return char_spans(chars, colors, titles, max_height=max_height, bold=bold, caption=caption)
 
 
-def legend(kind: str = "diverging", label: str = "") -> str:
-    """A small colour legend bar (static HTML from our own numbers)."""
+def legend(kind: str = "diverging", label: str = "", ends: tuple[str, str] | None = None) -> str:
+    """A small colour legend bar (static HTML from our own numbers).
+
+    ``kind`` "diverging" (-1 red ... +1 blue), "prob", or "gate" (0 white ... 1
+    blue: ``heat_text(..., vmin=0, vmax=1)``); ``ends`` overrides the end labels.
+    """
     if kind == "prob":
         stops = [(p, prob_rgb(p)) for p in (0.0, 0.25, 0.5, 0.75, 1.0)]
-        ends = ("p = 0 (surprised)", "p = 1 (certain)")
+        default_ends = ("p = 0 (surprised)", "p = 1 (certain)")
+    elif kind == "gate":
+        stops = [(v, diverging_rgb(v, 0.0, 1.0)) for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
+        default_ends = ("0 (closed)", "1 (open)")
     else:
         stops = [(v, diverging_rgb(v)) for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]
-        ends = ("-1", "+1")
+        default_ends = ("-1", "+1")
+    ends = ends or default_ends
     grad = ", ".join(f"rgb{c}" for _, c in stops)
     return (
         '<div style="display:flex;align-items:center;gap:8px;font-size:12px;color:#444;">'

@@ -81,3 +81,24 @@ def model_picker(label: str = "Model", *, key: str, cells=None, default: str | N
 
     choice = st.selectbox(label, options, index=index, format_func=fmt, key=key, help=help)
     return choice, (live if choice == LIVE else pretrained(choice))
+
+
+def ensure_app_navigation():
+    """Make a deep link on a freshly started server run through ``app.py``.
+
+    Streamlit keeps a legacy mode for apps with a ``pages/`` folder: until some
+    session has executed ``st.navigation``, a request for ``/cells`` runs
+    ``pages/cells.py`` on its own, with an automatic file-name sidebar and without
+    app.py's page config. Every page calls this first; in that legacy mode it
+    switches the process to app.py's navigation and reruns, which lands on the
+    same page (same url path, same page hash) through ``app.py``.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        # Rerun at most once per session: a rerun drops pending button clicks, and
+        # AppTest re-enters the legacy mode on every run.
+        if not st.session_state.get("_rnnviz_nav_checked"):
+            st.session_state["_rnnviz_nav_checked"] = True
+            st.rerun()

@@ -1,0 +1,189 @@
+"""Live-training benchmarks: classroom sharing, trainer overhead, time to a good loss.
+
+* ``aggregate_ratio`` - four trainers started together (one torch thread each,
+  one global limiter with slots = cores) versus one trainer alone: characters
+  trained per wall second, summed over the four, divided by the lone trainer's.
+  Both windows run in this one process, one after the other. Goal >= 0.9: the
+  limiter must keep the cores busy without oversubscribing them.
+* ``overhead`` - ``BackgroundTrainer`` (thread, lock, chunking, listeners, the
+  page's periodic sample) versus a bare PyTorch loop on the same model, data
+  shape and optimiser, in alternating blocks; reported without and with the
+  trainer's periodic validation. Goal <= 5 % for the training machinery.
+* ``seconds_to_val`` - wall seconds until the validation loss reaches 1.7
+  nats/char on Shakespeare with the page's default settings (bounded).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import result
+from .. import corpora
+from ..live import BackgroundTrainer, PeriodicSampler, SlotLimiter, cpu_cores
+from ..train import Trainer, TrainConfig
+
+# The Train & sample page's defaults (pages/train.py).
+PAGE_DEFAULTS = dict(cell="lstm", layers=1, hidden=128, embed=32, seq_len=64, batch_size=32, optimizer="adam",
+                     lr=2e-3, clip=True, clip_value=5.0, seed=1337)
+TARGET_VAL = 1.7
+
+
+def _config(**kw) -> TrainConfig:
+    return TrainConfig(**{**PAGE_DEFAULTS, **kw})
+
+
+def _window(runners, seconds: float) -> float:
+    """Start ``runners`` together; chars trained per wall second over ``seconds``."""
+    for r in runners:
+        r.start()
+    t_wait = time.monotonic() + 60
+    while any(r.steps == 0 for r in runners) and time.monotonic() < t_wait:
+        time.sleep(0.05)  # skip start-up (thread spawn, first slot grants)
+    c0 = sum(r.trainer.chars_seen for r in runners)
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    c1 = sum(r.trainer.chars_seen for r in runners)
+    dt = time.monotonic() - t0
+    for r in runners:
+        r.stop()
+    return (c1 - c0) / dt
+
+
+def aggregate_ratio(corpus, seconds: float, n: int = 4) -> dict:
+    cfg = dict(eval_every=10**9, milestones=())
+    limiter = SlotLimiter(cpu_cores())
+    alone = _window([BackgroundTrainer(Trainer(corpus, _config(**cfg)), threads=1, limiter=limiter,
+                                       idle_timeout=0, quantum=2.0)], seconds)
+    limiter = SlotLimiter(cpu_cores())
+    group = [BackgroundTrainer(Trainer(corpus, _config(seed=k, **cfg)), threads=1, limiter=limiter,
+                               idle_timeout=0, quantum=2.0) for k in range(n)]
+    together = _window(group, seconds)
+    return dict(alone=alone, together=together, ratio=together / alone, slots=limiter.slots)
+
+
+def _bare_block(model, opt, data, steps: int, B: int, T: int, gen) -> float:
+    params = list(model.parameters())
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        starts = torch.randint(0, len(data) - T - 1, (B,), generator=gen)
+        idx = starts[:, None] + torch.arange(T + 1)[None, :]
+        chunk = data[idx]
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        logits, _ = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        float(loss.detach())
+        opt.step()
+    return steps * B * T / (time.perf_counter() - t0)
+
+
+class _Finish:
+    """Listener that timestamps the chunk reaching ``target`` (no polling thread)."""
+
+    def __init__(self):
+        self.target = None
+        self.done = threading.Event()
+        self.t = 0.0
+
+    def __call__(self, trainer):
+        if self.target is not None and trainer.steps >= self.target and not self.done.is_set():
+            self.t = time.perf_counter()
+            self.done.set()
+
+
+def _runner_block(runner, finish: _Finish, steps: int) -> float:
+    tr = runner.trainer
+    finish.target = tr.steps + steps
+    finish.done.clear()
+    runner.max_steps = finish.target
+    c0 = tr.chars_seen
+    t0 = time.perf_counter()
+    runner.start()
+    finish.done.wait(timeout=3600)
+    return (tr.chars_seen - c0) / (finish.t - t0)
+
+
+def overhead(corpus, steps: int, rounds: int, with_eval: bool) -> dict:
+    """Median over alternating blocks of 1 - runner chars/s / bare chars/s."""
+    torch.set_num_threads(1)
+    cfg = _config(eval_every=100 if with_eval else 10**9, milestones=())
+    trainer = Trainer(corpus, cfg)
+    runner = BackgroundTrainer(trainer, threads=1, limiter=SlotLimiter(cpu_cores()), chunk=10, idle_timeout=0)
+    runner.add_listener(PeriodicSampler(every=3.0))  # what the page adds
+    finish = _Finish()
+    runner.add_listener(finish)
+    bare_model = trainer.model.copy()
+    for p in bare_model.parameters():
+        p.requires_grad_(True)
+    bare_opt = torch.optim.Adam(bare_model.parameters(), lr=cfg.lr)
+    data = torch.as_tensor(corpus.train_ids)
+    gen = torch.Generator().manual_seed(0)
+    _bare_block(bare_model, bare_opt, data, 5, cfg.batch_size, cfg.seq_len, gen)  # warm-up
+    _runner_block(runner, finish, 10)
+    ratios, bare, live = [], [], []
+    for _ in range(rounds):
+        b = _bare_block(bare_model, bare_opt, data, steps, cfg.batch_size, cfg.seq_len, gen)
+        r = _runner_block(runner, finish, steps)
+        bare.append(b)
+        live.append(r)
+        ratios.append(1.0 - r / b)
+    runner.stop()
+    return dict(overhead=float(np.median(ratios)), bare=float(np.median(bare)), runner=float(np.median(live)),
+                ratios=[round(x, 4) for x in ratios])
+
+
+def seconds_to_val(corpus, bound: float, target: float = TARGET_VAL) -> dict:
+    trainer = Trainer(corpus, _config())
+    runner = BackgroundTrainer(trainer, threads=1, limiter=SlotLimiter(cpu_cores()), idle_timeout=0)
+    t0 = time.monotonic()
+    runner.start()
+    reached = None
+    while time.monotonic() - t0 < bound:
+        time.sleep(0.5)
+        runner.touch()
+        vals = list(trainer.val_hist)
+        if vals and vals[-1][1] <= target:
+            reached = time.monotonic() - t0
+            break
+    runner.stop()
+    last = trainer.val_hist[-1] if trainer.val_hist else (0, float("nan"))
+    return dict(seconds=reached, steps=trainer.steps, last_val=last[1], wall=time.monotonic() - t0)
+
+
+def run(quick: bool = False) -> list[dict]:
+    torch.set_num_threads(1)
+    corpus = corpora.load("shakespeare")
+    _ = corpus.ids
+    rows = []
+
+    agg = aggregate_ratio(corpus, seconds=8.0 if quick else 45.0)
+    rows.append(result("4 trainers together / 1 alone (aggregate chars/s)", agg["ratio"], "x", ">= 0.9",
+                       agg["ratio"] >= 0.9, alone=round(agg["alone"]), together=round(agg["together"]),
+                       slots=agg["slots"], config="page defaults: 1x128 LSTM, B=32, T=64"))
+    rows.append(result("one trainer alone", agg["alone"], "chars/s"))
+
+    for with_eval in (False, True):
+        ov = overhead(corpus, steps=60 if quick else 200, rounds=3 if quick else 5, with_eval=with_eval)
+        label = "trainer overhead vs bare PyTorch loop" + (" (incl. validation every 100 steps)" if with_eval else "")
+        rows.append(result(label, ov["overhead"] * 100, "%", None if with_eval else "<= 5 %",
+                           None if with_eval else ov["overhead"] <= 0.05, bare_chars_s=round(ov["bare"]),
+                           runner_chars_s=round(ov["runner"]), per_round=ov["ratios"]))
+
+    bound = 60.0 if quick else 600.0
+    tv = seconds_to_val(corpus, bound)
+    if tv["seconds"] is None:
+        rows.append(result(f"seconds to val loss {TARGET_VAL} (shakespeare, page defaults)", float(bound), "s",
+                           f"reached within {bound:.0f} s", None if quick else False, steps=tv["steps"],
+                           last_val=round(tv["last_val"], 3),
+                           note="not reached within the bound" + (" (quick run: bound too short)" if quick else "")))
+    else:
+        rows.append(result(f"seconds to val loss {TARGET_VAL} (shakespeare, page defaults)", tv["seconds"], "s",
+                           None, None, steps=tv["steps"], last_val=round(tv["last_val"], 3)))
+    return rows

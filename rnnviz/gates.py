@@ -1,0 +1,280 @@
+"""Gate statistics and the one-step arithmetic behind the "LSTM gates" page.
+
+Three things a lesson about gates needs, all computed from a model's own weights:
+
+* ``saturation`` - for every gate unit, the fraction of time it is
+  left-saturated (< 0.1, nearly closed) and right-saturated (> 0.9, nearly open),
+  as in Karpathy, Johnson & Fei-Fei (2015), Fig. 3.
+* ``inspect_step`` - every quantity of one time step of one unit (input part,
+  recurrent part and bias of each gate's pre-activation, the gate values, the new
+  c and h), recomputed in float64 from the weights and the previous state. The
+  page prints these numbers inside the lecture equations, so they must reproduce
+  ``models.trace`` (tested to 1e-6).
+* ``open_runs`` / ``retention`` - how long a forget gate stays open and how much of
+  a cell's old content survives, the "conveyor belt" that carries information
+  (and gradients) across many steps.
+
+PyTorch conventions are kept: LSTM gate rows i, f, g, o; GRU rows r, z, n with
+n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .models import GATE_SIGNALS, CharModel, Trace, layer_weights, split_state, trace
+
+LOW, HIGH = 0.1, 0.9  # saturation thresholds of the paper
+# Row blocks of the stacked weight matrices, by cell type (PyTorch order).
+BLOCKS = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("a",)}
+GATE_NAMES = {
+    "i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate",
+    "r": "reset gate", "z": "update gate", "n": "candidate", "a": "pre-activation",
+}
+
+
+# ------------------------------------------------------------------ saturation
+
+
+@dataclass
+class Saturation:
+    """Per (layer, gate): fraction of steps each unit spends < low and > high."""
+
+    cell: str
+    layers: int
+    gates: tuple
+    chars: int
+    left: dict = field(default_factory=dict)  # (layer, gate) -> [H] float array
+    right: dict = field(default_factory=dict)
+    low: float = LOW
+    high: float = HIGH
+    step: int | None = None  # training step of the model, when known
+
+    def summary(self) -> dict:
+        """(layer, gate) -> (share of units mostly closed, share mostly open).
+
+        A unit counts as "mostly closed/open" when it spends more than half of the
+        time saturated on that side.
+        """
+        return {
+            key: (float(np.mean(self.left[key] > 0.5)), float(np.mean(self.right[key] > 0.5)))
+            for key in self.left
+        }
+
+
+def saturation_from_trace(tr: Trace, *, low: float = LOW, high: float = HIGH, step=None) -> Saturation:
+    gates = GATE_SIGNALS[tr.cell]
+    if not gates:
+        raise ValueError("A vanilla RNN has no gates, so there is nothing to saturate. Pick an LSTM or GRU.")
+    if not 0.0 <= low < high <= 1.0:
+        raise ValueError(f"The thresholds must satisfy 0 <= low < high <= 1 (got {low}, {high}).")
+    out = Saturation(tr.cell, len(tr.layers), gates, int(tr.ids.numel()), low=low, high=high, step=step)
+    for k in range(len(tr.layers)):
+        for g in gates:
+            v = tr.numpy(k, g)
+            out.left[(k, g)] = (v < low).mean(axis=0).astype(np.float32)
+            out.right[(k, g)] = (v > high).mean(axis=0).astype(np.float32)
+    return out
+
+
+def saturation(model: CharModel, ids, *, low: float = LOW, high: float = HIGH, step=None) -> Saturation:
+    """Saturation statistics of every gate unit of ``model`` over the text ``ids``."""
+    if GATE_SIGNALS[model.config.cell] == ():
+        raise ValueError("A vanilla RNN has no gates, so there is nothing to saturate. Pick an LSTM or GRU.")
+    ids = np.asarray(ids).reshape(-1)
+    if len(ids) < 2:
+        raise ValueError("Saturation needs at least two characters of text.")
+    with torch.inference_mode():
+        tr = trace(model, ids)
+    return saturation_from_trace(tr, low=low, high=high, step=step)
+
+
+def corpus_sample(ids, chars: int, pieces: int = 4) -> np.ndarray:
+    """``chars`` ids taken as ``pieces`` evenly spaced excerpts (more varied than one block).
+
+    The excerpts are concatenated; the state simply runs on across the seams,
+    which changes a few steps and not the statistics.
+    """
+    ids = np.asarray(ids).reshape(-1)
+    chars = int(chars)
+    if chars <= 0:
+        raise ValueError("The sample must contain at least one character.")
+    if len(ids) <= chars:
+        return ids.copy()
+    pieces = max(1, min(int(pieces), chars))
+    size = chars // pieces
+    starts = np.linspace(0, len(ids) - size, pieces).astype(int)
+    return np.concatenate([ids[s : s + size] for s in starts])
+
+
+# ------------------------------------------------------------------ step inspector
+
+
+def _f64(t) -> np.ndarray:
+    return t.detach().to(torch.float64).numpy()
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def layer_input(model: CharModel, tr: Trace, layer: int) -> np.ndarray:
+    """[T, D] what layer ``layer`` reads at each step: the embedding or the h below."""
+    if layer == 0:
+        return _f64(tr.embeddings)
+    return _f64(tr.layers[layer - 1]["h"])
+
+
+def previous_state(model: CharModel, tr: Trace, layer: int, t: int):
+    """(h_{t-1}, c_{t-1}) of one layer as float64 vectors (c is None unless LSTM)."""
+    if t > 0:
+        h = _f64(tr.layers[layer]["h"][t - 1])
+        c = _f64(tr.layers[layer]["c"][t - 1]) if tr.cell == "lstm" else None
+        return h, c
+    hs, cs = split_state(model, tr.initial)
+    return _f64(hs[layer]), (_f64(cs[layer]) if cs is not None else None)
+
+
+def inspect_step(model: CharModel, tr: Trace, layer: int, t: int, unit: int, *, top: int = 5) -> dict:
+    """Every number of one step of one unit, recomputed from the weights.
+
+    Returns a dict with ``x`` (the layer input), ``h_prev``/``c_prev`` (the unit's
+    previous values), per block (i, f, g, o / r, z, n / a) the pieces of the
+    pre-activation ``{"x": W_x x_t, "h": W_h h_{t-1}, "b_x"/"b_h": biases,
+    "pre": the sum, "value": after the non-linearity}`` plus ``rec``/``bias``, the
+    recurrent and bias addends exactly as they enter ``pre`` (for the GRU's n they
+    are scaled by r), so ``x + rec + bias == pre`` for every block; then the
+    resulting ``c`` and ``h``. ``top`` lists the previous-state units that push
+    each block hardest. Inputs come from the trace; nothing computed here is
+    copied from it.
+    """
+    cfg = model.config
+    cell = cfg.cell
+    if cell != tr.cell:
+        raise ValueError("The trace was made with a different model.")
+    T = int(tr.ids.numel())
+    if not 0 <= layer < cfg.layers:
+        raise ValueError(f"Layer {layer + 1} does not exist: the model has {cfg.layers} layer(s).")
+    if not 0 <= t < T:
+        raise ValueError(f"Position {t} is outside the text (0 to {T - 1}).")
+    if not 0 <= unit < cfg.hidden:
+        raise ValueError(f"Cell {unit} does not exist: layers have {cfg.hidden} cells (0 to {cfg.hidden - 1}).")
+    H = cfg.hidden
+    w = layer_weights(model, layer)
+    x = layer_input(model, tr, layer)[t]
+    h_prev, c_prev = previous_state(model, tr, layer, t)
+    w_ih, w_hh, b_ih, b_hh = _f64(w.w_ih), _f64(w.w_hh), _f64(w.b_ih), _f64(w.b_hh)
+    parts = {}
+    for k, name in enumerate(BLOCKS[cell]):
+        row = k * H + unit
+        terms = w_hh[row] * h_prev
+        order = np.argsort(-np.abs(terms))[:top]
+        parts[name] = {
+            "x": float(w_ih[row] @ x),
+            "h": float(terms.sum()),
+            "b_x": float(b_ih[row]),
+            "b_h": float(b_hh[row]),
+            "top": [(int(j), float(w_hh[row, j]), float(h_prev[j]), float(terms[j])) for j in order],
+        }
+    out = {
+        "cell": cell, "layer": layer, "t": t, "unit": unit,
+        "char_id": int(tr.ids[t]), "x": x, "h_prev": float(h_prev[unit]),
+        "c_prev": float(c_prev[unit]) if c_prev is not None else None,
+        "h_prev_norm": float(np.linalg.norm(h_prev)), "parts": parts,
+    }
+    if cell == "lstm":
+        for name in ("i", "f", "g", "o"):
+            p = parts[name]
+            p["b"] = p["b_x"] + p["b_h"]
+            p["pre"] = p["x"] + p["h"] + p["b"]
+            p["value"] = float(np.tanh(p["pre"]) if name == "g" else _sigmoid(p["pre"]))
+        i, f, g, o = (parts[n]["value"] for n in ("i", "f", "g", "o"))
+        c = f * out["c_prev"] + i * g
+        out.update(keep=f * out["c_prev"], write=i * g, c=c, tanh_c=float(np.tanh(c)), h=o * float(np.tanh(c)))
+    elif cell == "gru":
+        for name in ("r", "z"):
+            p = parts[name]
+            p["b"] = p["b_x"] + p["b_h"]
+            p["pre"] = p["x"] + p["h"] + p["b"]
+            p["value"] = float(_sigmoid(p["pre"]))
+        r, z = parts["r"]["value"], parts["z"]["value"]
+        p = parts["n"]
+        p["b"] = p["b_x"] + p["b_h"]
+        p["gated"] = r * (p["h"] + p["b_h"])  # reset gate scales W_hn h + b_hn (PyTorch)
+        p["pre"] = p["x"] + p["b_x"] + p["gated"]
+        p["value"] = float(np.tanh(p["pre"]))
+        n = p["value"]
+        out.update(keep=z * out["h_prev"], write=(1.0 - z) * n, h=(1.0 - z) * n + z * out["h_prev"])
+    else:
+        p = parts["a"]
+        p["b"] = p["b_x"] + p["b_h"]
+        p["pre"] = p["x"] + p["h"] + p["b"]
+        act = cfg.nonlinearity
+        p["value"] = float(np.tanh(p["pre"]) if act == "tanh" else max(0.0, p["pre"]))
+        out.update(activation=act, h=p["value"])
+    for name, p in parts.items():  # the three addends of each pre-activation, as added
+        r = parts["r"]["value"] if name == "n" else 1.0
+        p["rec"] = r * p["h"]
+        p["bias"] = p["b_x"] + r * p["b_h"]
+    return out
+
+
+# ------------------------------------------------------------------ conveyor belt
+
+
+def open_runs(values, threshold: float = HIGH):
+    """Longest run of consecutive steps with value > threshold, per unit.
+
+    ``values`` is [T, H]; returns (length[H], start[H]) as int arrays. A forget
+    gate that stays open for a long run keeps its cell's content that long.
+    """
+    v = np.asarray(values) > threshold
+    T, H = v.shape
+    best = np.zeros(H, dtype=np.int64)
+    best_start = np.zeros(H, dtype=np.int64)
+    cur = np.zeros(H, dtype=np.int64)
+    for t in range(T):
+        cur = np.where(v[t], cur + 1, 0)
+        better = cur > best
+        best = np.where(better, cur, best)
+        best_start = np.where(better, t - cur + 1, best_start)
+    return best, best_start
+
+
+def retention(forget, start: int = 0):
+    """[T, H]: share of c_start still present at step t, i.e. the product of f over (start, t].
+
+    Zero before ``start``; 1 at ``start``. With c_t = f_t c_{t-1} + i_t g_t, this is
+    the factor by which the old content was scaled, and also d c_t / d c_start
+    along the additive path.
+    """
+    f = np.asarray(forget, dtype=np.float64)
+    T = f.shape[0]
+    if not 0 <= start < T:
+        raise ValueError(f"The start position must be between 0 and {T - 1}.")
+    out = np.zeros_like(f)
+    out[start] = 1.0
+    if start + 1 < T:
+        out[start + 1 :] = np.cumprod(f[start + 1 :], axis=0)
+    return out
+
+
+def rank_memory_cells(forget, threshold: float = HIGH, count: int = 4) -> list[int]:
+    """Units whose forget (or GRU update) gate stays open longest, best first."""
+    length, _ = open_runs(forget, threshold)
+    mean = np.asarray(forget).mean(axis=0)
+    order = np.lexsort((-mean, -length))
+    return [int(u) for u in order[:count]]
+
+
+def signal_scale(values, quantile: float = 0.99) -> float:
+    """A symmetric colour range for a signed signal: +-1 for bounded ones, else a robust max."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 1.0
+    m = float(np.quantile(v, quantile))
+    return 1.0 if m <= 1.0 else round(m, 2)

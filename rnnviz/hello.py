@@ -1,0 +1,691 @@
+"""The "hello" character model of Lecture 8, with every number exposed.
+
+A vanilla RNN small enough to read by hand: vocabulary [h, e, l, o], training
+word "hello", hidden size 3-8, one-hot inputs and explicit parameter tensors
+
+    h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)
+    y_t = W_hy h_t + b_y,   p_t = softmax(y_t),   L_t = -log p_t[target_t]
+
+``forward_backward`` runs the word one step at a time and records everything a
+lesson shows (x_t, the column of W_xh it selects, h_{t-1}, the pre-activation,
+h_t, logits, probabilities, the loss) plus the gradients of the summed loss and,
+for the loss at the last step, how much gradient reaches each earlier h_t.
+Gradients come from PyTorch autograd in float64, so the page's numbers can be
+checked against an independent hand-written NumPy backward pass (the tests do).
+
+Training follows min-char-rnn (Karpathy's 112-line NumPy gist): Adagrad with
+every gradient entry clipped to [-5, 5]; Adam and norm clipping are the
+alternatives. Sampling starts from a letter and feeds each sampled letter back.
+
+The second half is truncated backpropagation through time (TBPTT) on a longer
+stream: chunks of k steps, the hidden state carried over chunk borders but
+detached there, so a loss's gradient stops at the start of its chunk. A toy
+"copy after a gap" task shows what that costs: a letter must be repeated G+1
+steps later; with k shorter than that the network never gets a learning signal
+to store it. Everything is seeded and runs in seconds on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+DTYPE = torch.float64
+PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
+PARAM_LABELS = {
+    "W_xh": "W_xh (input → hidden)",
+    "W_hh": "W_hh (hidden → hidden)",
+    "b_h": "b_h (hidden bias)",
+    "W_hy": "W_hy (hidden → output)",
+    "b_y": "b_y (output bias)",
+}
+WORD = "hello"
+HIDDEN_RANGE = (2, 8)
+MAX_WORD = 16
+WORD_PUNCT = " .,!?-:;"
+OPTIMIZERS = ("adagrad", "adam", "sgd")
+CLIP_MODES = ("elementwise", "norm", "none")
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run tiny tensor ops on one thread. On a busy 2-core box, OpenMP worker threads
+    made the copy-task training 15x slower (measured: 145 s vs 9.6 s under load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------- vocab
+
+def vocab_of(word: str) -> list[str]:
+    """Characters of ``word`` in order of first appearance ("hello" -> h, e, l, o)."""
+    word = validate_word(word)
+    out: list[str] = []
+    for ch in word:
+        if ch not in out:
+            out.append(ch)
+    return out
+
+
+def validate_word(word: str) -> str:
+    if not isinstance(word, str) or not word.strip():
+        raise ValueError("The training word is empty. Type a short word such as 'hello'.")
+    if word != word.strip():
+        raise ValueError("The training word has spaces at its start or end; remove them.")
+    if len(word) < 2:
+        raise ValueError("The training word needs at least 2 characters: the model predicts each next one.")
+    if len(word) > MAX_WORD:
+        raise ValueError(f"The training word is {len(word)} characters long; keep it to {MAX_WORD} so every "
+                         "step fits on screen.")
+    bad = sorted({c for c in word if not (c.isalnum() or c in WORD_PUNCT)})
+    if bad:
+        raise ValueError(f"The training word may only contain letters, digits, spaces and {WORD_PUNCT.strip()} "
+                         f"(found {', '.join(map(repr, bad))}).")
+    if len(set(word)) < 2:
+        raise ValueError("The training word needs at least 2 different characters, otherwise there is nothing "
+                         "to predict.")
+    return word
+
+
+# ---------------------------------------------------------------------- parameters
+
+def init_params(vocab_size: int, hidden: int, seed: int = 0, scale: float = 0.5) -> dict[str, torch.Tensor]:
+    """Gaussian weights with standard deviation ``scale`` and zero biases.
+
+    min-char-rnn uses 0.01; a larger default keeps the untrained numbers readable.
+    """
+    lo, hi = HIDDEN_RANGE
+    if not lo <= int(hidden) <= hi:
+        raise ValueError(f"Hidden size must be between {lo} and {hi} (got {hidden}).")
+    if not (math.isfinite(scale) and 0.0 < scale <= 3.0):
+        raise ValueError(f"Initial weight scale must be in (0, 3] (got {scale}).")
+    g = torch.Generator().manual_seed(int(seed))
+    H, V = int(hidden), int(vocab_size)
+    p = {
+        "W_xh": torch.randn(H, V, generator=g, dtype=DTYPE) * scale,
+        "W_hh": torch.randn(H, H, generator=g, dtype=DTYPE) * scale,
+        "b_h": torch.zeros(H, dtype=DTYPE),
+        "W_hy": torch.randn(V, H, generator=g, dtype=DTYPE) * scale,
+        "b_y": torch.zeros(V, dtype=DTYPE),
+    }
+    return p
+
+
+def params_numpy(params: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {k: params[k].detach().numpy().copy() for k in PARAM_NAMES}
+
+
+# ------------------------------------------------------------------------ forward
+
+def rnn_step(params, x_ids: torch.Tensor, h: torch.Tensor):
+    """One batched step. ``x_ids`` [B] letter ids, ``h`` [B, H].
+
+    W_xh @ one_hot(x) is just column x of W_xh, so the input term is a column lookup.
+    Returns (column, pre-activation, new h, logits).
+    """
+    col = params["W_xh"][:, x_ids].T  # [B, H]
+    pre = col + h @ params["W_hh"].T + params["b_h"]
+    h_new = torch.tanh(pre)
+    logits = h_new @ params["W_hy"].T + params["b_y"]
+    return col, pre, h_new, logits
+
+
+@dataclass
+class Pass:
+    """Everything about one forward + backward pass over a word (NumPy, float64).
+
+    Row t of each [T, ...] array is time step t (input letter t, target letter t+1).
+    ``grads`` are gradients of the summed loss L = sum_t L_t. ``reach_last[t]`` is
+    ||dL_T/dh_t||: how much of the last step's loss gradient reaches h_t.
+    ``jacobian_norms[t]`` is the largest singular value of dh_t/dh_{t-1}
+    = diag(1 - h_t^2) W_hh (for t >= 1).
+    """
+
+    vocab: list[str]
+    inputs: list[int]
+    targets: list[int]
+    xs: np.ndarray
+    cols: np.ndarray
+    h_prev: np.ndarray
+    pre: np.ndarray
+    hs: np.ndarray
+    logits: np.ndarray
+    probs: np.ndarray
+    losses: np.ndarray
+    loss: float
+    grads: dict[str, np.ndarray]
+    reach_last: np.ndarray
+    reach_total: np.ndarray
+    jacobian_norms: np.ndarray
+    params: dict[str, np.ndarray]
+
+    @property
+    def steps(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def p_correct(self) -> np.ndarray:
+        return self.probs[np.arange(self.steps), self.targets]
+
+    def grad_norm(self) -> float:
+        return float(math.sqrt(sum(float((g ** 2).sum()) for g in self.grads.values())))
+
+
+def encode(word: str, vocab: list[str]) -> list[int]:
+    missing = sorted({c for c in word if c not in vocab})
+    if missing:
+        raise ValueError(f"Letters {', '.join(map(repr, missing))} are not in the vocabulary "
+                         f"[{', '.join(vocab)}].")
+    return [vocab.index(c) for c in word]
+
+
+def forward_backward(params: dict[str, torch.Tensor], vocab: list[str], word: str,
+                     h0: np.ndarray | None = None) -> Pass:
+    """Run ``word`` through the RNN (inputs word[:-1], targets word[1:]) and backprop."""
+    ids = encode(word, vocab)
+    inputs, targets = ids[:-1], ids[1:]
+    T, H, V = len(inputs), params["W_hh"].shape[0], len(vocab)
+    leaf = {k: params[k].detach().clone().requires_grad_(True) for k in PARAM_NAMES}
+    h = torch.zeros(1, H, dtype=DTYPE) if h0 is None else torch.as_tensor(h0, dtype=DTYPE).reshape(1, H)
+    rec = {k: [] for k in ("cols", "h_prev", "pre", "hs", "logits")}
+    hs_graph, losses = [], []
+    for t in range(T):
+        x = torch.tensor([inputs[t]])
+        col, pre, h_new, logits = rnn_step(leaf, x, h)
+        rec["h_prev"].append(h)
+        rec["cols"].append(col)
+        rec["pre"].append(pre)
+        rec["hs"].append(h_new)
+        rec["logits"].append(logits)
+        losses.append(torch.nn.functional.cross_entropy(logits, torch.tensor([targets[t]]), reduction="sum"))
+        hs_graph.append(h_new)
+        h = h_new
+    total = torch.stack(losses).sum()
+    reach_last = torch.autograd.grad(losses[-1], hs_graph, retain_graph=True, allow_unused=True)
+    reach_total = torch.autograd.grad(total, hs_graph, retain_graph=True)
+    grads = torch.autograd.grad(total, [leaf[k] for k in PARAM_NAMES])
+
+    def arr(key):
+        return torch.cat(rec[key], 0).detach().numpy().copy()
+
+    hs_np = arr("hs")
+    W_hh = params["W_hh"].detach().numpy()
+    jac = np.zeros(T)
+    for t in range(1, T):
+        J = (1.0 - hs_np[t] ** 2)[:, None] * W_hh
+        jac[t] = np.linalg.norm(J, 2)
+    logits_np = arr("logits")
+    probs = torch.softmax(torch.cat(rec["logits"], 0), dim=-1).detach().numpy().copy()
+    xs = np.zeros((T, V))
+    xs[np.arange(T), inputs] = 1.0
+    return Pass(
+        vocab=list(vocab), inputs=inputs, targets=targets, xs=xs, cols=arr("cols"), h_prev=arr("h_prev"),
+        pre=arr("pre"), hs=hs_np, logits=logits_np, probs=probs,
+        losses=np.array([float(l.detach()) for l in losses]), loss=float(total.detach()),
+        grads={k: g.detach().numpy().copy() for k, g in zip(PARAM_NAMES, grads)},
+        reach_last=np.array([0.0 if g is None else float(g.norm()) for g in reach_last]),
+        reach_total=np.array([float(g.norm()) for g in reach_total]),
+        jacobian_norms=jac, params=params_numpy(params),
+    )
+
+
+# ----------------------------------------------------------------------- clipping
+
+def clip_elementwise(grads: dict[str, np.ndarray], limit: float = 5.0) -> dict[str, np.ndarray]:
+    """min-char-rnn: every entry is clipped to [-limit, limit] on its own."""
+    if not (math.isfinite(limit) and limit > 0):
+        raise ValueError(f"The clipping limit must be a positive number (got {limit}).")
+    return {k: np.clip(g, -limit, limit) for k, g in grads.items()}
+
+
+def clip_norm(grads: dict[str, np.ndarray], max_norm: float = 5.0) -> dict[str, np.ndarray]:
+    """Rescale all gradients together if their joint L2 norm exceeds ``max_norm``."""
+    if not (math.isfinite(max_norm) and max_norm > 0):
+        raise ValueError(f"The clipping limit must be a positive number (got {max_norm}).")
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return {k: g * scale for k, g in grads.items()}
+
+
+@dataclass
+class ClipComparison:
+    raw: np.ndarray          # all gradient entries, flattened in PARAM_NAMES order
+    elementwise: np.ndarray
+    norm: np.ndarray
+    labels: list[str]        # "W_hh[1,2]" per entry
+    limit: float
+
+    @staticmethod
+    def _n(v):
+        return float(np.linalg.norm(v))
+
+    def stats(self) -> list[dict]:
+        rows = []
+        for name, v in (("no clipping", self.raw), (f"elementwise ±{self.limit:g}", self.elementwise),
+                        (f"norm ≤ {self.limit:g}", self.norm)):
+            nr = self._n(self.raw)
+            cos = float(v @ self.raw / (self._n(v) * nr)) if nr > 0 and self._n(v) > 0 else 1.0
+            rows.append({
+                "method": name,
+                "gradient norm": self._n(v),
+                "largest |entry|": float(np.abs(v).max()) if v.size else 0.0,
+                "entries changed": int(np.sum(~np.isclose(v, self.raw, rtol=0, atol=1e-12))),
+                "cosine to raw": cos,
+            })
+        return rows
+
+
+def compare_clipping(grads: dict[str, np.ndarray], limit: float = 5.0) -> ClipComparison:
+    labels = []
+    for k in PARAM_NAMES:
+        g = grads[k]
+        if g.ndim == 2:
+            labels += [f"{k}[{i},{j}]" for i in range(g.shape[0]) for j in range(g.shape[1])]
+        else:
+            labels += [f"{k}[{i}]" for i in range(g.shape[0])]
+
+    def flat(d):
+        return np.concatenate([d[k].reshape(-1) for k in PARAM_NAMES])
+
+    return ClipComparison(raw=flat(grads), elementwise=flat(clip_elementwise(grads, limit)),
+                          norm=flat(clip_norm(grads, limit)), labels=labels, limit=float(limit))
+
+
+# ---------------------------------------------------------------------- optimizer
+
+class Optimizer:
+    """Adagrad exactly as min-char-rnn (mem += g^2; p -= lr g / sqrt(mem + 1e-8)),
+    Adam (Kingma & Ba, bias-corrected) or plain SGD, on a dict of tensors."""
+
+    def __init__(self, kind: str, lr: float):
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimiser {kind!r}; choose {', '.join(OPTIMIZERS)}.")
+        check_lr(lr)
+        self.kind, self.lr, self.t = kind, float(lr), 0
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+
+    def update(self, params: dict[str, torch.Tensor], grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        for k in PARAM_NAMES:
+            g = grads[k]
+            if self.kind == "sgd":
+                step = self.lr * g
+            elif self.kind == "adagrad":
+                mem = self.v.setdefault(k, np.zeros_like(g))
+                mem += g * g
+                step = self.lr * g / np.sqrt(mem + 1e-8)
+            else:
+                m = self.m.setdefault(k, np.zeros_like(g))
+                v = self.v.setdefault(k, np.zeros_like(g))
+                m *= 0.9
+                m += 0.1 * g
+                v *= 0.999
+                v += 0.001 * g * g
+                mh = m / (1 - 0.9 ** self.t)
+                vh = v / (1 - 0.999 ** self.t)
+                step = self.lr * mh / (np.sqrt(vh) + 1e-8)
+            params[k] -= torch.from_numpy(step)
+
+
+def check_lr(lr) -> float:
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise ValueError(f"The learning rate must be a number (got {lr!r}).") from None
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"The learning rate must be a positive number (got {lr}).")
+    if lr > 10:
+        raise ValueError(f"A learning rate of {lr:g} is far too large for this model; try 0.001 to 1.")
+    return lr
+
+
+# ------------------------------------------------------------------------ trainer
+
+DEFAULT_LR = {"adagrad": 0.1, "adam": 0.05, "sgd": 0.1}
+
+
+@dataclass
+class HelloModel:
+    """The tiny RNN plus its training history. Kept in the page's session_state."""
+
+    word: str = WORD
+    hidden: int = 3
+    seed: int = 0
+    scale: float = 0.5
+    optimizer: str = "adagrad"
+    lr: float = 0.1
+    clip: str = "elementwise"
+    clip_limit: float = 5.0
+    params: dict = field(default_factory=dict)
+    steps: int = 0
+    loss_hist: list = field(default_factory=list)      # (step, summed loss)
+    pcorrect_hist: list = field(default_factory=list)  # (step, [p of correct letter per position])
+    opt: Optimizer | None = None
+    last_message: str = ""
+
+    def __post_init__(self):
+        self.word = validate_word(self.word)
+        self.vocab = vocab_of(self.word)
+        if self.clip not in CLIP_MODES:
+            raise ValueError(f"Unknown clipping {self.clip!r}; choose {', '.join(CLIP_MODES)}.")
+        if not self.params:
+            self.params = init_params(len(self.vocab), self.hidden, self.seed, self.scale)
+        self.opt = Optimizer(self.optimizer, self.lr)
+        if not self.loss_hist:
+            self._record(self.forward())
+
+    # The current pass (forward + backward at the current weights).
+    def forward(self) -> Pass:
+        return forward_backward(self.params, self.vocab, self.word)
+
+    def _record(self, p: Pass) -> None:
+        self.loss_hist.append((self.steps, p.loss))
+        self.pcorrect_hist.append((self.steps, p.p_correct.tolist()))
+
+    def set_optimizer(self, kind: str, lr: float) -> None:
+        """Switching optimiser (or its kind) starts fresh optimiser memory."""
+        lr = check_lr(lr)
+        if kind != self.optimizer or self.opt is None:
+            self.opt = Optimizer(kind, lr)
+        self.optimizer, self.lr = kind, lr
+        self.opt.lr = lr
+
+    def set_clip(self, mode: str, limit: float) -> None:
+        if mode not in CLIP_MODES:
+            raise ValueError(f"Unknown clipping {mode!r}; choose {', '.join(CLIP_MODES)}.")
+        if not (math.isfinite(limit) and limit > 0):
+            raise ValueError(f"The clipping limit must be a positive number (got {limit}).")
+        self.clip, self.clip_limit = mode, float(limit)
+
+    def train(self, n: int) -> int:
+        """Take ``n`` optimiser steps on the word. If the loss turns non-finite the
+        last good weights are kept and a ValueError explains what to change."""
+        n = int(n)
+        if not 1 <= n <= 10_000:
+            raise ValueError(f"Number of steps must be between 1 and 10000 (got {n}).")
+        with one_thread():
+            return self._train(n)
+
+    def _train(self, n: int) -> int:
+        done = 0
+        p = self.forward()
+        for _ in range(n):
+            grads = p.grads
+            if self.clip == "elementwise":
+                grads = clip_elementwise(grads, self.clip_limit)
+            elif self.clip == "norm":
+                grads = clip_norm(grads, self.clip_limit)
+            backup = {k: v.clone() for k, v in self.params.items()}
+            self.opt.update(self.params, grads)
+            p_new = self.forward()
+            if not (math.isfinite(p_new.loss) and all(np.isfinite(g).all() for g in p_new.grads.values())):
+                self.params = backup
+                self.last_message = (f"Training diverged at step {self.steps + 1} (the loss became "
+                                     f"non-finite); the last good weights were kept. Lower the learning rate "
+                                     f"or turn clipping on.")
+                raise ValueError(self.last_message)
+            self.steps += 1
+            done += 1
+            p = p_new
+            self._record(p)
+        self.last_message = ""
+        return done
+
+    def greedy(self, start: str | None = None, length: int | None = None) -> str:
+        start = self.word[0] if start is None else start
+        length = len(self.word) - 1 if length is None else length
+        chain = sample_chain(self.params, self.vocab, start, length, greedy=True)
+        return start + "".join(s.sampled for s in chain)
+
+
+# ----------------------------------------------------------------------- sampling
+
+@dataclass
+class ChainStep:
+    t: int
+    input: str
+    h_prev: np.ndarray
+    h: np.ndarray
+    logits: np.ndarray
+    probs: np.ndarray      # softmax(logits / temperature)
+    sampled: str
+    p_sampled: float
+
+
+def sample_chain(params, vocab: list[str], start: str = "h", length: int = 4, *, temperature: float = 1.0,
+                 seed: int = 0, greedy: bool = False) -> list[ChainStep]:
+    """Feed ``start``, pick the next letter from softmax(y / temperature), feed it back."""
+    if start not in vocab:
+        raise ValueError(f"The start letter {start!r} is not in the vocabulary [{', '.join(vocab)}].")
+    if not 1 <= int(length) <= 50:
+        raise ValueError(f"The chain length must be between 1 and 50 (got {length}).")
+    if not greedy and not (math.isfinite(temperature) and 0.01 <= temperature <= 10):
+        raise ValueError(f"Temperature must be between 0.01 and 10 (got {temperature}).")
+    rng = np.random.default_rng(int(seed))
+    H = params["W_hh"].shape[0]
+    h = torch.zeros(1, H, dtype=DTYPE)
+    cur = vocab.index(start)
+    out = []
+    with torch.no_grad():
+        for t in range(int(length)):
+            _, _, h_new, logits = rnn_step(params, torch.tensor([cur]), h)
+            y = logits[0].numpy().astype(np.float64)
+            if greedy:
+                z = y - y.max()
+            else:
+                z = y / temperature
+                z = z - z.max()
+            p = np.exp(z) / np.exp(z).sum()
+            nxt = int(np.argmax(y)) if greedy else int(rng.choice(len(vocab), p=p))
+            out.append(ChainStep(t=t, input=vocab[cur], h_prev=h[0].numpy().copy(), h=h_new[0].numpy().copy(),
+                                 logits=y.copy(), probs=p, sampled=vocab[nxt], p_sampled=float(p[nxt])))
+            h, cur = h_new, nxt
+    return out
+
+
+# ------------------------------------------------------ truncated BPTT: toy task
+
+COPY_VOCAB = ["a", "b", ".", "?"]
+
+
+def copy_stream(gap: int, records: int, seed: int = 0) -> str:
+    """Records ``x . . . ? x``: a random letter x in {a, b}, ``gap`` dots, a cue ``?``,
+    then x again. Only that repeat needs memory; the next record's x is a coin flip."""
+    if not 1 <= int(gap) <= 30:
+        raise ValueError(f"The gap must be between 1 and 30 steps (got {gap}).")
+    rng = np.random.default_rng(int(seed))
+    letters = rng.choice(["a", "b"], size=int(records))
+    return "".join(f"{x}{'.' * int(gap)}?{x}" for x in letters)
+
+
+def dependency_span(gap: int) -> int:
+    """Steps from reading x to the prediction that needs it (input '?' predicts x)."""
+    return int(gap) + 1
+
+
+def chunk_bounds(length: int, k: int) -> list[tuple[int, int]]:
+    """[start, end) of each TBPTT chunk of ``k`` steps over ``length`` inputs."""
+    if int(k) < 1:
+        raise ValueError(f"The chunk length k must be at least 1 (got {k}).")
+    return [(s, min(s + int(k), length)) for s in range(0, length, int(k))]
+
+
+@dataclass
+class Reach:
+    """||dL_t/dh_s|| for one loss position t, with and without truncation."""
+
+    text: str
+    t: int
+    k: int
+    full: np.ndarray       # [t+1]
+    truncated: np.ndarray  # [t+1], exactly 0 before the start of t's chunk
+    chunk_start: int
+    h_norms: np.ndarray    # ||h_s|| in the truncated run (the carried state is never zero)
+
+
+def gradient_reach(params, vocab: list[str], text: str, k: int, t: int) -> Reach:
+    """Forward the inputs text[:-1] (targets text[1:]), detaching h every ``k`` steps,
+    and measure how far back the loss at step ``t`` sends gradient."""
+    ids = encode(text, vocab)
+    T = len(ids) - 1
+    if not 0 <= int(t) < T:
+        raise ValueError(f"The loss position must be between 0 and {T - 1} (got {t}).")
+    t, k = int(t), int(k)
+    chunk_bounds(T, k)
+    H = params["W_hh"].shape[0]
+    leaf = {name: params[name].detach().clone().requires_grad_(True) for name in PARAM_NAMES}
+    res = {}
+    for mode in ("full", "truncated"):
+        h = torch.zeros(1, H, dtype=DTYPE)
+        hs, loss_t = [], None
+        for s in range(t + 1):
+            if mode == "truncated" and s > 0 and s % k == 0:
+                h = h.detach()
+            _, _, h, logits = rnn_step(leaf, torch.tensor([ids[s]]), h)
+            hs.append(h)
+            if s == t:
+                loss_t = torch.nn.functional.cross_entropy(logits, torch.tensor([ids[s + 1]]), reduction="sum")
+        gs = torch.autograd.grad(loss_t, hs, allow_unused=True)
+        res[mode] = np.array([0.0 if g is None else float(g.norm()) for g in gs])
+        res[mode + "_h"] = np.array([float(h.detach().norm()) for h in hs])
+    return Reach(text=text, t=t, k=k, full=res["full"], truncated=res["truncated"],
+                 chunk_start=(t // k) * k, h_norms=res["truncated_h"])
+
+
+@dataclass
+class CopyRun:
+    k: int
+    gap: int
+    steps: list          # characters of training text seen (per stream) at each measurement
+    acc_dependent: list  # accuracy on the repeated letter (needs memory)
+    acc_other: list      # accuracy on the predictable dots and cue
+    p_dependent: list    # mean probability given to the correct repeated letter
+    contained: float     # share of dependencies whose whole span lies inside one chunk
+    params: dict
+    seconds: float = 0.0
+
+    @property
+    def final_dependent(self) -> float:
+        return self.acc_dependent[-1]
+
+
+def _evaluate_copy(params, ids: torch.Tensor, gap: int) -> tuple[float, float, float]:
+    """Accuracy of the greedy next-letter guess on a held-out batch of streams,
+    carrying state through the whole stream (no resets)."""
+    B, N = ids.shape
+    H = params["W_hh"].shape[0]
+    h = torch.zeros(B, H, dtype=DTYPE)
+    qmark = COPY_VOCAB.index("?")
+    dep_hits = dep_n = other_hits = other_n = 0
+    p_sum = 0.0
+    with torch.no_grad():
+        for s in range(N - 1):
+            _, _, h, logits = rnn_step(params, ids[:, s], h)
+            target = ids[:, s + 1]
+            guess = logits.argmax(-1)
+            is_dep = ids[:, s] == qmark
+            # The first letter of a record follows the previous repeat: a coin flip, not scored.
+            is_other = (~is_dep) & (target != COPY_VOCAB.index("a")) & (target != COPY_VOCAB.index("b"))
+            dep_hits += int((guess == target)[is_dep].sum())
+            dep_n += int(is_dep.sum())
+            other_hits += int((guess == target)[is_other].sum())
+            other_n += int(is_other.sum())
+            if is_dep.any():
+                p = torch.softmax(logits, -1)[torch.arange(B), target]
+                p_sum += float(p[is_dep].sum())
+    return dep_hits / max(dep_n, 1), other_hits / max(other_n, 1), p_sum / max(dep_n, 1)
+
+
+def train_copy_task(gap: int = 6, k: int = 4, **kw) -> CopyRun:
+    """Train a fresh vanilla RNN on the copy stream with TBPTT chunks of ``k`` steps
+    (see ``_train_copy_task``); runs on one thread."""
+    with one_thread():
+        return _train_copy_task(gap, k, **kw)
+
+
+def _train_copy_task(gap: int = 6, k: int = 4, *, chars: int = 2400, hidden: int = 16, batch: int = 16,
+                    lr: float = 0.01, seed: int = 0, evals: int = 12) -> CopyRun:
+    """Train a fresh vanilla RNN on the copy stream with TBPTT chunks of ``k`` steps.
+
+    ``batch`` parallel streams of ``chars`` characters are swept left to right ``k``
+    steps at a time (so every k sees the same text; a short k gets more, shorter
+    updates). The hidden state is carried across chunk borders and detached there
+    (min-char-rnn's scheme). Adam, gradient norm clipped to 5.
+    """
+    import time
+
+    gap, k = int(gap), int(k)
+    if not 1 <= k <= 64:
+        raise ValueError(f"The chunk length k must be between 1 and 64 (got {k}).")
+    if not 100 <= chars <= 50_000:
+        raise ValueError(f"Training characters per stream must be between 100 and 50000 (got {chars}).")
+    updates = int(chars) // k
+    eval_every = max(1, updates // int(evals))
+    t0 = time.perf_counter()
+    L = gap + 3
+    g = torch.Generator().manual_seed(int(seed))
+    rng = np.random.default_rng(int(seed))
+    V, H = len(COPY_VOCAB), int(hidden)
+    params = {
+        "W_xh": torch.randn(H, V, generator=g, dtype=DTYPE) * 0.5,
+        "W_hh": torch.randn(H, H, generator=g, dtype=DTYPE) * (1.0 / math.sqrt(H)),
+        "b_h": torch.zeros(H, dtype=DTYPE),
+        "W_hy": torch.randn(V, H, generator=g, dtype=DTYPE) * (1.0 / math.sqrt(H)),
+        "b_y": torch.zeros(V, dtype=DTYPE),
+    }
+    for p in params.values():
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(list(params.values()), lr=lr)
+
+    def streams(n_rows, n_chars, sd):
+        rows = []
+        for r in range(n_rows):
+            text = copy_stream(gap, n_chars // L + 2, seed=sd * 1000 + r)
+            rows.append([COPY_VOCAB.index(c) for c in text[: n_chars + 1]])
+        return torch.tensor(rows)
+
+    # Training streams long enough for updates * k steps per row (one pass, no reuse).
+    n_train = updates * k
+    train_ids = streams(batch, n_train, int(rng.integers(1 << 30)))
+    eval_ids = streams(32, 20 * L, int(rng.integers(1 << 30)) + 7)
+    qmark = COPY_VOCAB.index("?")
+    # Share of dependencies (x read at s-gap-1, predicted at step s) whose span fits in one chunk.
+    deps = (train_ids[:, :n_train] == qmark).nonzero()[:, 1].numpy()
+    contained = float(np.mean((deps // k) == ((deps - gap - 1) // k))) if len(deps) else 0.0
+
+    steps, acc_d, acc_o, p_d = [], [], [], []
+
+    def evaluate(step):
+        d, o, p = _evaluate_copy(params, eval_ids, gap)
+        steps.append(step)
+        acc_d.append(d)
+        acc_o.append(o)
+        p_d.append(p)
+
+    evaluate(0)
+    h = torch.zeros(batch, H, dtype=DTYPE)
+    for u in range(updates):
+        s0 = u * k
+        h = h.detach()  # the state is carried, the gradient is not
+        loss = 0.0
+        for s in range(s0, s0 + k):
+            _, _, h, logits = rnn_step(params, train_ids[:, s], h)
+            loss = loss + torch.nn.functional.cross_entropy(logits, train_ids[:, s + 1], reduction="sum")
+        opt.zero_grad()
+        (loss / batch).backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 5.0)
+        opt.step()
+        if (u + 1) % eval_every == 0 or u + 1 == updates:
+            evaluate((u + 1) * k)
+    final = {k_: v.detach().clone() for k_, v in params.items()}
+    return CopyRun(k=k, gap=gap, steps=steps, acc_dependent=acc_d, acc_other=acc_o, p_dependent=p_d,
+                   contained=contained, params=final, seconds=time.perf_counter() - t0)

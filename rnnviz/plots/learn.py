@@ -1,0 +1,263 @@
+"""Figures for the "Hello, RNN" lesson: tiny annotated heatmaps and bars.
+
+Everything here is small (a few dozen numbers), so values go into the figure as
+plain float64 lists: the numbers a student hovers over are exactly the numbers
+the model computed (the page tests read them back). Colours follow the app's
+convention: negative red, zero white, positive blue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+DIVERGING = [[0.0, "#c0392b"], [0.5, "#ffffff"], [1.0, "#2166ac"]]
+ONEHOT = [[0.0, "#ffffff"], [1.0, "#f39c12"]]
+HIGHLIGHT = "#f39c12"
+TARGET = "#27ae60"
+MUTED = "#95a5a6"
+SAMPLED = "#8e44ad"
+FONT = dict(family="Inter, 'Source Sans Pro', sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
+    kw.setdefault("margin", dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(title=dict(text=title, x=0.02, xanchor="left", font=dict(size=14)), height=height,
+                      font=FONT, plot_bgcolor="white", paper_bgcolor="white", **kw)
+    return fig
+
+
+def _lim(values) -> float:
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    m = float(v.max()) if v.size else 1.0
+    return max(m, 1e-9)
+
+
+def vector_heatmap(values, row_labels, title: str, *, highlight_row: int | None = None, onehot: bool = False,
+                   vmax: float | None = None, fmt: str = "{:+.3f}", height: int | None = None) -> go.Figure:
+    """A column vector as a one-column heatmap with every entry written on it."""
+    v = [float(x) for x in np.asarray(values, dtype=np.float64).reshape(-1)]
+    text = [[(f"{x:g}" if onehot else fmt.format(x))] for x in v]
+    lim = 1.0 if onehot else (vmax if vmax is not None else max(_lim(v), 1.0))
+    fig = go.Figure(go.Heatmap(
+        z=[[x] for x in v], y=list(row_labels), x=[""], text=text, texttemplate="%{text}",
+        textfont=dict(size=13), colorscale=ONEHOT if onehot else DIVERGING,
+        zmin=0.0 if onehot else -lim, zmax=1.0 if onehot else lim, showscale=False, xgap=2, ygap=2,
+        hovertemplate="%{y}: %{z:.6f}<extra></extra>",
+    ))
+    if highlight_row is not None:
+        fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=highlight_row - 0.5, y1=highlight_row + 0.5,
+                      line=dict(color=HIGHLIGHT, width=3))
+    fig.update_yaxes(autorange="reversed", type="category", tickfont=dict(size=13))
+    fig.update_xaxes(showticklabels=False)
+    return _layout(fig, title, height or (70 + 34 * len(v)))
+
+
+def matrix_heatmap(W, row_labels, col_labels, title: str, *, highlight_col: int | None = None,
+                   fmt: str = "{:+.2f}", height: int | None = None) -> go.Figure:
+    """A weight matrix with its entries written on it; ``highlight_col`` is boxed."""
+    W = np.asarray(W, dtype=np.float64)
+    z = W.tolist()
+    text = [[fmt.format(x) for x in row] for row in z]
+    lim = max(_lim(W), 1.0)
+    fig = go.Figure(go.Heatmap(
+        z=z, y=list(row_labels), x=list(col_labels), text=text, texttemplate="%{text}", textfont=dict(size=12),
+        colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
+        hovertemplate="row %{y}, column %{x}: %{z:.6f}<extra></extra>",
+    ))
+    if highlight_col is not None:
+        fig.add_shape(type="rect", x0=highlight_col - 0.5, x1=highlight_col + 0.5, y0=-0.5,
+                      y1=W.shape[0] - 0.5, line=dict(color=HIGHLIGHT, width=4))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    fig.update_layout(title_y=0.98, title_yanchor="top")
+    return _layout(fig, title, height or (110 + 34 * W.shape[0]), margin=dict(l=10, r=10, t=78, b=10))
+
+
+def prob_bars(probs, vocab, title: str, *, target: int | None = None, sampled: int | None = None,
+              height: int = 230) -> go.Figure:
+    """Softmax probabilities per letter; the target letter green, a sampled one purple."""
+    p = [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]
+    colors = [MUTED] * len(p)
+    if sampled is not None:
+        colors[sampled] = SAMPLED
+    if target is not None:
+        colors[target] = TARGET
+    fig = go.Figure(go.Bar(x=[f"'{c}'" for c in vocab], y=p, marker_color=colors,
+                           text=[f"{x:.3f}" for x in p], textposition="outside", cliponaxis=False,
+                           hovertemplate="p(%{x}) = %{y:.6f}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1.15], gridcolor="#eee", title_text="probability")
+    return _layout(fig, title, height)
+
+
+def loss_curve(steps, losses, *, baseline: float | None = None, height: int = 300) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=list(steps), y=[float(v) for v in losses], mode="lines+markers",
+                               marker=dict(size=4), line=dict(color="#2166ac", width=2), name="loss",
+                               hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color=MUTED, dash="dot"),
+                      annotation_text="uniform guessing", annotation_position="top right")
+    fig.update_xaxes(title_text="training step", gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title_text="loss (sum over the word, nats)", gridcolor="#eee", rangemode="tozero")
+    return _layout(fig, "Loss while training", height, showlegend=False)
+
+
+def pcorrect_lines(steps, P, labels, *, height: int = 300) -> go.Figure:
+    """One line per position: probability the model gives the correct next letter."""
+    P = np.asarray(P, dtype=np.float64)
+    fig = go.Figure()
+    palette = ["#2166ac", "#c0392b", "#27ae60", "#8e44ad", "#f39c12", "#16a085", "#d35400", "#2c3e50"]
+    for j, lab in enumerate(labels):
+        fig.add_trace(go.Scatter(x=list(steps), y=P[:, j].tolist(), mode="lines", name=lab,
+                                 line=dict(width=2, color=palette[j % len(palette)]),
+                                 hovertemplate=f"{lab}<br>step %{{x}}: p = %{{y:.4f}}<extra></extra>"))
+    fig.update_xaxes(title_text="training step", gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title_text="p(correct next letter)", range=[0, 1.02], gridcolor="#eee")
+    return _layout(fig, "Probability of the correct next letter, per position", height + 40,
+                   legend=dict(orientation="h", y=-0.38, x=0.0), margin=dict(l=10, r=10, t=40, b=20))
+
+
+def reach_bars(values, labels, title: str, *, color: str = "#2166ac", height: int = 280,
+               ytitle: str = "gradient norm") -> go.Figure:
+    v = [float(x) for x in np.asarray(values, dtype=np.float64).reshape(-1)]
+    fig = go.Figure(go.Bar(x=list(labels), y=v, marker_color=color, text=[f"{x:.4f}" for x in v],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.6f}<extra></extra>"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=ytitle, gridcolor="#eee", rangemode="tozero")
+    return _layout(fig, title, height)
+
+
+def clip_bars(labels, raw, elementwise, norm, limit: float, *, height: int = 340) -> go.Figure:
+    """The same gradient three ways: raw, each entry clipped to ±limit, and rescaled."""
+    fig = go.Figure()
+    for name, vals, color in (("raw gradient", raw, MUTED), (f"elementwise clip ±{limit:g}", elementwise,
+                                                             "#c0392b"),
+                              (f"norm clip to {limit:g}", norm, "#2166ac")):
+        fig.add_trace(go.Bar(x=list(labels), y=[float(x) for x in vals], name=name, marker_color=color,
+                             hovertemplate="%{x}: %{y:.6f}<extra>" + name + "</extra>"))
+    top = 1.15 * max(_lim(raw), 1e-6)
+    if limit <= top:
+        for y in (limit, -limit):
+            fig.add_hline(y=y, line=dict(color="#c0392b", dash="dot", width=1))
+    else:
+        fig.add_annotation(x=0.5, y=0.98, xref="paper", yref="paper", showarrow=False,
+                           text=f"±{limit:g} lies outside this range: no entry reaches it",
+                           font=dict(size=12, color="#c0392b"))
+    fig.update_xaxes(type="category", tickangle=-60, tickfont=dict(size=10))
+    fig.update_yaxes(title_text="gradient entry", gridcolor="#eee", zerolinecolor="#999", range=[-top, top])
+    return _layout(fig, "One gradient, two ways to clip it", height, barmode="group",
+                   legend=dict(orientation="h", y=1.12, x=0.35))
+
+
+def chain_figure(chain, vocab, *, per_row: int = 6) -> go.Figure:
+    """Sampling as a chain: one small bar chart per step, the drawn letter in purple."""
+    n = len(chain)
+    rows = (n + per_row - 1) // per_row
+    cols = min(n, per_row)
+    titles = [f"t={s.t + 1}: in '{s.input}' → '{s.sampled}'" for s in chain]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03,
+                        vertical_spacing=0.22 if rows > 1 else 0.1, shared_yaxes=True)
+    for i, s in enumerate(chain):
+        r, c = i // per_row + 1, i % per_row + 1
+        colors = [SAMPLED if v == s.sampled else MUTED for v in vocab]
+        fig.add_trace(go.Bar(x=[f"'{v}'" for v in vocab], y=[float(x) for x in s.probs], marker_color=colors,
+                             text=[f"{x:.2f}" for x in s.probs], textposition="outside", cliponaxis=False,
+                             showlegend=False, hovertemplate="p(%{x}) = %{y:.6f}<extra></extra>"),
+                      row=r, col=c)
+        fig.update_yaxes(range=[0, 1.2], tickvals=[0, 0.5, 1], showgrid=True, gridcolor="#eee", row=r, col=c)
+    fig.update_annotations(font=dict(size=12))
+    return _layout(fig, "", 60 + 210 * rows, margin=dict(l=10, r=10, t=30, b=10))
+
+
+def tbptt_diagram(text: str, k: int, t: int, reach_truncated, *, height: int = 300) -> go.Figure:
+    """The stream as boxes, cut into chunks of k. Forward arrows carry h everywhere;
+    the backward (gradient) arrows of the loss at step ``t`` stop at its chunk start."""
+    inputs = text[:-1]
+    T = len(inputs)
+    fig = go.Figure()
+    shapes, ann = [], []
+    y_box = 1.0
+    start = (t // k) * k
+    reach = np.asarray(reach_truncated, dtype=np.float64)
+    for s0 in range(0, T, k):
+        s1 = min(s0 + k, T)
+        shapes.append(dict(type="rect", x0=s0 - 0.45, x1=s1 - 0.55, y0=0.45, y1=1.55,
+                           line=dict(color="#7f8c8d", width=1, dash="dot"),
+                           fillcolor="rgba(33,102,172,0.07)" if s0 == start else "rgba(0,0,0,0.02)"))
+        ann.append(dict(x=(s0 + s1 - 1) / 2, y=1.72, text=f"chunk {s0 // k + 1}", showarrow=False,
+                        font=dict(size=11, color="#555")))
+        if s0 > 0:
+            shapes.append(dict(type="line", x0=s0 - 0.5, x1=s0 - 0.5, y0=-0.45, y1=1.6,
+                               line=dict(color="#c0392b", width=2)))
+            ann.append(dict(x=s0 - 0.5, y=-0.55, text="✂", showarrow=False, font=dict(size=13, color="#c0392b")))
+    xs, ys, colors, texts, hover = [], [], [], [], []
+    for s, ch in enumerate(inputs):
+        xs.append(s)
+        ys.append(y_box)
+        if s == t:
+            colors.append(HIGHLIGHT)
+        elif start <= s < t:
+            colors.append("#a9cce3")
+        else:
+            colors.append("#ecf0f1")
+        texts.append(ch)
+        g = reach[s] if s < len(reach) else 0.0
+        hover.append(f"step {s + 1}, input '{ch}'" + (f"<br>||dL_{t + 1}/dh_{s + 1}|| = {g:.6f}" if s <= t else ""))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=texts, textposition="middle center",
+                             marker=dict(symbol="square", size=26, color=colors, line=dict(color="#555", width=1)),
+                             textfont=dict(size=14, family="monospace"), hovertext=hover, hoverinfo="text",
+                             showlegend=False))
+    # forward: state carried along the whole stream (also across borders)
+    for s in range(T - 1):
+        across = (s + 1) % k == 0
+        ann.append(dict(x=s + 0.72, y=0.62, ax=s + 0.28, ay=0.62, xref="x", yref="y", axref="x", ayref="y",
+                        showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=2.2 if across else 1.2,
+                        arrowcolor="#2166ac", text=""))
+    # backward from the loss at t to the start of its chunk
+    for s in range(t, start, -1):
+        ann.append(dict(x=s - 0.72, y=1.38, ax=s - 0.28, ay=1.38, xref="x", yref="y", axref="x", ayref="y",
+                        showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=2, arrowcolor="#c0392b", text=""))
+    ann.append(dict(x=t, y=0.05, text=f"loss L{t + 1}", showarrow=False, font=dict(size=11, color="#b9770e")))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="#2166ac", width=2),
+                             name="forward: h carried to the next step (always)"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="#c0392b", width=2),
+                             name=f"backward: gradient of L{t + 1} (only inside its chunk)"))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="#c0392b", width=2),
+                             name="✂ chunk border: h passes, gradient stops"))
+    fig.update_layout(shapes=shapes, annotations=ann)
+    fig.update_xaxes(visible=False, range=[-0.8, T - 0.2])
+    fig.update_yaxes(visible=False, range=[-0.8, 1.9])
+    return _layout(fig, f"Truncated BPTT with chunks of k = {k}", height,
+                   legend=dict(orientation="h", y=-0.02, x=0.0))
+
+
+def reach_compare(full, truncated, labels, t: int, chunk_start: int, *, height: int = 300) -> go.Figure:
+    """||dL_t/dh_s|| for s <= t: full backprop through time vs truncated."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(labels), y=[float(v) for v in full], name="full BPTT", marker_color=MUTED,
+                         hovertemplate="%{x}: %{y:.6f}<extra>full</extra>"))
+    fig.add_trace(go.Bar(x=list(labels), y=[float(v) for v in truncated], name="truncated", marker_color="#c0392b",
+                         hovertemplate="%{x}: %{y:.6f}<extra>truncated</extra>"))
+    if chunk_start > 0:
+        fig.add_vline(x=chunk_start - 0.5, line=dict(color="#c0392b", width=2, dash="dot"))
+    fig.update_xaxes(type="category", tickfont=dict(size=10))
+    fig.update_yaxes(title_text=f"||dL{t + 1} / dh_s||", gridcolor="#eee")
+    return _layout(fig, f"How far back the gradient of L{t + 1} reaches", height, barmode="group",
+                   legend=dict(orientation="h", y=1.12, x=0.5))
+
+
+def copy_curves(runs, *, height: int = 320) -> go.Figure:
+    """Accuracy on the letter that needs memory, while training, one line per k."""
+    fig = go.Figure()
+    palette = ["#c0392b", "#2166ac", "#27ae60", "#8e44ad"]
+    for i, r in enumerate(runs):
+        fig.add_trace(go.Scatter(x=list(r.steps), y=[float(a) for a in r.acc_dependent], mode="lines+markers",
+                                 name=f"k = {r.k}", line=dict(width=2.5, color=palette[i % len(palette)]),
+                                 hovertemplate=f"k = {r.k}<br>%{{x}} chars: accuracy %{{y:.3f}}<extra></extra>"))
+    fig.add_hline(y=0.5, line=dict(color=MUTED, dash="dot"), annotation_text="coin flip",
+                  annotation_position="bottom right")
+    fig.update_xaxes(title_text="training characters per stream", gridcolor="#eee")
+    fig.update_yaxes(title_text="accuracy on the repeated letter", range=[0, 1.05], gridcolor="#eee")
+    return _layout(fig, "Can it remember across the gap?", height, legend=dict(orientation="h", y=1.12, x=0.5))

@@ -1,0 +1,91 @@
+"""The Train & sample page in a real browser (system Chromium via Playwright)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from conftest import open_app
+
+from rnnviz import checkpoint as ckpt
+
+pytestmark = pytest.mark.browser
+
+XSS_IMG = "<img src=x onerror=window.__x=1>"
+XSS_SCRIPT = "<script>window.__y=1</script>"
+
+
+def _open_train(page, server):
+    page.set_default_timeout(120_000)  # the CI machine may be busy training
+    page.set_default_navigation_timeout(120_000)
+    # Visit the home page first: if a deep link is the very first request a fresh
+    # Streamlit server sees, it falls back to its legacy pages/ mode for good.
+    open_app(page, server, "", wait_text="Bundled models", timeout=120_000)
+    open_app(page, server, "train", wait_text="Press Train to start", timeout=120_000)
+
+
+def _pick(page, label: str, option: str):
+    box = page.get_by_role("combobox", name=label).first
+    box.click()
+    box.press_sequentially(option)  # filter the list, then pick
+    page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+    page.wait_for_timeout(500)
+
+
+def _step_count(page) -> int:
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Step").first
+    txt = metric.locator("[data-testid='stMetricValue']").inner_text()
+    return int(txt.replace(",", "").strip())
+
+
+def _wait_steps(page, more_than: int, timeout: float = 90.0) -> int:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            n = _step_count(page)
+            if n > more_than:
+                return n
+        except Exception:  # the fragment is re-rendering
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"step counter did not pass {more_than} within {timeout} s")
+
+
+def test_train_updates_then_pause(page, server):
+    _open_train(page, server)
+    _pick(page, "Corpus", "First names")
+    page.get_by_text("distinct; the last 10 %", exact=False).first.wait_for()
+    page.get_by_text("First names", exact=False).first.wait_for()
+    page.get_by_role("button", name="Train").click()
+    first = _wait_steps(page, 0)
+    page.locator("[data-testid='stPlotlyChart']").first.wait_for()
+    assert page.get_by_text("Loss (nats per character)").count() >= 1
+    second = _wait_steps(page, first)  # the live view keeps updating by itself
+    assert second > first
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_text("Paused at step", exact=False).first.wait_for()
+    a = _step_count(page)
+    time.sleep(2.5)
+    assert _step_count(page) == a
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Press Train to start", exact=False).first.wait_for()
+
+
+def test_prime_with_html_is_shown_as_text(page, server):
+    if "python_lstm" not in ckpt.pretrained_names():
+        pytest.skip("bundled python_lstm missing")
+    _open_train(page, server)
+    _pick(page, "Model", "python_lstm")
+    prime = page.get_by_label("Prime text (the model continues it)")
+    prime.fill(XSS_IMG + XSS_SCRIPT)
+    prime.press("Enter")
+    page.get_by_role("button", name="Generate").click()
+    out = page.locator(".rnnviz-text").filter(has_text=XSS_IMG)
+    out.first.wait_for()
+    text = out.first.inner_text()
+    assert XSS_IMG in text and XSS_SCRIPT in text
+    # nothing was turned into markup or run
+    assert out.first.locator("img").count() == 0 and out.first.locator("script").count() == 0
+    assert page.evaluate("window.__x") is None
+    assert page.evaluate("window.__y") is None

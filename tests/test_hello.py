@@ -1,0 +1,255 @@
+"""rnnviz.hello: the forward/backward numbers against an independent NumPy pass,
+training to "hello", sampling, clipping and truncated BPTT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz import hello
+
+TOL = 1e-6
+
+
+# ---------------------------------------------------------------- NumPy reference
+# Written from the equations (min-char-rnn style), sharing no code with rnnviz.hello.
+
+def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
+    Wxh, Whh, bh, Why, by = (np.asarray(P[k], dtype=np.float64) for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y"))
+    H, V = Whh.shape[0], Wxh.shape[1]
+    T = len(inputs)
+    xs, hprev, a, hs, ys, ps, losses = [], [], [], [], [], [], []
+    h = np.zeros(H)
+    for t in range(T):
+        x = np.zeros(V)
+        x[inputs[t]] = 1.0
+        hprev.append(h)
+        a_t = Wxh @ x + Whh @ h + bh
+        h = np.tanh(a_t)
+        y = Why @ h + by
+        e = np.exp(y - y.max())
+        p = e / e.sum()
+        xs.append(x), a.append(a_t), hs.append(h), ys.append(y), ps.append(p)
+        losses.append(-np.log(p[targets[t]]))
+    # backward of the summed loss
+    dWxh, dWhh, dbh, dWhy, dby = (np.zeros_like(m) for m in (Wxh, Whh, bh, Why, by))
+    dhnext = np.zeros(H)
+    dh_total = [None] * T
+    for t in reversed(range(T)):
+        dy = ps[t].copy()
+        dy[targets[t]] -= 1.0
+        dWhy += np.outer(dy, hs[t])
+        dby += dy
+        dh = Why.T @ dy + dhnext
+        dh_total[t] = dh
+        da = (1.0 - hs[t] ** 2) * dh
+        dbh += da
+        dWxh += np.outer(da, xs[t])
+        dWhh += np.outer(da, hprev[t])
+        dhnext = Whh.T @ da
+    # gradient of the last loss only, reaching back
+    dy = ps[-1].copy()
+    dy[targets[-1]] -= 1.0
+    dh = Why.T @ dy
+    dh_last = [None] * T
+    for t in reversed(range(T)):
+        dh_last[t] = dh
+        dh = Whh.T @ ((1.0 - hs[t] ** 2) * dh)
+    jac = [0.0] + [float(np.linalg.svd((1.0 - hs[t] ** 2)[:, None] * Whh, compute_uv=False)[0]) for t in range(1, T)]
+    return dict(xs=np.array(xs), h_prev=np.array(hprev), pre=np.array(a), hs=np.array(hs), logits=np.array(ys),
+                probs=np.array(ps), losses=np.array(losses), loss=float(np.sum(losses)),
+                cols=np.array([Wxh[:, i] for i in inputs]),
+                grads=dict(W_xh=dWxh, W_hh=dWhh, b_h=dbh, W_hy=dWhy, b_y=dby),
+                reach_last=np.array([np.linalg.norm(v) for v in dh_last]),
+                reach_total=np.array([np.linalg.norm(v) for v in dh_total]), jac=np.array(jac))
+
+
+def assert_pass_matches(p: hello.Pass):
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    for key in ("xs", "h_prev", "pre", "hs", "logits", "probs", "losses", "cols", "reach_last", "reach_total"):
+        np.testing.assert_allclose(getattr(p, key), ref[key], atol=TOL, rtol=0, err_msg=key)
+    np.testing.assert_allclose(p.jacobian_norms, ref["jac"], atol=TOL, rtol=0)
+    assert abs(p.loss - ref["loss"]) < TOL
+    for k in hello.PARAM_NAMES:
+        np.testing.assert_allclose(p.grads[k], ref["grads"][k], atol=TOL, rtol=0, err_msg=k)
+    return ref
+
+
+@pytest.mark.parametrize("hidden,seed,scale", [(3, 0, 0.3), (5, 7, 1.0), (8, 3, 0.01)])
+def test_forward_backward_matches_numpy(hidden, seed, scale):
+    m = hello.HelloModel(hidden=hidden, seed=seed, scale=scale)
+    p = m.forward()
+    assert p.inputs == [0, 1, 2, 2] and p.targets == [1, 2, 2, 3]  # h e l l -> e l l o
+    assert_pass_matches(p)
+    # the one-hot product really is a column lookup
+    for t, i in enumerate(p.inputs):
+        np.testing.assert_array_equal(p.cols[t], p.params["W_xh"][:, i])
+    # 'o' is never an input, so its column of W_xh gets no gradient at all
+    assert np.all(p.grads["W_xh"][:, 3] == 0)
+
+
+def test_numbers_still_match_after_training_and_for_another_word():
+    m = hello.HelloModel(hidden=4, seed=1, optimizer="adam", lr=0.05)
+    m.train(25)
+    assert_pass_matches(m.forward())
+    w = hello.HelloModel(word="banana", hidden=6, seed=2)
+    assert w.vocab == ["b", "a", "n"]
+    assert_pass_matches(w.forward())
+
+
+def test_untrained_loss_near_uniform_and_history():
+    m = hello.HelloModel(hidden=3, seed=0, scale=0.01)
+    assert abs(m.forward().loss - 4 * np.log(4)) < 0.05
+    assert m.loss_hist == [(0, pytest.approx(m.forward().loss))]
+
+
+def test_adagrad_update_is_min_char_rnn():
+    m = hello.HelloModel(hidden=3, seed=4, optimizer="adagrad", lr=0.1, clip="elementwise", clip_limit=5.0)
+    before = hello.params_numpy(m.params)
+    g = m.forward().grads
+    m.train(1)
+    after = hello.params_numpy(m.params)
+    for k in hello.PARAM_NAMES:
+        d = np.clip(g[k], -5, 5)
+        expect = before[k] - 0.1 * d / np.sqrt(d * d + 1e-8)
+        np.testing.assert_allclose(after[k], expect, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("opt,lr", [("adagrad", 0.1), ("adam", 0.05)])
+def test_learns_hello_within_200_steps(opt, lr):
+    m = hello.HelloModel(hidden=3, seed=0, scale=0.3, optimizer=opt, lr=lr)
+    assert m.greedy() != "hello"
+    for _ in range(200):
+        m.train(1)
+        if m.greedy() == "hello":
+            break
+    assert m.greedy() == "hello", f"{opt}: still {m.greedy()!r} after {m.steps} steps"
+    assert m.steps <= 200
+    first, last = m.pcorrect_hist[0][1], m.pcorrect_hist[-1][1]
+    assert all(b > a for a, b in zip(first, last))  # every position's correct letter became more likely
+    assert m.loss_hist[-1][1] < m.loss_hist[0][1]
+
+
+def test_clipping_elementwise_vs_norm():
+    g = {"W_xh": np.array([[6.0, -1.0]]), "W_hh": np.array([[0.5]]), "b_h": np.array([-8.0]),
+         "W_hy": np.array([[2.0]]), "b_y": np.array([0.0])}
+    cmp = hello.compare_clipping(g, 5.0)
+    np.testing.assert_allclose(cmp.elementwise, [5.0, -1.0, 0.5, -5.0, 2.0, 0.0])
+    raw = np.array([6.0, -1.0, 0.5, -8.0, 2.0, 0.0])
+    np.testing.assert_allclose(cmp.norm, raw * 5.0 / np.linalg.norm(raw))
+    rows = {r["method"]: r for r in cmp.stats()}
+    assert rows["norm ≤ 5"]["gradient norm"] == pytest.approx(5.0)
+    assert rows["norm ≤ 5"]["cosine to raw"] == pytest.approx(1.0)
+    assert rows["elementwise ±5"]["cosine to raw"] < 0.999
+    assert rows["elementwise ±5"]["entries changed"] == 2
+    assert cmp.labels[0] == "W_xh[0,0]" and cmp.labels[3] == "b_h[0]"
+    with pytest.raises(ValueError, match="positive"):
+        hello.compare_clipping(g, 0.0)
+
+
+def test_sampling_chain_feeds_back_and_is_seeded():
+    m = hello.HelloModel(hidden=3, seed=0, scale=0.3)
+    m.train(100)
+    chain = hello.sample_chain(m.params, m.vocab, "h", 4, greedy=True)
+    assert "".join(s.sampled for s in chain) == "ello"
+    assert [s.input for s in chain] == ["h", "e", "l", "l"]  # each draw is the next input
+    # the chain's h and probabilities equal a plain forward pass over the same letters
+    ref = numpy_reference(hello.params_numpy(m.params), [0, 1, 2, 2], [1, 2, 2, 3])
+    np.testing.assert_allclose([s.h for s in chain], ref["hs"], atol=TOL)
+    np.testing.assert_allclose([s.probs for s in chain], ref["probs"], atol=TOL)
+    a = hello.sample_chain(m.params, m.vocab, "h", 12, temperature=2.0, seed=5)
+    b = hello.sample_chain(m.params, m.vocab, "h", 12, temperature=2.0, seed=5)
+    assert [s.sampled for s in a] == [s.sampled for s in b]
+    for s in a:
+        z = s.logits / 2.0
+        p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        np.testing.assert_allclose(s.probs, p, atol=1e-12)
+        assert s.p_sampled == pytest.approx(s.probs[m.vocab.index(s.sampled)])
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        hello.sample_chain(m.params, m.vocab, "z", 3)
+    with pytest.raises(ValueError, match="Temperature"):
+        hello.sample_chain(m.params, m.vocab, "h", 3, temperature=0.0)
+
+
+@pytest.mark.parametrize("word,msg", [("", "empty"), ("x", "at least 2"), ("aaaa", "2 different"),
+                                      ("a<b>", "may only contain"), (" hello", "spaces"),
+                                      ("h" * 17 + "e", "keep it to")])
+def test_bad_words_are_refused(word, msg):
+    with pytest.raises(ValueError, match=msg):
+        hello.HelloModel(word=word)
+
+
+def test_bad_hyperparameters_are_refused_and_divergence_keeps_weights():
+    with pytest.raises(ValueError, match="Hidden size"):
+        hello.HelloModel(hidden=20)
+    m = hello.HelloModel()
+    with pytest.raises(ValueError, match="positive"):
+        m.set_optimizer("adam", 0.0)
+    with pytest.raises(ValueError, match="far too large"):
+        m.set_optimizer("sgd", 1e6)
+    with pytest.raises(ValueError, match="Unknown optimiser"):
+        m.set_optimizer("rmsprop", 0.1)
+    # force a blow-up: huge weights make tanh saturate exactly; an infinite step poisons them
+    m.set_optimizer("sgd", 0.1)
+    m.set_clip("none", 5.0)
+    before = hello.params_numpy(m.params)
+    m.params["W_hy"][0, 0] = float("inf")
+    with pytest.raises(ValueError):
+        m.train(1)
+    m.params = {k: torch.from_numpy(v.copy()) for k, v in before.items()}
+    assert m.train(3) == 3
+
+
+# ---------------------------------------------------------------- truncated BPTT
+
+def numpy_reach(P, ids, t):
+    """||dL_t/dh_s|| for s <= t under full BPTT, by hand."""
+    Wxh, Whh, bh, Why, by = (np.asarray(P[k], dtype=np.float64) for k in ("W_xh", "W_hh", "b_h", "W_hy", "b_y"))
+    h = np.zeros(Whh.shape[0])
+    hs = []
+    for s in range(t + 1):
+        h = np.tanh(Wxh[:, ids[s]] + Whh @ h + bh)
+        hs.append(h)
+    y = Why @ hs[t] + by
+    p = np.exp(y - y.max()) / np.exp(y - y.max()).sum()
+    p[ids[t + 1]] -= 1.0
+    dh = Why.T @ p
+    out = [0.0] * (t + 1)
+    for s in range(t, -1, -1):
+        out[s] = np.linalg.norm(dh)
+        dh = Whh.T @ ((1.0 - hs[s] ** 2) * dh)
+    return np.array(out)
+
+
+def test_gradient_reach_stops_at_chunk_border():
+    text = hello.copy_stream(6, 3, seed=1)
+    assert len(text) == 27 and text[7] == "?" and text[8] == text[0]
+    params = hello.init_params(len(hello.COPY_VOCAB), 8, seed=2, scale=0.5)
+    ids = hello.encode(text, hello.COPY_VOCAB)
+    for k, t in ((4, 15), (9, 16), (5, 7)):
+        r = hello.gradient_reach(params, hello.COPY_VOCAB, text, k, t)
+        full = numpy_reach(hello.params_numpy(params), ids, t)
+        np.testing.assert_allclose(r.full, full, atol=TOL)
+        start = (t // k) * k
+        assert r.chunk_start == start
+        assert np.all(r.truncated[:start] == 0.0)
+        np.testing.assert_allclose(r.truncated[start:], full[start:], atol=TOL)
+        assert np.all(r.full[:start] > 0)
+        assert np.all(r.h_norms > 0)  # the state itself is carried over every border
+    assert hello.chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    with pytest.raises(ValueError, match="loss position"):
+        hello.gradient_reach(params, hello.COPY_VOCAB, text, 4, 26)
+
+
+def test_truncation_costs_memory_on_the_copy_task():
+    short = hello.train_copy_task(gap=6, k=4, seed=0)
+    long_ = hello.train_copy_task(gap=6, k=9, seed=0)
+    assert short.contained == 0.0 and long_.contained == 1.0
+    # both learn the easy, local part of the stream
+    assert short.acc_other[-1] > 0.95 and long_.acc_other[-1] > 0.95
+    # only the long chunks learn to carry the letter across the gap
+    assert long_.final_dependent > 0.9
+    assert short.final_dependent < 0.7
+    again = hello.train_copy_task(gap=6, k=9, seed=0)
+    assert again.acc_dependent == long_.acc_dependent  # deterministic

@@ -1,0 +1,137 @@
+"""The load-test client speaks Streamlit's wire protocol against a real server.
+
+Bounded: one connection renders the home page, opens an inspection page and moves
+one widget; then a tiny run of ``scripts/loadtest.py --url`` (two sessions, a few
+seconds) must produce its report with timed interactions and no error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import loadtest  # noqa: E402
+import stclient  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_refuses_non_loopback():
+    for url in ("http://example.com:8501", "http://10.0.0.5:8501", "http://0.0.0.0:8501"):
+        with pytest.raises(ValueError, match="loopback"):
+            stclient.require_loopback(url)
+    for url in ("http://127.0.0.1:8501", "http://localhost:1", "http://[::1]:8501"):
+        assert stclient.require_loopback(url) == url
+    with pytest.raises(SystemExit):
+        loadtest.parse_args(["--url", "http://192.168.1.10:8501"])
+    with pytest.raises(SystemExit):
+        loadtest.parse_args(["--duration", "999999"])
+
+
+def _movable(sess):
+    for kind in ("slider", "number_input", "selectbox", "radio"):
+        for w in sess.widgets():
+            if w.kind == kind and (w.kind != "slider" or w.proto.max > w.proto.min or len(w.proto.options) > 1):
+                return w
+    return None
+
+
+async def _session_roundtrip(url):
+    sess = stclient.Session(url, name="test")
+    await sess.connect()
+    try:
+        home = await sess.open("", timeout=90)
+        assert home.ok, home
+        assert any("recurrent" in t for t in sess.texts()), sess.texts()[:5]
+        assert {"train", "cells", "gates", "gradients"} <= set(sess.pages)
+
+        # The lightest page first (a 3-unit RNN), so the test stays quick on a busy machine.
+        for page in ("learn_hello", "gates", "cells", "gradients", "train"):
+            res = await sess.open(page, timeout=90)
+            assert res.ok, (page, res)
+            w = _movable(sess)
+            if w is not None:
+                break
+        else:
+            pytest.skip("no page has a slider or select yet")
+        before = stclient.shown_value(w)
+        value, res = await sess.change(w, timeout=90)
+        assert value != before
+        assert res.ok and res.seconds > 0, res
+        assert sess.value(w) == value
+        assert sess.page_name == page  # the rerun stayed on the page
+        after = sess.widget(w.key or w.label)
+        assert after.id == w.id
+        # A second change moves on from the value we set (the client tracks it).
+        value2, res2 = await sess.change(w, timeout=90)
+        assert res2.ok and value2 != value
+        return page
+    finally:
+        await sess.close()
+
+
+def test_client_renders_and_interacts(server):
+    asyncio.run(asyncio.wait_for(_session_roundtrip(server), 110))
+
+
+def test_server_pid_and_threads(server):
+    port = urllib.parse.urlparse(server).port
+    pid = loadtest.pid_listening_on(port)
+    assert pid is not None
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert b"streamlit" in f.read()
+    assert loadtest.rss_mb(pid) > 10
+    assert loadtest.trainer_threads(pid) >= 0
+    assert len(loadtest.thread_names(pid)) > 1
+
+
+def test_tiny_loadtest_run(server, tmp_path):
+    report, out = tmp_path / "LOADTEST.md", tmp_path / "lt.json"
+    loadtest.main(["--url", server, "--sessions", "2", "--trainers", "0", "--drop", "0", "--duration", "8",
+                   "--solo", "0", "--drain", "0", "--arrival", "1", "--warmup", "0", "--think", "1", "2",
+                   "--pages", "learn_hello", "--timeout", "90", "--sample-every", "1", "--quiet",
+                   "--report", str(report), "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert res["errors"] == [], res["errors"]
+    assert res["latency"]["n"] >= 1
+    assert res["goals"]["max_rss_mb"]["value"] > 0
+    assert res["goals"]["orphaned_trainer_threads"]["value"] == 0
+    text = report.read_text()
+    assert "## Goals" in text and "p95" in text
+
+
+def test_trainer_thread_visible_to_the_os():
+    """The load test counts trainers by OS thread name; live.BackgroundTrainer must set it."""
+    from rnnviz.corpora import from_text
+    from rnnviz.live import THREAD_NAME, BackgroundTrainer, SlotLimiter
+    from rnnviz.train import TrainConfig, Trainer
+
+    corpus = from_text("hello world, hello rnn. " * 40)
+    cfg = TrainConfig(cell="rnn", layers=1, hidden=16, embed=8, seq_len=16, batch_size=2, eval_every=1000,
+                      eval_chars=64, sample_len=4, milestones=(0,))
+    runner = BackgroundTrainer(Trainer(corpus, cfg), limiter=SlotLimiter(1), chunk=1, max_steps=10_000)
+    pid = os.getpid()
+    assert loadtest.trainer_threads(pid) == 0
+    runner.start()
+    try:
+        deadline = time.monotonic() + 20
+        while loadtest.trainer_threads(pid) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert loadtest.trainer_threads(pid) == 1
+        assert THREAD_NAME == loadtest.THREAD_NAME
+    finally:
+        runner.stop()
+    assert not runner.thread_alive
+    deadline = time.monotonic() + 10  # the OS thread exits a moment after Python's join returns
+    while loadtest.trainer_threads(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert loadtest.trainer_threads(pid) == 0

@@ -1,0 +1,234 @@
+"""AppTest acceptance tests for the Train & sample page (tiny models, names corpus or pasted text)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from rnnviz import checkpoint as ckpt
+from rnnviz import corpora
+from rnnviz.live import active_runners
+from rnnviz.models import build
+
+PAGE = "pages/train.py"
+PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
+
+
+@pytest.fixture(autouse=True)
+def stop_runners():
+    yield
+    for r in active_runners():
+        r.stop()
+
+
+def tiny(at, *, corpus="names", cell="lstm", hidden=16, lr=None, clip=True):
+    at.radio(key="tr_source").set_value("Built-in")
+    at.selectbox(key="tr_corpus").set_value(corpus)
+    at.radio(key="tr_cell").set_value(cell)
+    at.select_slider(key="tr_hidden").set_value(hidden)
+    at.select_slider(key="tr_embed").set_value(8)
+    at.select_slider(key="tr_seq").set_value(16)
+    at.select_slider(key="tr_batch").set_value(8)
+    if lr is not None:
+        at.select_slider(key="tr_lr").set_value(lr)
+    at.toggle(key="tr_clip").set_value(clip)
+    return at.run()
+
+
+def steps(at) -> int:
+    for m in at.metric:
+        if m.label == "Step":
+            return int(m.value.replace(",", ""))
+    return -1
+
+
+def runner(at):
+    return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
+
+
+def wait_until(at, cond, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+        if cond(at):
+            return True
+    return False
+
+
+def errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_train_pause_reset(app_test):
+    at = tiny(app_test(PAGE))
+    assert not at.exception
+    assert at.button(key="tr_reset").proto.disabled  # nothing to reset yet
+    at.button(key="tr_train").click().run()
+    assert runner(at) is not None
+    assert wait_until(at, lambda a: steps(a) > 0)
+    first = steps(at)
+    assert wait_until(at, lambda a: steps(a) > first), "step count did not grow while training"
+    # live views: loss + gradient charts, current sample and the step-0 sample in the timeline
+    figs = at.get("plotly_chart")
+    assert len(figs) == 2
+    loss_fig = json.loads(figs[0].proto.spec)
+    assert any("uniform guess" in (t.get("name") or "") for t in loss_fig["data"])
+    assert any("step 0 · validation loss" in h.value for h in at.html)  # samples timeline
+    at.button(key="tr_pause").click().run()
+    assert wait_until(at, lambda a: not runner(a).active, 10)
+    at.run()
+    a = steps(at)
+    time.sleep(1.0)
+    at.run()
+    b = steps(at)
+    assert a == b, "steps changed after Pause"
+    assert any("Paused at step" in c.value for c in at.caption)
+    # Train resumes the same model
+    at.button(key="tr_train").click().run()
+    assert wait_until(at, lambda a2: steps(a2) > b)
+    at.button(key="tr_reset").click().run()
+    assert runner(at) is None
+    assert steps(at) == -1
+    assert any("Press **Train** to start" in i.value for i in at.info)
+    assert not at.exception
+
+
+def test_step_runs_one_chunk(app_test):
+    at = tiny(app_test(PAGE))
+    at.button(key="tr_step").click().run()
+    assert wait_until(at, lambda a: not runner(a).active and steps(a) > 0, 30)
+    at.run()
+    assert steps(at) == 10
+    assert runner(at).status == "paused"
+
+
+def test_divergence_message_and_restore(app_test):
+    at = tiny(app_test(PAGE), cell="rnn", lr=10.0, clip=False)
+    at.button(key="tr_train").click().run()
+    assert wait_until(at, lambda a: "Training diverged" in errors(a), 30), errors(at)
+    assert not at.exception
+    assert "learning rate" in errors(at)
+    assert runner(at).status == "diverged"
+    assert at.button(key="tr_train").proto.disabled
+    # follow the advice: lower the rate, clip, restore, continue
+    at.select_slider(key="tr_lr").set_value(2e-3)
+    at.toggle(key="tr_clip").set_value(True).run()
+    at.button(key="tr_restore").click().run()
+    assert "Training diverged" not in errors(at)
+    assert any("Restored the weights" in i.value for i in at.info)
+    r = runner(at)
+    assert r.trainer.config.lr == pytest.approx(2e-3) and r.trainer.config.clip
+    at.button(key="tr_train").click().run()
+    assert wait_until(at, lambda a: steps(a) >= 5)
+    assert not r.trainer.diverged
+    at.button(key="tr_pause").click().run()
+    at.button(key="tr_reset").click().run()
+    assert runner(at) is None and not at.exception
+
+
+def test_bad_paste_shows_error_and_page_keeps_working(app_test):
+    at = app_test(PAGE)
+    at.radio(key="tr_source").set_value("Paste text").run()
+    for bad, words in (("aaaaaaa", "one distinct character"), ("hello world", "fewer than"),
+                       ("   \n\n   ", "only whitespace")):
+        at.text_area(key="tr_paste").set_value(bad).run()
+        assert words in errors(at), errors(at)
+        assert at.button(key="tr_train").proto.disabled
+        assert not at.exception
+    at.text_area(key="tr_paste").set_value(PASTE).run()
+    assert not at.error
+    at.select_slider(key="tr_hidden").set_value(16)
+    at.select_slider(key="tr_seq").set_value(16)
+    at.select_slider(key="tr_batch").set_value(8).run()
+    assert any("vocabulary **" in m.value and "pasted text" in m.value for m in at.markdown)
+    at.button(key="tr_train").click().run()
+    assert wait_until(at, lambda a: steps(a) > 0)
+    assert runner(at).trainer.corpus.name == "pasted text"
+
+
+def test_bad_text_upload_shows_error(app_test):
+    at = app_test(PAGE)
+    at.radio(key="tr_source").set_value("Upload a file").run()
+    at.file_uploader(key="tr_text_upload").set_value(("cat.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"))
+    at.run()
+    assert "binary" in errors(at)
+    assert not at.exception
+    at.file_uploader(key="tr_text_upload").set_value(("ok.txt", PASTE.encode(), "text/plain"))
+    at.run()
+    assert not at.error
+    assert any("ok.txt" in m.value for m in at.markdown)
+
+
+def test_checkpoint_upload_garbage_then_real(app_test):
+    at = app_test(PAGE)
+    up = at.file_uploader(key="tr_ckpt_upload")
+    up.set_value(("model.safetensors", b"this is not a model at all, just some bytes", "application/octet-stream"))
+    at.run()
+    assert "Could not load model.safetensors" in errors(at) and "safetensors" in errors(at)
+    assert not at.exception
+    at.file_uploader(key="tr_ckpt_upload").set_value(("evil.safetensors", b"\x80\x04\x95" + b"x" * 64,
+                                                      "application/octet-stream"))
+    at.run()
+    assert "pickle" in errors(at)
+    # a real checkpoint on the names vocabulary: loads, samples, and continues training
+    names = corpora.load("names")
+    model = build("gru", len(names.vocab), layers=1, hidden=16, embed=8, seed=0)
+    data = ckpt.to_bytes(model, names.vocab, name="my_names", corpus="names", steps=0)
+    at.file_uploader(key="tr_ckpt_upload").set_value(("my_names.safetensors", data, "application/octet-stream"))
+    at.run()
+    assert not at.error, errors(at)
+    assert any("Loaded **my_names**" in s.value for s in at.success)
+    assert at.session_state["tr_start"] == "__uploaded__"
+    assert at.session_state["tr_corpus"] == "names"
+    assert at.session_state["tr_sample_model"] == "__uploaded__"
+    at.number_input(key="tr_len").set_value(40)
+    at.button(key="tr_generate").click().run()
+    assert not at.error
+    assert any("my_names" in c.value for c in at.caption)
+    at.select_slider(key="tr_seq").set_value(16)
+    at.select_slider(key="tr_batch").set_value(8)
+    at.button(key="tr_train").click().run()
+    assert wait_until(at, lambda a: steps(a) > 0)
+    tr = runner(at).trainer
+    assert tr.model.config.cell == "gru" and tr.model.config.hidden == 16
+    assert tr.source == "my_names"
+
+
+def test_bundled_model_needs_its_own_characters(app_test):
+    at = app_test(PAGE)
+    if "names_gru" not in ckpt.pretrained_names():
+        pytest.skip("bundled names_gru missing")
+    at.radio(key="tr_source").set_value("Paste text").run()
+    at.text_area(key="tr_paste").set_value(PASTE)
+    at.selectbox(key="tr_start").set_value("names_gru").run()
+    warn = " ".join(w.value for w in at.warning)
+    assert "only knows the" in warn and "First names" in warn
+    assert at.button(key="tr_train").proto.disabled
+    # its own corpus is fine
+    at.radio(key="tr_source").set_value("Built-in").run()
+    at.selectbox(key="tr_corpus").set_value("names").run()
+    assert not at.warning
+    assert not at.button(key="tr_train").proto.disabled
+
+
+def test_sampling_panel_errors_and_escaping(app_test):
+    at = app_test(PAGE)
+    if "names_gru" not in ckpt.pretrained_names():
+        pytest.skip("bundled names_gru missing")
+    at.selectbox(key="tr_sample_model").set_value("names_gru")
+    at.text_input(key="tr_prime").set_value("<b>Ann")
+    at.number_input(key="tr_len").set_value(30)
+    at.button(key="tr_generate").click().run()
+    err = errors(at)
+    assert "'<'" in err and "'>'" in err and "'b'" not in err
+    assert not at.exception
+    at.text_input(key="tr_prime").set_value("Ann")
+    at.select_slider(key="tr_temp").set_value(0.5)
+    at.button(key="tr_generate").click().run()
+    assert not at.error
+    out = [h.value for h in at.html if "prime text (given, not sampled)" in h.value]
+    assert out, "sample output missing"
+    assert any("temperature 0.5" in c.value for c in at.caption)

@@ -1,0 +1,293 @@
+"""Hypothesis features, the cell finder, the linear probe, LSTMVis selection and
+clamped sampling (rnnviz.probes) on hand-made inputs and tiny models."""
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz import probes as P
+from rnnviz.corpora import Vocab
+from rnnviz.models import build, trace
+
+
+def on(key, text, lang="python", **kw):
+    """The characters where a 0/1 feature is 1, as a string (easy to read in asserts)."""
+    f = P.feature(key, text, lang, **kw)
+    assert f.dtype == np.float32 and f.shape == (len(text),)
+    return "".join(c for c, v in zip(text, f) if v > 0.5)
+
+
+# ------------------------------------------------------------------ Python strings and comments
+
+def test_double_quotes_with_escape_and_nested_single_quote():
+    text = 'x = "a\\"b" + \'it"s\'\n'
+    # opening quote counts as inside (it has been read), the closing one as outside
+    assert on("double_quote", text) == '"a\\"b'
+    assert on("single_quote", text) == "'it\"s"
+    assert on("string", text) == '"a\\"b' + "'it\"s"
+
+
+def test_single_quote_inside_double_quotes_is_content():
+    assert on("single_quote", 'x = "it\'s"\n') == ""
+    assert on("double_quote", 'x = "it\'s"\n') == '"it\'s'
+
+
+def test_triple_quoted_string_spans_lines_and_holds_quotes():
+    text = 'y = """doc\n say "hi" \'x\'\n"""\nz = 1\n'
+    s = on("string", text)
+    assert s == '"""doc\n say "hi" \'x\'\n""'
+    assert on("double_quote", text) == s
+    assert on("single_quote", text) == ""  # the ' inside the docstring are not strings of their own
+
+
+def test_comment_containing_quotes_is_not_a_string():
+    text = "x = 1  # don't \"x\"\ns = '# no'\n"
+    assert on("comment", text) == "# don't \"x\""
+    assert on("string", text) == "'# no"
+    assert on("single_quote", text) == "'# no"
+
+
+def test_prefixed_strings_and_fstrings():
+    assert on("string", "x = f'{a}b' + rb\"\\x00\"\n") == "'{a}b" + '"\\x00'
+
+
+def test_fragments_that_do_not_tokenize():
+    # an unterminated one-line string ends at the newline
+    assert on("string", 'x = "open\ny = 2\n') == '"open'
+    # inconsistent dedent (a typical excerpt) still lexes: stripped indentation
+    text = '        a = "s"\n    b = 1  # c\n'
+    assert P._lex_python_tokenize(text) is not None
+    assert on("string", text) == '"s'
+    assert on("comment", text) == "# c"
+    # EOF inside a docstring: inside from its opening quotes to the end
+    assert on("string", 'def f():\n    """unfinished\n    doc') == '"""unfinished\n    doc'
+
+
+def test_tokenize_and_small_lexer_agree():
+    text = (
+        'def f(a, b=\'x\'):\n    """Doc with "quotes" and \'single\'."""\n'
+        '    s = "a\\"b"  # comment with "quote"\n    return f"{a}" + r\'\\d\'\n'
+    )
+    a, b = P._lex_python_tokenize(text), P._lex_python_small(text)
+    for kind in ("string", "comment"):
+        assert np.array_equal(a.mask(kind), b.mask(kind)), kind
+
+
+def test_prefix_gives_the_lexer_context():
+    before = 'def f():\n    """Start of a docstring\n'
+    excerpt = '    still inside\n    """\nx = "s"\n'
+    with_ctx = on("string", excerpt, prefix=before)
+    assert with_ctx == '    still inside\n    ""' + '"s'
+    assert on("string", excerpt) != with_ctx  # without context the lexer is fooled
+
+
+# ------------------------------------------------------------------ layout features
+
+def test_indentation_depth_spaces_tabs_and_blank_lines():
+    text = "def f():\n\tif x:\n\t\treturn 1\n\n    y\n  \tz\n"
+    f = P.feature("indent", text, "python")
+    lines = text.split("\n")
+    pos = 0
+    expected = [0, 1, 2, 2, 1, 1]  # blank line keeps the depth before; "  \t" tabs to column 4
+    for line, depth in zip(lines, expected):
+        lead = len(line) - len(line.lstrip(" \t")) if line.strip() else 0
+        # from the first code character to the newline: the line's depth
+        assert np.all(f[pos + lead : pos + len(line) + 1] == depth), (line, f[pos : pos + len(line) + 1])
+        pos += len(line) + 1
+    # inside the indentation the depth grows as it is typed (a model cannot know it sooner)
+    assert f[9:11].tolist() == [1, 1]  # "\t" then "i" of "\tif x:"
+    g = P.feature("indent", "x\n        y\n", "python")
+    assert g.tolist() == [0, 0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2, 2]
+
+
+def test_column_counts_within_a_line():
+    f = P.feature("column", "ab\ncde\n\tx", "text")
+    assert f.tolist() == [0, 1, 2, 0, 1, 2, 3, 0, 1]
+
+
+def test_bracket_depth_ignores_strings_and_comments_in_code():
+    text = 'f(a[1], "(", {2})  # ((\n'
+    f = P.feature("bracket", text, "python")
+    depth_at = {i: f[i] for i in range(len(text))}
+    assert depth_at[text.index("(")] == 1
+    assert depth_at[text.index("[")] == 2
+    assert depth_at[text.index("{")] == 2
+    assert f[-1] == 0 and f.max() == 2
+    # prose counts every bracket, never below zero
+    assert P.feature("bracket", ") (x)", "text").tolist() == [0, 0, 1, 1, 0]
+
+
+def test_if_condition_python():
+    text = "if a and (b or\n  c):\n    x = y if z else w\nelif q: pass\ns = 'if x:'\n"
+    assert on("if_cond", text) == "if a and (b or\n  c)" + "elif q"
+
+
+def test_c_lexer_comments_strings_chars_and_escapes():
+    text = ('char *s = "a\\"b"; char c = \'\\\'\'; // it\'s "x"\n'
+            '/* "no" \n it\'s */ int n = 1\'000; /* open')
+    assert on("string", text, "c") == '"a\\"b' + "'\\'"
+    assert on("double_quote", text, "c") == '"a\\"b'
+    assert on("single_quote", text, "c") == "'\\'"
+    assert on("comment", text, "c") == '// it\'s "x"' + '/* "no" \n it\'s *' + "/* open"
+
+
+def test_c_line_comment_continues_after_backslash_and_raw_string():
+    assert on("comment", "a; // x \\\n y\nb;", "c") == "// x \\\n y"
+    assert on("string", 'auto r = R"(a "quoted" b)"; c', "c") == 'R"(a "quoted" b)'[1:]
+
+
+def test_if_condition_c_skips_preprocessor_and_strings():
+    text = 'if (a && (b)) { x(); }\n#if (X)\nelse if(f("(")) y;\n'
+    assert on("if_cond", text, "c") == "if (a && (b)" + 'if(f("(")'
+
+
+def test_prose_quotes_and_apostrophes():
+    assert on("double_quote", 'He said "hi there" and\n"more\n\nnew para', "text") == '"hi there' + '"more'
+    assert on("single_quote", "don't 'quote me' o'clock", "text") == "'quote me"
+    assert on("double_quote", "\u201cCurly\u201d", "text") == "\u201cCurly"
+
+
+def test_regex_feature_and_bad_regex():
+    assert on("regex", "self.x = self.y", pattern=r"self\.\w+") == "self.xself.y"
+    with pytest.raises(ValueError, match="not valid"):
+        P.feature("regex", "abc", "python", pattern="(")
+    with pytest.raises(ValueError, match="Type a regular expression"):
+        P.feature("regex", "abc", "python", pattern="")
+
+
+def test_registry_and_language_checks():
+    assert {h.key for h in P.available("text")} >= {"column", "indent", "double_quote", "regex"}
+    assert "string" not in {h.key for h in P.available("text")}
+    assert all("python" in h.languages for h in P.available("python"))
+    with pytest.raises(ValueError, match="does not apply"):
+        P.feature("comment", "x", "text")
+    with pytest.raises(ValueError, match="Unknown hypothesis"):
+        P.feature("nope", "x", "python")
+    assert P.language_for("cpp") == "c" and P.language_for("shakespeare") == "text"
+    assert P.language_for(None, "import os\ndef f():\n    return 1\nclass A:\n    pass\n") == "python"
+
+
+def test_excerpt_starts_at_a_line_and_carries_context():
+    source = 'x = 1\n\n\ndef f():\n    """doc\n    more doc\n    """\n    return 2\n'
+    ex = P.excerpt(source, source.index("more") + 2, 200, "python")
+    assert ex.text.startswith('    """\n')  # moved to the next line start
+    assert ex.context.startswith("def f():") and source[ex.start :] == ex.text
+    f = P.feature("string", ex.text, "python", prefix=ex.context)
+    assert f[:6].all() and not f[-5:].any()  # the excerpt starts inside the docstring
+
+
+# ------------------------------------------------------------------ finder and probe
+
+def test_finder_ranks_a_planted_column_first():
+    rng = np.random.default_rng(0)
+    T = 3000
+    y = (rng.random(T) < 0.3).astype(np.float32)
+    arrays = {(k, s): rng.standard_normal((T, 32)).astype(np.float32) for k in range(2) for s in ("h", "c")}
+    arrays[(1, "c")][:, 7] = -2.0 * y + 0.3 * rng.standard_normal(T)  # strongly, negatively correlated
+    arrays[(0, "h")][:, 3] = 5.0  # a constant column must not break anything
+    cm = P.CellMatrix(arrays)
+    top = cm.rank(y, 3)
+    assert (top[0].layer, top[0].signal, top[0].unit) == (1, "c", 7)
+    assert top[0].r < -0.9 and abs(top[1].r) < 0.15
+    r = cm.correlate(y)
+    assert r[cm.offsets[(0, "h")][0] + 3] == 0.0  # constant column -> r = 0
+    np.testing.assert_allclose(r[cm.offsets[(1, "c")][0] + 7], np.corrcoef(arrays[(1, "c")][:, 7], y)[0, 1], atol=1e-4)
+    # several features at once give the same answer as one at a time
+    R = cm.correlate(np.stack([y, np.arange(T, dtype=np.float32)], 1))
+    np.testing.assert_allclose(R[:, 0], r, atol=1e-6)
+    assert np.array_equal(cm.block(1, "c")[:, 7], arrays[(1, "c")][:, 7])
+    assert np.all(cm.correlate(np.ones(T)) == 0)  # constant feature -> nothing to correlate
+
+
+def test_linear_probe_finds_a_distributed_code_that_no_single_cell_has():
+    rng = np.random.default_rng(1)
+    T, D = 3000, 40
+    X = rng.standard_normal((T, D)).astype(np.float32)
+    y = X[:, :10].sum(1)  # spread over ten cells equally
+    p = P.linear_probe(X, y)
+    assert p.r2 > 0.95
+    assert p.best_cell_r2 < 0.3
+    assert p.accuracy is None and p.n_features == D and p.n_chars == T
+    noise = P.linear_probe(X, rng.standard_normal(T))
+    assert noise.r2 < 0.05  # held-out: cannot fit noise
+    yb = (X[:, 5] > 0.5).astype(np.float32)
+    pb = P.linear_probe(X, yb)
+    assert pb.accuracy > pb.baseline and pb.accuracy > 0.85
+    with pytest.raises(ValueError, match="at least"):
+        P.linear_probe(X[:100], y[:100])
+
+
+def test_lstmvis_selection_and_matches():
+    T, H = 200, 6
+    S = np.full((T, H), -0.5, dtype=np.float32)
+    S[50:60, 2] = 0.9  # on exactly in the selection
+    S[50:60, 4] = 0.9
+    S[45:65, 4] = 0.9  # on, but also around it -> rejected
+    S[120:130, 2] = 0.8  # same pattern elsewhere, same length
+    S[150:152, 2] = 0.8  # shorter
+    cells = P.select_cells(S, 50, 60, theta=0.5, margin=3)
+    assert cells.tolist() == [2]
+    m = P.find_matches(S, cells, 0.5, 10, exclude=(50, 60))
+    assert [(x.start, x.end) for x in m] == [(120, 130), (150, 152)]
+    assert m[0].score == pytest.approx(1.0) and m[1].score == pytest.approx(0.2)
+    assert P.find_matches(S, [], 0.5, 10) == []
+    with pytest.raises(ValueError, match="range"):
+        P.select_cells(S, 60, 50, 0.5)
+
+
+# ------------------------------------------------------------------ intervention
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    vocab = Vocab(tuple("abcdefgh \n\"'"))
+    model = build("lstm", len(vocab), layers=2, hidden=32, embed=8, seed=3)
+    return model, vocab
+
+
+def test_clamping_a_cell_changes_the_text_with_the_same_seed(tiny):
+    model, vocab = tiny
+    base = P.compare_clamp(model, vocab, P.clamp_spec(1, [5], 0.0, "c"), prime="ab", length=150, seed=7)
+    again = P.compare_clamp(model, vocab, P.clamp_spec(1, [5], 0.0, "c"), prime="ab", length=150, seed=7)
+    assert base.plain.text == again.plain.text  # same seed, same plain text
+    strong = P.compare_clamp(model, vocab, P.clamp_spec(1, [5, 6, 7], 8.0, "c"), prime="ab", length=150, seed=7)
+    assert strong.plain.text == base.plain.text
+    assert strong.n_diff > 0 and strong.first_diff is not None
+    assert strong.clamped.text != strong.plain.text
+    # the clamp really holds the value at every step
+    with torch.inference_mode():
+        tr = trace(model, vocab.encode("abcabc"), clamp=P.clamp_spec(1, [5], 8.0, "c"))
+    assert np.allclose(tr.numpy(1, "c")[:, 5], 8.0)
+
+
+def test_zero_clamp_of_a_whole_layer_is_handled(tiny):
+    model, vocab = tiny
+    res = P.compare_clamp(model, vocab, P.clamp_spec(0, range(32), 0.0, "h"), prime="a", length=100, seed=2)
+    assert len(res.clamped.text) == 100 and np.isfinite(res.clamped.probs).all()
+    assert res.n_diff > 0
+    with pytest.raises(ValueError, match="at least one"):
+        P.compare_clamp(model, vocab, {}, length=10)
+    with pytest.raises(ValueError, match="finite"):
+        P.clamp_spec(0, [1], float("nan"))
+
+
+def test_on_value_follows_the_sign_of_r():
+    v = np.linspace(-2, 3, 101)
+    assert P.on_value(v, 0.8) == pytest.approx(np.percentile(v, 95))
+    assert P.on_value(v, -0.8) == pytest.approx(np.percentile(v, 5))
+
+
+def test_report_on_a_tiny_model(tiny):
+    model, vocab = tiny
+
+    class CP:  # duck-typed checkpoint
+        pass
+
+    cp = CP()
+    cp.model, cp.vocab, cp.card = model, vocab, {}
+    text = ('ab "cd" \'e\'\n    fa "g"\n' * 60)
+    rep = P.report(cp, text, language="python", keys=("indent", "column", "string"))
+    assert rep["chars"] == len(text)
+    for key in ("indent", "column", "string"):
+        assert 0.0 <= rep[key]["abs_r"] <= 1.0 and rep[key]["signal"] in ("i", "f", "g", "o", "c", "tanh_c", "h")
+        assert set(rep[key]["probe_r2"]) == {0, 1}
