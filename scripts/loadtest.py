@@ -750,7 +750,7 @@ def main(argv=None) -> int:
         if pid is None:
             print("warning: server pid not found; RSS and thread counts are unavailable", file=sys.stderr)
         hard_limit = args.solo + args.duration + args.drain + 180
-        res = asyncio.run(asyncio.wait_for(main_async(args, url, pid), hard_limit))
+        res = _run_async(lambda: asyncio.wait_for(main_async(args, url, pid), hard_limit))
     finally:
         if proc is not None:
             stop_server(proc)
@@ -774,6 +774,31 @@ def main(argv=None) -> int:
     print(text.split("## Interaction latency")[0])
     return 0 if all(v["ok"] for v in res["goals"].values()) else 1
 
+
+
+def _run_async(make_coro):
+    """asyncio.run, or asyncio.run in a worker thread when this thread already runs an
+    event loop (e.g. inside a pytest session that also drives Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    import threading
+
+    out = {}
+
+    def work():
+        try:
+            out["value"] = asyncio.run(make_coro())
+        except BaseException as e:
+            out["error"] = e
+
+    t = threading.Thread(target=work, name="loadtest-loop")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
 
 if __name__ == "__main__":
     sys.exit(main())

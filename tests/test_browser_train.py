@@ -29,7 +29,8 @@ def _pick(page, label: str, option: str):
     box = page.get_by_role("combobox", name=label).first
     box.click()
     box.press_sequentially(option)  # filter the list, then pick
-    page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+    page.get_by_role("option", name=re.compile(re.escape(option))).first.wait_for()
+    box.press("Enter")  # the filtered list's first match; clicking an option can race a re-render
     page.wait_for_timeout(500)
 
 

@@ -80,7 +80,7 @@ async def _session_roundtrip(url):
 
 
 def test_client_renders_and_interacts(server):
-    asyncio.run(asyncio.wait_for(_session_roundtrip(server), 110))
+    _run_in_fresh_loop(lambda: asyncio.wait_for(_session_roundtrip(server), 110))
 
 
 def test_server_pid_and_threads(server):
@@ -135,3 +135,24 @@ def test_trainer_thread_visible_to_the_os():
     while loadtest.trainer_threads(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert loadtest.trainer_threads(pid) == 0
+
+
+def _run_in_fresh_loop(make_coro):
+    """asyncio.run in a worker thread: Playwright's sync API (used by the browser
+    tests in the same pytest session) leaves an event loop running on this thread."""
+    import threading
+
+    out = {}
+
+    def work():
+        try:
+            out["value"] = asyncio.run(make_coro())
+        except BaseException as e:  # re-raised in the test thread
+            out["error"] = e
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
