@@ -26,7 +26,6 @@ experiments work on copies.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ import torch.nn.functional as F
 from . import corpora
 from .models import CharModel, build, layer_weights, trace
 from .train import Trainer, TrainConfig
+from .threads import one_thread
 
 ACTIVATIONS = ("tanh", "relu", "linear")
 # sup |g'| of each activation: tanh' <= 1, relu' in {0, 1}, linear' = 1.
@@ -57,16 +57,6 @@ DEFAULT_TEXT = (
 # ------------------------------------------------------------------ helpers
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Run on one torch thread: these are thousands of tiny kernels (256 x 256 at most),
-    where OpenMP workers only spin and fight the trainers for the two cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _single_threaded(fn):

@@ -27,12 +27,12 @@ to store it. Everything is seeded and runs in seconds on one CPU thread.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from .threads import one_thread
 
 DTYPE = torch.float64
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
@@ -51,16 +51,6 @@ OPTIMIZERS = ("adagrad", "adam", "sgd")
 CLIP_MODES = ("elementwise", "norm", "none")
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Run tiny tensor ops on one thread. On a busy 2-core box, OpenMP worker threads
-    made the copy-task training 15x slower (measured: 145 s vs 9.6 s under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- vocab
