@@ -1,5 +1,6 @@
 """Home: what rnnviz is for, and a map of the pages."""
 
+import pandas as pd
 import streamlit as st
 
 from rnnviz import checkpoint as ckpt
@@ -50,10 +51,11 @@ else:
             "cell": m["cell"].upper(),
             "size": f"{m['layers']} x {m['hidden']}",
             "corpus": card.get("corpus", ""),
-            "val loss (nats/char)": round(card["val_loss"], 3) if card.get("val_loss") else None,
+            "val loss (nats/char)": f"{card['val_loss']:.3f}" if card.get("val_loss") else None,
             "training": f"{card.get('steps', 0):,} steps, {card.get('wall_seconds', 0) / 60:.0f} min",
         })
-    st.dataframe(rows, hide_index=True, width="stretch")
+    if rows:
+        st.table(pd.DataFrame(rows).set_index("model"))
 st.caption(
     "Loss is measured in nats per character on text the model did not train on. A model "
     "that guesses uniformly over a vocabulary of |V| characters scores ln |V| "
