@@ -109,3 +109,14 @@ def open_app(page, server, path: str = "", wait_text: str | None = None, timeout
     if wait_text:
         page.get_by_text(wait_text, exact=False).first.wait_for(timeout=timeout)
     return page
+
+
+def wait_until(at, cond, timeout: float = 30.0, poll: float = 0.2) -> bool:
+    """Rerun an AppTest until ``cond(at)`` holds (``run_every`` never fires in AppTest)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(poll)
+        at.run()
+        if cond(at):
+            return True
+    return False

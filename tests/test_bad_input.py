@@ -20,7 +20,6 @@ import io
 import json
 import pickle
 import struct
-import time
 
 import pytest
 import torch
@@ -29,6 +28,7 @@ from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
+from conftest import wait_until  # noqa: E402
 
 TRAIN, CELLS, GATES, GRADS = "pages/train.py", "pages/cells.py", "pages/gates.py", "pages/gradients.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -81,15 +81,6 @@ def steps(at) -> int:
             return int(m.value.replace(",", ""))
     return -1
 
-
-def wait_until(at, cond, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        time.sleep(0.2)
-        at.run()
-        if cond(at):
-            return True
-    return False
 
 
 def tiny(at, *, cell="lstm", lr=None, clip=True, source="Built-in"):

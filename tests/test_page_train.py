@@ -11,6 +11,7 @@ from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
+from conftest import wait_until  # noqa: E402
 
 PAGE = "pages/train.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -47,15 +48,6 @@ def steps(at) -> int:
 def runner(at):
     return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
 
-
-def wait_until(at, cond, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        time.sleep(0.3)
-        at.run()
-        if cond(at):
-            return True
-    return False
 
 
 def errors(at) -> str:
