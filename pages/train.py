@@ -1,8 +1,9 @@
 """Train & sample: train a character model live and watch its samples improve.
 
 The page only lays out widgets and calls the library: ``rnnviz.train.Trainer``
-does the optimisation, ``rnnviz.live.BackgroundTrainer`` runs it in a thread that
-never calls Streamlit (kept by ``rnnviz.ui.session``), a fragment polls
+does the optimisation, ``rnnviz.live.BackgroundTrainer`` runs it in a training worker
+process, coordinated by a thread that never calls Streamlit (kept by
+``rnnviz.ui.session``), a fragment polls
 ``snapshot()`` while training runs, ``rnnviz.plots.training`` draws the curves and
 ``rnnviz.ui.html`` colours every (escaped) character.
 """
@@ -487,10 +488,13 @@ def live_views(polling: bool):
 
     clip = tr.config.clip_value if tr.config.clip else None
     c1, c2 = st.columns(2)
-    c1.plotly_chart(P.loss_figure(snap.loss, snap.val, math.log(V)), width="stretch", key="tr_loss_chart",
-                    config={"displayModeBar": False})
-    c2.plotly_chart(P.grad_figure(snap.grad, clip), width="stretch", key="tr_grad_chart",
-                    config={"displayModeBar": False})
+    # While a student waits for a CPU slot nothing changes between polls: reuse what
+    # was built (30 polling pages would otherwise rebuild identical figures).
+    c1.plotly_chart(_memo(("loss", snap.steps, len(snap.val), V),
+                          lambda: P.loss_figure(snap.loss, snap.val, math.log(V))),
+                    width="stretch", key="tr_loss_chart", config={"displayModeBar": False})
+    c2.plotly_chart(_memo(("grad", snap.steps, clip), lambda: P.grad_figure(snap.grad, clip)),
+                    width="stretch", key="tr_grad_chart", config={"displayModeBar": False})
 
     sampler = session.get_sampler()
     current = sampler.latest if sampler is not None and sampler.latest is not None else (
@@ -499,7 +503,7 @@ def live_views(polling: bool):
         step, s = current
         st.markdown(f"**Current sample** — step {step:,}, temperature {s.temperature:g}. Each character is coloured "
                     "by the probability the model gave it; hover to see the five most likely alternatives.")
-        st.html(H.prob_text(s.text, s.probs, s.top, max_height=160))
+        st.html(_memo(("current", step, s.text), lambda: H.prob_text(s.text, s.probs, s.top, max_height=160)))
         st.html(H.legend("prob", "probability of the sampled character"))
 
     if snap.samples:
@@ -508,7 +512,18 @@ def live_views(polling: bool):
         for step, s in snap.samples:
             v = _val_at(snap.val, step)
             cap = f"step {step:,}" + (f" · validation loss {v:.2f}" if v is not None else "")
-            st.html(H.prob_text(s.text, s.probs, None, max_height=110, caption=cap))
+            st.html(_memo(("timeline", step, cap), lambda: H.prob_text(s.text, s.probs, None, max_height=110,
+                                                                       caption=cap)))
+
+
+def _memo(key, build):
+    """Per-session cache of built figures and HTML for the polling views (bounded)."""
+    memo = st.session_state.setdefault("tr_render_memo", {})
+    if key not in memo:
+        if len(memo) > 48:
+            memo.clear()
+        memo[key] = build()
+    return memo[key]
 
 
 # ---------------------------------------------------------------- sampling

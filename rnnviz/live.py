@@ -114,6 +114,10 @@ class SlotLimiter:
 
 
 SLOTS = SlotLimiter()
+# "thread": steps run in the runner's own thread (tests, scripts). "process": they run
+# in a worker process (rnnviz.worker) and the thread only coordinates -- what the
+# web server uses, because page scripts hold the server's GIL (see rnnviz.worker).
+EXECUTORS = ("thread", "process")
 _RUNNERS: "weakref.WeakSet[BackgroundTrainer]" = weakref.WeakSet()
 
 
@@ -155,7 +159,11 @@ class BackgroundTrainer:
 
     def __init__(self, trainer: Trainer, *, threads: int = 1, limiter: SlotLimiter | None = None,
                  chunk: int = 5, max_steps: int | None = None, max_wall: float = 30 * 60,
-                 idle_timeout: float = 180.0, quantum: float = 5.0):
+                 idle_timeout: float = 180.0, quantum: float = 5.0, executor: str | None = None):
+        executor = executor or os.environ.get("RNNVIZ_EXECUTOR", "thread")
+        if executor not in EXECUTORS:
+            raise ValueError(f"Unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
+        self.executor = executor
         self.trainer = trainer
         self.threads = max(1, int(threads))
         self.limiter = limiter or SLOTS
@@ -177,6 +185,13 @@ class BackgroundTrainer:
         self._readers = 0
         self._thread: threading.Thread | None = None
         self._listeners = []  # callables(trainer) run in the trainer thread after each chunk
+        # Process executor: the trainer's state version (bumped by every job and every
+        # change a page makes), a gate held while a job runs, and a request to end it.
+        self._key = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
+        self._version = 0
+        self._jobs = 0
+        self._job_gate = threading.Lock()
+        self._interrupt = threading.Event()
         _RUNNERS.add(self)
 
     # -------------------------------------------------------------- commands
@@ -309,13 +324,30 @@ class BackgroundTrainer:
             p.requires_grad_(False)
         return ckpt.Checkpoint(model=model, vocab=self.trainer.vocab, card=card)
 
+    @contextlib.contextmanager
+    def _changing(self):
+        """Exclusive access for a change to the trainer. With the process executor the
+        job in flight is ended first (its final state applied), and the next job
+        carries the changed state."""
+        if self.executor != "process":
+            with self._locked():
+                yield
+            return
+        self._interrupt.set()
+        try:
+            with self._job_gate, self._locked():
+                yield
+                self._version += 1
+        finally:
+            self._interrupt.clear()
+
     def with_trainer(self, fn):
-        """Run ``fn(trainer)`` under the lock (e.g. restore weights, change lr)."""
-        with self._locked():
+        """Run ``fn(trainer)`` with exclusive access (e.g. restore weights, change lr)."""
+        with self._changing():
             return fn(self.trainer)
 
     def restore_last_good(self) -> int:
-        with self._locked():
+        with self._changing():
             step = self.trainer.restore_last_good()
             self._status = "paused"
             self._message = f"Restored the weights from step {step:,}."
@@ -361,6 +393,8 @@ class BackgroundTrainer:
         return False
 
     def _run_slice(self):
+        if self.executor == "process":
+            return self._run_slice_process()
         t_slice = time.monotonic()
         self._status = "running"
         while not self._stopped:
@@ -412,6 +446,118 @@ class BackgroundTrainer:
                 self._wake.set()  # give the slot to the next in line, then queue again
                 self._status = "queued"
                 return
+        if self._status == "running":
+            self._status = "paused"
+
+
+    def _slice_should_end(self, t_slice: float, single: bool) -> bool:
+        if self._stopped or self._interrupt.is_set():
+            return True
+        if not single and not self._want_run:
+            return True
+        if self.idle_timeout and time.monotonic() - self._last_poll > self.idle_timeout:
+            return True
+        if self._run_seconds - self._budget_start >= self.max_wall:
+            return True
+        return bool(self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting())
+
+    def _apply(self, msg: dict):
+        """Bring the server's copy of the trainer up to date with a worker message."""
+        with self.lock:
+            tr = self.trainer
+            if msg.get("op") == "done":
+                tr.__dict__.update(msg["state"])
+            else:
+                tr.model.load_state_dict(msg["weights"])
+                for h, pts in msg["history"].items():
+                    getattr(tr, h).extend(pts)
+                tr.samples.extend(msg["samples"])
+                tr.steps, tr.chars_seen, tr.train_time = msg["steps"], msg["chars_seen"], msg["train_time"]
+                tr.divergence = msg["divergence"]
+            for fn, d in zip(self._listeners, msg["listeners"]):
+                if hasattr(fn, "__dict__"):
+                    fn.__dict__.update(d)
+            self._run_seconds += msg["run_seconds"]
+
+    def _run_slice_process(self):
+        from . import worker as wk
+
+        t_slice = time.monotonic()
+        self._status = "running"
+        w = None
+        try:
+            while not self._stopped:
+                single = not self._want_run
+                if single and self._step_requests == 0:
+                    break
+                if self._run_seconds - self._budget_start >= self.max_wall:
+                    self._want_run = False
+                    self._step_requests = 0
+                    self._message = (f"Training paused after the {self.max_wall / 60:.0f}-minute limit per "
+                                     "session. Press Train to continue.")
+                    break
+                if self._watchdog():
+                    break
+                if self._slice_should_end(t_slice, single):
+                    if self._interrupt.is_set():  # a page is changing the trainer: let it
+                        time.sleep(0.01)
+                        continue
+                    break
+                if w is None:
+                    w = wk.POOL.borrow(self._key)
+                plan = {"seconds": 60.0, "chunk": self.chunk, "max_steps": self.max_steps, "single": single}
+                self._jobs += 1
+                with self._job_gate:
+                    done = wk.run_job(
+                        w, key=self._key, version=self._version, job_id=self._jobs, trainer=self.trainer,
+                        listeners=list(self._listeners), plan=plan, threads=self.threads,
+                        on_progress=self._apply, should_stop=lambda: self._slice_should_end(t_slice, single),
+                    )
+                    self._version += 1
+                if single:
+                    with self.lock:
+                        self._step_requests = max(0, self._step_requests - 1)
+                if done["reason"] == "error":
+                    self._want_run = False
+                    self._step_requests = 0
+                    self._status = "paused"
+                    self._message = (f"Training stopped because of an error in the training process "
+                                     f"({done['error']}). The model is kept as of step {self.trainer.steps:,}.")
+                    return
+                if self.trainer.diverged:
+                    self._want_run = False
+                    self._step_requests = 0
+                    self._status = "diverged"
+                    return
+                if self.max_steps is not None and self.trainer.steps >= self.max_steps:
+                    self._want_run = False
+                    self._step_requests = 0
+                    self._status = "finished"
+                    return
+                if self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting():
+                    self._wake.set()
+                    self._status = "queued"
+                    return
+        except wk.WorkerDied as e:
+            w = None
+            self._want_run = False
+            self._step_requests = 0
+            self._status = "paused"
+            self._message = (f"{e} Your model is kept as of step {self.trainer.steps:,}; "
+                             "press Train to continue.")
+            return
+        except Exception as e:  # noqa: BLE001 - e.g. a listener that cannot be sent to a worker
+            if w is not None:
+                w.kill()  # it may still be running the abandoned job: never lend it again
+                w = None
+            self._want_run = False
+            self._step_requests = 0
+            self._status = "paused"
+            self._message = f"Training stopped: {type(e).__name__}: {e}"
+            return
+        finally:
+            if w is not None:
+                wk.POOL.give_back(w)
         if self._status == "running":
             self._status = "paused"
 

@@ -21,8 +21,8 @@ What it does (loopback only; bounded in time and count; stops by itself):
    ``server.disconnectedSessionTTL`` = 120 s and an unwatched trainer stops after
    its watchdog timeout) and counts the orphans.
 
-Measured: p50/p95 interaction latency, errors, server RSS and trainer threads over
-time (``/proc``), aggregate training chars/s vs the solo trainer, all read from
+Measured: p50/p95 interaction latency, errors, RSS of the server and its training
+worker processes and the server's trainer threads over time (``/proc``), aggregate training chars/s vs the solo trainer, all read from
 what the pages show. Output: a markdown report and JSON.
 """
 
@@ -141,7 +141,7 @@ def pid_listening_on(port: int) -> int | None:
     return None
 
 
-def rss_mb(pid: int) -> float | None:
+def _own_rss_mb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -150,6 +150,30 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (the server's training workers)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def rss_mb(pid: int) -> float | None:
+    """RSS of the server plus its worker processes."""
+    own = _own_rss_mb(pid)
+    if own is None:
+        return None
+    return own + sum(_own_rss_mb(k) or 0.0 for k in children(pid))
 
 
 def thread_names(pid: int) -> list[str]:
@@ -176,6 +200,7 @@ def trainer_threads(pid: int) -> int:
 class Sample:
     t: float
     rss_mb: float | None
+    server_rss_mb: float | None
     trainer_threads: int
     threads: int
     connected: int
@@ -255,6 +280,7 @@ class Run:
     def sample(self) -> Sample:
         names = thread_names(self.pid) if self.pid else []
         s = Sample(t=round(self.now(), 1), rss_mb=rss_mb(self.pid) if self.pid else None,
+                   server_rss_mb=_own_rss_mb(self.pid) if self.pid else None,
                    trainer_threads=sum(1 for n in names if n == THREAD_NAME), threads=len(names),
                    connected=sum(1 for st in self.students if st.session and not st.session.closed),
                    load1=os.getloadavg()[0])
@@ -404,8 +430,11 @@ class Run:
 
 
 def _number(text: str) -> float | None:
-    m = re.search(r"-?\d[\d,]*(?:\.\d+)?", text or "")
-    return float(m.group(0).replace(",", "")) if m else None
+    """The first number in a metric's text, with a k / M suffix applied ("230 k" -> 230000)."""
+    m = re.search(r"(-?\d[\d,]*(?:\.\d+)?)(?:\s*([kKM])(?![A-Za-z]))?", text or "")
+    if not m:
+        return None
+    return float(m.group(1).replace(",", "")) * {"k": 1e3, "K": 1e3, "M": 1e6}.get(m.group(2) or "", 1)
 
 
 def _parse_value(v: str):
@@ -666,13 +695,16 @@ def markdown(res: dict) -> str:
         f"after all sessions closed and {res['phases']['drain_seconds']:.0f} s of draining: "
         f"**{res['orphaned_trainer_threads']}** (goal 0).",
         "",
-        "| t (s) | RSS (MB) | trainer threads | all threads | connected | load avg |",
-        "|---|---|---|---|---|---|",
+        "RSS is the server process plus its training worker processes (`rnnviz.worker`).",
+        "",
+        "| t (s) | RSS (MB) | of which server (MB) | trainer threads | all threads | connected | load avg |",
+        "|---|---|---|---|---|---|---|",
     ]
     samples = res["samples"]
     step = max(1, len(samples) // 25)
     for s in samples[::step] + ([samples[-1]] if samples and (len(samples) - 1) % step else []):
-        lines.append(f"| {s['t']:.0f} | {_f(s['rss_mb'], '{:,.0f}')} | {s['trainer_threads']} | {s['threads']} | "
+        lines.append(f"| {s['t']:.0f} | {_f(s['rss_mb'], '{:,.0f}')} | {_f(s.get('server_rss_mb'), '{:,.0f}')} | "
+                     f"{s['trainer_threads']} | {s['threads']} | "
                      f"{s['connected']} | {s['load1']:.2f} |")
     lines += ["", "## Errors", ""]
     lines += [f"- {e}" for e in res["errors"][:50]] or ["None."]

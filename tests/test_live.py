@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -44,15 +46,22 @@ def runners():
         r.stop()
 
 
+@pytest.fixture(params=["thread", "process"])
+def executor(request):
+    """Both ways of running the steps: in the runner's thread, or in a worker process."""
+    return request.param
+
+
 def runner(runners, tr, **kw):
     kw.setdefault("limiter", SlotLimiter(1))
+    kw.setdefault("executor", "thread")
     r = BackgroundTrainer(tr, **kw)
     runners.append(r)
     return r
 
 
-def test_start_pause_step_once_stop(names, runners):
-    r = runner(runners, trainer(names), chunk=3)
+def test_start_pause_step_once_stop(names, runners, executor):
+    r = runner(runners, trainer(names), chunk=3, executor=executor)
     assert r.status == "idle" and not r.thread_alive
     snap = r.snapshot()
     assert snap.status == "idle" and snap.steps == 0 and len(snap.val) == 1 and len(snap.samples) == 1
@@ -85,8 +94,8 @@ def test_start_pause_step_once_stop(names, runners):
     assert not r.thread_alive and r.steps == n + 3
 
 
-def test_max_steps_finishes(names, runners):
-    r = runner(runners, trainer(names), chunk=4, max_steps=10)
+def test_max_steps_finishes(names, runners, executor):
+    r = runner(runners, trainer(names), chunk=4, max_steps=10, executor=executor)
     r.start()
     assert wait_for(lambda: r.status == "finished")
     assert r.steps == 10
@@ -164,8 +173,8 @@ def test_slot_limiter_fifo_and_cancel():
     assert lim.free == 2
 
 
-def test_watchdog_stops_an_unwatched_trainer(names, runners):
-    r = runner(runners, trainer(names), chunk=2, idle_timeout=0.5)
+def test_watchdog_stops_an_unwatched_trainer(names, runners, executor):
+    r = runner(runners, trainer(names), chunk=2, idle_timeout=0.5, executor=executor)
     r.start()
     assert wait_for(lambda: r.steps > 0)
     assert wait_for(lambda: not r.thread_alive, timeout=WAIT)
@@ -173,8 +182,8 @@ def test_watchdog_stops_an_unwatched_trainer(names, runners):
     assert "nobody was watching" in r.snapshot().message
 
 
-def test_polling_keeps_the_trainer_alive(names, runners):
-    r = runner(runners, trainer(names), chunk=2, idle_timeout=0.6)
+def test_polling_keeps_the_trainer_alive(names, runners, executor):
+    r = runner(runners, trainer(names), chunk=2, idle_timeout=0.6, executor=executor)
     r.start()
     t_end = time.monotonic() + 1.5
     while time.monotonic() < t_end:
@@ -183,9 +192,9 @@ def test_polling_keeps_the_trainer_alive(names, runners):
     assert r.thread_alive and r.status == "running"
 
 
-def test_divergence_in_the_thread(names, runners):
+def test_divergence_in_the_thread(names, runners, executor):
     tr = trainer(names, cell="rnn", nonlinearity="relu", optimizer="sgd", lr=10, clip=False)
-    r = runner(runners, tr, chunk=5)
+    r = runner(runners, tr, chunk=5, executor=executor)
     r.start()
     assert wait_for(lambda: r.status == "diverged")
     snap = r.snapshot()
@@ -201,8 +210,8 @@ def test_divergence_in_the_thread(names, runners):
     assert step <= n
 
 
-def test_checkpoint_copy_is_private(names, runners):
-    r = runner(runners, trainer(names), chunk=2)
+def test_checkpoint_copy_is_private(names, runners, executor):
+    r = runner(runners, trainer(names), chunk=2, executor=executor)
     r.step_once()
     assert wait_for(lambda: r.steps == 2)
     cp = r.checkpoint_copy("mine")
@@ -227,3 +236,90 @@ def test_listener_errors_do_not_kill_training(names, runners):
     r.step_once()
     assert wait_for(lambda: calls == [2, 4])
     assert r.thread_alive
+
+
+# ------------------------------------------------------------ worker processes
+
+
+def test_process_runner_steps_in_a_worker_and_mirrors_its_state(names, runners):
+    import os
+
+    from rnnviz import worker
+    from rnnviz.live import PeriodicSampler
+
+    tr = trainer(names)
+    sampler = PeriodicSampler(every=0.0, length=12)
+    r = runner(runners, tr, chunk=4, executor="process")
+    r.add_listener(sampler)
+    r.start()
+    assert wait_for(lambda: r.steps >= 40)
+    assert any(pid != os.getpid() for pid in worker.POOL.pids())
+    r.pause(wait=10)
+    assert r.status == "paused"
+    # The server's copy is the worker's state: histories complete and in order, the
+    # sampler (a listener that ran in the worker) updated in place, weights moved.
+    steps = [s for s, _ in tr.loss_hist]
+    assert steps == list(range(1, tr.steps + 1))
+    assert sampler.latest is not None and sampler.latest[0] > 0 and len(sampler.latest[1].text) == 12
+    assert any(not torch.equal(v, tr.initial_weights[k]) for k, v in tr.model.state_dict().items())
+    assert tr.corpus is names  # server-only attributes stay
+
+
+def test_process_runner_changes_while_running_are_kept(names, runners):
+    tr = trainer(names, lr=2e-3)
+    r = runner(runners, tr, chunk=2, executor="process")
+    r.start()
+    assert wait_for(lambda: r.steps >= 10)
+    before = r.steps
+    r.with_trainer(lambda t: t.set_lr(5e-4))  # ends the job in flight, then applies
+    assert wait_for(lambda: r.steps >= before + 20)
+    r.pause(wait=10)
+    assert tr.config.lr == 5e-4
+    assert all(g["lr"] == 5e-4 for g in tr.optimizer.param_groups)
+    steps = [s for s, _ in tr.loss_hist]
+    assert steps == sorted(set(steps)) and steps[-1] == tr.steps  # no step lost or repeated
+
+
+def test_process_runners_share_one_slot_in_turn(names, runners):
+    limiter = SlotLimiter(1)
+    rs = [runner(runners, trainer(names, seed=s), limiter=limiter, chunk=2, quantum=0.3, executor="process")
+          for s in range(3)]
+    positions = set()
+    for r in rs:
+        r.start()
+
+    def progressed():
+        for r in rs:
+            s = r.snapshot()
+            if s.status == "queued" and s.queue_position:
+                positions.add(s.queue_position)
+            assert limiter.running() <= 1
+        return all(r.steps >= 6 for r in rs) and {1, 2} <= positions
+
+    assert wait_for(progressed), (positions, [r.steps for r in rs])
+
+
+def test_process_runner_survives_a_killed_worker(names, runners):
+    from rnnviz import worker
+
+    tr = trainer(names)
+    r = runner(runners, tr, chunk=2, executor="process")
+    r.start()
+    assert wait_for(lambda: r.steps >= 10)
+    for pid in worker.POOL.pids():
+        os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: r.status == "paused")
+    snap = r.snapshot()
+    assert "ended unexpectedly" in snap.message and "press Train" in snap.message
+    kept = r.steps
+    assert kept >= 10 and r.thread_alive
+    r.start()  # a fresh worker takes over from the kept state
+    assert wait_for(lambda: r.steps >= kept + 10)
+
+
+def test_process_runner_reports_a_listener_it_cannot_send(names, runners):
+    r = runner(runners, trainer(names), chunk=2, executor="process")
+    r.add_listener(lambda tr: None)  # a lambda cannot be pickled to a worker
+    r.start()
+    assert wait_for(lambda: r.status == "paused")
+    assert "Training stopped" in r.snapshot().message and r.steps == 0

@@ -156,3 +156,28 @@ def _run_in_fresh_loop(make_coro):
     if "error" in out:
         raise out["error"]
     return out.get("value")
+
+
+def test_metric_numbers_keep_their_suffix():
+    """The train page shows speeds like "230 k"; the report must read 230,000."""
+    assert loadtest._number("230 k") == 230_000
+    assert loadtest._number("1.5 M") == 1_500_000
+    assert loadtest._number("2,048") == 2048
+    assert loadtest._number("5 keys") == 5
+    assert loadtest._number("–") is None
+
+
+def test_rss_counts_the_training_workers():
+    """Memory of a server includes its worker processes (rnnviz.worker children)."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(60_000_000); time.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (loadtest._own_rss_mb(child.pid) or 0) < 55:
+            time.sleep(0.1)
+        assert child.pid in loadtest.children(os.getpid())
+        assert loadtest.rss_mb(os.getpid()) >= loadtest._own_rss_mb(os.getpid()) + 55
+    finally:
+        child.kill()
+        child.wait()

@@ -125,26 +125,111 @@ def test_trace_gate_equations(cell):
             assert close(L["h"], torch.tanh(L["pre"]))
 
 
-def test_no_grad_lstm_fast_path_equals_generic_path():
-    model = tiny("lstm", 2, hidden=32)
-    ids, state = ids_of(40), random_state(model)
+def stepwise(model, ids, state=None, **kw):
+    """The step-by-step path: with gradients enabled trace() runs cell_step per step."""
+    with torch.enable_grad():
+        return trace(model, ids, state, **kw)
+
+
+def assert_same_trace(a, b, cell, tol=TOL):
+    for k in range(len(a.layers)):
+        for sig in SIGNALS[cell]:
+            assert a.layers[k][sig].shape == b.layers[k][sig].shape
+            assert close(a.layers[k][sig], b.layers[k][sig], tol), f"layer {k} {sig}"
+    assert close(a.logits, b.logits, tol)
+    for x, y in zip(a.state if cell == "lstm" else (a.state,), b.state if cell == "lstm" else (b.state,)):
+        assert x.shape == y.shape and close(x, y, tol)
+
+
+CELL_KINDS = {"rnn_tanh": ("rnn", {}), "rnn_relu": ("rnn", {"nonlinearity": "relu"}), "lstm": ("lstm", {}),
+              "gru": ("gru", {})}
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("kind", list(CELL_KINDS))
+def test_fused_no_grad_path_equals_step_by_step(kind, layers, with_state, mode):
+    cell, kw = CELL_KINDS[kind]
+    model = tiny(cell, layers, seed=10 + layers, **kw)
+    ids = ids_of(40, seed=layers)
+    state = random_state(model, seed=layers) if with_state else None
+    with MODES[mode]():
+        fused = trace(model, ids, state)
+    generic = stepwise(model, ids, state)
+    assert fused.steps == [None] * layers, "no grad, no clamp -> the fused path"
+    assert all(s is not None for s in generic.steps)
+    assert not fused.logits.requires_grad
+    assert_same_trace(fused, generic, cell)
+    if cell == "lstm":  # the LSTM's own identities hold exactly as cell_step defines them
+        for L in fused.layers:
+            assert torch.equal(L["tanh_c"], torch.tanh(L["c"]))
+            assert torch.equal(L["h"], L["o"] * L["tanh_c"])
+
+
+def test_fused_lstm_cell_scan_in_unit_blocks(monkeypatch):
+    """Wide layers run the c scan in blocks (so NumPy keeps the GIL); blocks change nothing."""
+    model = tiny("lstm", 2, hidden=16)
+    ids, state = ids_of(30), random_state(model)
     with torch.no_grad():
-        fast = trace(model, ids, state)
-    generic = trace(model, ids, state)  # grad enabled -> generic cell_step loop
-    assert fast.steps == [None, None]
-    assert generic.steps[0] is not None
+        whole = trace(model, ids, state)
+    monkeypatch.setattr(models, "_NUMPY_GIL_BLOCK", 5)  # 16 units -> blocks of 5, 5, 5, 1
+    with torch.no_grad():
+        blocked = trace(model, ids, state)
     for k in range(2):
         for sig in SIGNALS["lstm"]:
-            assert close(fast.layers[k][sig], generic.layers[k][sig], 1e-6), sig
-    assert close(fast.logits, generic.logits, 1e-6)
+            assert torch.equal(whole.layers[k][sig], blocked.layers[k][sig]), sig
+    assert_same_trace(blocked, stepwise(model, ids, state), "lstm")
+
+
+def test_fused_path_skips_when_steps_or_interventions_are_needed():
+    rnn = tiny("rnn", 2)
+    with torch.inference_mode():
+        linear = trace(rnn, ids_of(), activation="linear")  # not the model's own activation
+        relu = trace(rnn, ids_of(), activation="relu")
+        own = trace(rnn, ids_of(), activation="tanh")  # the model's own: fused
+        clamped = trace(tiny("gru", 1), ids_of(), clamp={(0, "h", 1): 0.5})
+    assert linear.steps[0] is not None and relu.steps[0] is not None and clamped.steps[0] is not None
+    assert own.steps == [None, None]
+    assert close(linear.layers[0]["h"], linear.layers[0]["pre"])
+    assert close(relu.layers[0]["h"], stepwise(rnn, ids_of(), activation="relu").layers[0]["h"])
+    assert torch.all(clamped.layers[0]["h"][:, 1] == 0.5)
+
+
+class _CountTorchCalls(torch.overrides.TorchFunctionMode):
+    """Counts every call from Python into torch (each one releases and re-takes the GIL)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_no_grad_trace_makes_a_fixed_number_of_torch_calls(cell):
+    """O(layers) torch calls, independent of the sequence length (the GIL convoy fix)."""
+    model = tiny(cell, 3)
+    counts = {}
+    for n in (20, 200):
+        with torch.inference_mode(), _CountTorchCalls() as c:
+            trace(model, ids_of(n))
+        counts[n] = c.calls
+    assert counts[20] == counts[200] < 200
+    with _CountTorchCalls() as c:  # the step-by-step path: calls grow with T
+        stepwise(model, ids_of(200))
+    assert c.calls > 3 * 200
 
 
 def test_inference_mode_returns_inference_tensors():
     model = tiny("gru", 1)
     with torch.inference_mode():
         tr = trace(model, ids_of())
-    assert not tr.logits.requires_grad
-    assert tr.steps[0] is not None  # only the LSTM has the buffer fast path
+    assert not tr.logits.requires_grad and tr.logits.is_inference()
+    assert tr.steps == [None]  # no per-step tensors without gradients
+    assert tr.numpy(0, "h").shape == (T, H)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -208,7 +293,7 @@ def test_clamp_h_holds_units_and_changes_output():
 
 def test_clamp_lstm_c_propagates_to_h():
     model = tiny("lstm", 1)
-    with torch.no_grad():  # clamping bypasses the fast path but must still work
+    with torch.no_grad():  # clamping bypasses the fused path but must still work
         tr = trace(model, ids_of(), clamp={(0, "c", 5): 1.5})
     L = tr.layers[0]
     assert torch.all(L["c"][:, 5] == 1.5)

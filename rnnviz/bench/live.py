@@ -9,6 +9,12 @@
   page's periodic sample) versus a bare PyTorch loop on the same model, data
   shape and optimiser, in alternating blocks; reported without and with the
   trainer's periodic validation. Goal <= 5 % for the training machinery.
+* ``executors`` - one trainer's chars/s in a runner whose steps run in its own
+  thread versus in a worker process (``rnnviz.worker``, what the server uses),
+  each alone and beside a thread spinning in pure Python, as page scripts do in
+  the server. Each torch op must win the GIL back, so a thread trainer beside
+  busy Python crawls (a GIL convoy); the process one should not care. Goal: the
+  process runner beside busy Python keeps >= 0.8 of the thread runner alone.
 * ``seconds_to_val`` - wall seconds until the validation loss reaches 1.7
   nats/char on Shakespeare with the page's default settings (bounded).
 """
@@ -139,6 +145,40 @@ def overhead(corpus, steps: int, rounds: int, with_eval: bool) -> dict:
                 ratios=[round(x, 4) for x in ratios])
 
 
+def _spin(stop: threading.Event):
+    x = 0
+    while not stop.is_set():
+        for i in range(1000):
+            x += i
+
+
+def _one_runner_rate(corpus, executor: str, seconds: float, busy: bool) -> float:
+    cfg = _config(eval_every=10**9, milestones=())
+    runner = BackgroundTrainer(Trainer(corpus, cfg), threads=1, limiter=SlotLimiter(cpu_cores()),
+                               idle_timeout=0, executor=executor, chunk=10)
+    stop = threading.Event()
+    spinner = threading.Thread(target=_spin, args=(stop,), daemon=True)
+    if busy:
+        spinner.start()
+    try:
+        return _window([runner], seconds)
+    finally:
+        stop.set()
+        if busy:
+            spinner.join()
+
+
+def executors(corpus, seconds: float) -> dict:
+    from .. import worker
+
+    worker.POOL.prewarm(1)
+    out = {}
+    for executor in ("thread", "process"):
+        for busy in (False, True):
+            out[(executor, busy)] = _one_runner_rate(corpus, executor, seconds, busy)
+    return out
+
+
 def seconds_to_val(corpus, bound: float, target: float = TARGET_VAL) -> dict:
     trainer = Trainer(corpus, _config())
     runner = BackgroundTrainer(trainer, threads=1, limiter=SlotLimiter(cpu_cores()), idle_timeout=0)
@@ -168,6 +208,15 @@ def run(quick: bool = False) -> list[dict]:
                        agg["ratio"] >= 0.9, alone=round(agg["alone"]), together=round(agg["together"]),
                        slots=agg["slots"], config="page defaults: 1x128 LSTM, B=32, T=64"))
     rows.append(result("one trainer alone", agg["alone"], "chars/s"))
+
+    ex = executors(corpus, seconds=6.0 if quick else 20.0)
+    base = ex[("thread", False)]
+    for (executor, busy), rate in ex.items():
+        label = f"one trainer, steps in {'a worker process' if executor == 'process' else 'its own thread'}" + (
+            ", beside a busy Python thread" if busy else " alone")
+        goal = executor == "process" and busy
+        rows.append(result(label, rate / base, "x thread alone", ">= 0.8" if goal else None,
+                           rate / base >= 0.8 if goal else None, chars_s=round(rate)))
 
     for with_eval in (False, True):
         ov = overhead(corpus, steps=60 if quick else 200, rounds=3 if quick else 5, with_eval=with_eval)

@@ -19,6 +19,7 @@ Train or Step again.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import streamlit as st
@@ -33,6 +34,8 @@ CHUNK = 10  # steps per "Step" press and between listener calls
 IDLE_TIMEOUT = 180.0  # seconds without a page poll before the watchdog stops training
 MAX_WALL = 30 * 60.0  # seconds of training per press of Train
 SAMPLE_EVERY = 3.0  # seconds between fresh "current" samples while training
+# Steps run in worker processes, outside the server's GIL (see rnnviz.worker).
+EXECUTOR = os.environ.get("RNNVIZ_EXECUTOR", "process")
 
 
 class _Holder:
@@ -83,7 +86,7 @@ def new_runner(trainer, *, max_steps: int | None = None) -> BackgroundTrainer:
 
 def _make(trainer, sampler, max_steps):
     runner = BackgroundTrainer(trainer, threads=THREADS, chunk=CHUNK, max_steps=max_steps,
-                               max_wall=MAX_WALL, idle_timeout=IDLE_TIMEOUT)
+                               max_wall=MAX_WALL, idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR)
     runner.add_listener(sampler)
     _holder().add(runner)
     return runner
