@@ -17,15 +17,15 @@ torch.set_num_threads(1)
 
 @st.cache_resource(show_spinner=False)
 def _warm_up():
-    """Once per server process: shorten the GIL switch interval (rnnviz.threads), start
-    the training worker processes, and pay torch's lazy imports (the optimiser pulls
+    """Once per server process: GIL switch interval and periodic memory trimming
+    (rnnviz.housekeeping), start the training worker processes, and pay torch's lazy imports (the optimiser pulls
     in its compiler stack, ~10-25 s on a busy machine) in a background thread, not in
     the first student's Train click."""
     import threading
 
-    from rnnviz import live, threads, worker
+    from rnnviz import housekeeping, live, worker
 
-    threads.server_switch_interval()
+    housekeeping.start()
 
     def work():
         worker.POOL.prewarm(live.SLOTS.slots)
