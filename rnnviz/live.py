@@ -1,8 +1,10 @@
 """Background training for a whole classroom on one server.
 
-``BackgroundTrainer`` runs a ``train.Trainer`` in its own thread. The thread never
+``BackgroundTrainer`` runs a ``train.Trainer`` from its own thread. The thread never
 calls Streamlit: it only touches its own object, guarded by a lock, and pages poll
-``snapshot()`` from an ``st.fragment(run_every=...)``.
+``snapshot()`` from an ``st.fragment(run_every=...)``. With ``executor="process"``
+(the web server's choice) the steps themselves run in a worker process
+(``rnnviz.worker``) and the thread keeps the server's copy of the trainer current.
 
 Why a slot limiter: PyTorch's CPU kernels use OpenMP thread pools, and two
 trainers with two threads each on a two-core machine ran about 18x slower than
