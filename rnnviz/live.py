@@ -276,8 +276,13 @@ class BackgroundTrainer:
 
     @property
     def active(self) -> bool:
-        """True while training is wanted or a single step is pending (a page should poll)."""
-        return not self._stopped and (self._want_run or self._step_requests > 0)
+        """True while training is wanted, a single step is pending, or the work in flight
+        has not settled yet (a page should keep polling until it has: with the process
+        executor, a pause lands when the worker ends its chunk)."""
+        if self._stopped:
+            return False
+        return self._want_run or self._step_requests > 0 or (
+            self._status in ("running", "queued") and self.thread_alive)
 
     @property
     def steps(self) -> int:

@@ -323,3 +323,22 @@ def test_process_runner_reports_a_listener_it_cannot_send(names, runners):
     r.start()
     assert wait_for(lambda: r.status == "paused")
     assert "Training stopped" in r.snapshot().message and r.steps == 0
+
+
+def test_runner_stays_active_until_a_pause_has_landed(names, runners, executor):
+    """Pages poll while ``active``: it must not turn false before the status settles, or
+    a page would stop polling with "running" on screen (the worker ends its chunk first)."""
+    r = runner(runners, trainer(names), chunk=50, executor=executor)
+    r.start()
+    assert wait_for(lambda: r.steps >= 50)
+    r.pause()  # no wait, like a page that redraws at once
+    seen = []
+
+    def settled():
+        active, status = r.active, r.status
+        seen.append((active, status))
+        return not active
+
+    assert wait_for(settled)
+    assert all(active or status not in ("running", "queued") for active, status in seen), seen
+    assert r.status == "paused"
