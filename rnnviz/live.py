@@ -410,11 +410,7 @@ class BackgroundTrainer:
                 if self._step_requests == 0:
                     break
                 single = True
-            if self._run_seconds - self._budget_start >= self.max_wall:
-                self._want_run = False
-                self._step_requests = 0
-                self._message = (f"Training paused after the {self.max_wall / 60:.0f}-minute limit per session. "
-                                 "Press Train to continue.")
+            if self._budget_spent():
                 break
             if self._watchdog():
                 break
@@ -436,26 +432,46 @@ class BackgroundTrainer:
                     except Exception:  # a listener must never kill training
                         pass
             self._run_seconds += time.monotonic() - t0
-            if single:
-                with self.lock:
-                    self._step_requests = max(0, self._step_requests - 1)
-            if self.trainer.diverged:
-                self._want_run = False
-                self._step_requests = 0
-                self._status = "diverged"
-                return
-            if self.max_steps is not None and self.trainer.steps >= self.max_steps:
-                self._want_run = False
-                self._step_requests = 0
-                self._status = "finished"
-                return
-            if self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting():
-                self._wake.set()  # give the slot to the next in line, then queue again
-                self._status = "queued"
+            if self._after_chunk(t_slice, single):
                 return
         if self._status == "running":
             self._status = "paused"
 
+    # Shared by both executors' slices.
+    def _settle(self, status: str, message: str | None = None):
+        """End the slice with nothing pending; ``status`` (and ``message``) for the page."""
+        self._want_run = False
+        self._step_requests = 0
+        self._status = status
+        if message:
+            self._message = message
+
+    def _over_budget(self) -> bool:
+        return self._run_seconds - self._budget_start >= self.max_wall
+
+    def _budget_spent(self) -> bool:
+        if not self._over_budget():
+            return False
+        self._settle("paused", f"Training paused after the {self.max_wall / 60:.0f}-minute limit per session. "
+                               "Press Train to continue.")
+        return True
+
+    def _after_chunk(self, t_slice: float, single: bool) -> bool:
+        """Bookkeeping after a chunk (or a worker job); True when the slice ends."""
+        if single:
+            with self.lock:
+                self._step_requests = max(0, self._step_requests - 1)
+        if self.trainer.diverged:
+            self._settle("diverged")
+            return True
+        if self.max_steps is not None and self.trainer.steps >= self.max_steps:
+            self._settle("finished")
+            return True
+        if self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting():
+            self._wake.set()  # give the slot to the next in line, then queue again
+            self._status = "queued"
+            return True
+        return False
 
     def _slice_should_end(self, t_slice: float, single: bool) -> bool:
         if self._stopped or self._interrupt.is_set():
@@ -464,7 +480,7 @@ class BackgroundTrainer:
             return True
         if self.idle_timeout and time.monotonic() - self._last_poll > self.idle_timeout:
             return True
-        if self._run_seconds - self._budget_start >= self.max_wall:
+        if self._over_budget():
             return True
         return bool(self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting())
 
@@ -497,11 +513,7 @@ class BackgroundTrainer:
                 single = not self._want_run
                 if single and self._step_requests == 0:
                     break
-                if self._run_seconds - self._budget_start >= self.max_wall:
-                    self._want_run = False
-                    self._step_requests = 0
-                    self._message = (f"Training paused after the {self.max_wall / 60:.0f}-minute limit per "
-                                     "session. Press Train to continue.")
+                if self._budget_spent():
                     break
                 if self._watchdog():
                     break
@@ -521,46 +533,21 @@ class BackgroundTrainer:
                         on_progress=self._apply, should_stop=lambda: self._slice_should_end(t_slice, single),
                     )
                     self._version += 1
-                if single:
-                    with self.lock:
-                        self._step_requests = max(0, self._step_requests - 1)
                 if done["reason"] == "error":
-                    self._want_run = False
-                    self._step_requests = 0
-                    self._status = "paused"
-                    self._message = (f"Training stopped because of an error in the training process "
-                                     f"({done['error']}). The model is kept as of step {self.trainer.steps:,}.")
+                    self._settle("paused", f"Training stopped because of an error in the training process "
+                                           f"({done['error']}). The model is kept as of step {self.trainer.steps:,}.")
                     return
-                if self.trainer.diverged:
-                    self._want_run = False
-                    self._step_requests = 0
-                    self._status = "diverged"
-                    return
-                if self.max_steps is not None and self.trainer.steps >= self.max_steps:
-                    self._want_run = False
-                    self._step_requests = 0
-                    self._status = "finished"
-                    return
-                if self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting():
-                    self._wake.set()
-                    self._status = "queued"
+                if self._after_chunk(t_slice, single):
                     return
         except wk.WorkerDied as e:
             w = None
-            self._want_run = False
-            self._step_requests = 0
-            self._status = "paused"
-            self._message = (f"{e} Your model is kept as of step {self.trainer.steps:,}; "
-                             "press Train to continue.")
+            self._settle("paused", f"{e} Your model is kept as of step {self.trainer.steps:,}; press Train to continue.")
             return
         except Exception as e:  # noqa: BLE001 - e.g. a listener that cannot be sent to a worker
             if w is not None:
                 w.kill()  # it may still be running the abandoned job: never lend it again
                 w = None
-            self._want_run = False
-            self._step_requests = 0
-            self._status = "paused"
-            self._message = f"Training stopped: {type(e).__name__}: {e}"
+            self._settle("paused", f"Training stopped: {type(e).__name__}: {e}")
             return
         finally:
             if w is not None:
