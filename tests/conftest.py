@@ -120,3 +120,36 @@ def wait_until(at, cond, timeout: float = 30.0, poll: float = 0.2) -> bool:
         if cond(at):
             return True
     return False
+
+
+# ------------------------------------------------------------------ train page (AppTest)
+
+
+def tiny(at, *, corpus="names", cell="lstm", hidden=16, lr=None, clip=True, source="Built-in"):
+    """Set the train page to a tiny, fast model (names corpus unless told) and rerun."""
+    at.radio(key="tr_source").set_value(source)
+    if source == "Built-in":
+        at.selectbox(key="tr_corpus").set_value(corpus)
+    at.radio(key="tr_cell").set_value(cell)
+    at.select_slider(key="tr_hidden").set_value(hidden)
+    at.select_slider(key="tr_embed").set_value(8)
+    at.select_slider(key="tr_seq").set_value(16)
+    at.select_slider(key="tr_batch").set_value(8)
+    if lr is not None:
+        at.select_slider(key="tr_lr").set_value(lr)
+    at.toggle(key="tr_clip").set_value(clip)
+    return at.run()
+
+
+def steps(at) -> int:
+    """The Step metric the train page shows (-1 if none)."""
+    for m in at.metric:
+        if m.label == "Step":
+            return int(m.value.replace(",", ""))
+    return -1
+
+
+def runner(at):
+    """The session's background trainer, or None."""
+    return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
+

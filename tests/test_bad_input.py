@@ -28,7 +28,7 @@ from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
-from conftest import wait_until  # noqa: E402
+from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 TRAIN, CELLS, GATES, GRADS = "pages/train.py", "pages/cells.py", "pages/gates.py", "pages/gradients.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -69,33 +69,6 @@ def assert_clean(at, *words):
     for t in texts(at):
         assert "Traceback (most recent call last)" not in t
         assert 'File "/' not in t
-
-
-def runner(at):
-    return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
-
-
-def steps(at) -> int:
-    for m in at.metric:
-        if m.label == "Step":
-            return int(m.value.replace(",", ""))
-    return -1
-
-
-
-def tiny(at, *, cell="lstm", lr=None, clip=True, source="Built-in"):
-    at.radio(key="tr_source").set_value(source)
-    if source == "Built-in":
-        at.selectbox(key="tr_corpus").set_value("names")
-    at.radio(key="tr_cell").set_value(cell)
-    at.select_slider(key="tr_hidden").set_value(16)
-    at.select_slider(key="tr_embed").set_value(8)
-    at.select_slider(key="tr_seq").set_value(16)
-    at.select_slider(key="tr_batch").set_value(8)
-    if lr is not None:
-        at.select_slider(key="tr_lr").set_value(lr)
-    at.toggle(key="tr_clip").set_value(clip)
-    return at.run()
 
 
 def step_live(at, expect: int) -> None:

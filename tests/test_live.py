@@ -38,6 +38,25 @@ def wait_for(cond, timeout=WAIT, poll=0.01):
     return False
 
 
+def take_turns(rs, limiter, min_steps: int) -> set:
+    """Start ``rs`` on a 1-slot ``limiter``; wait until each made ``min_steps`` and the
+    queue positions 1 and 2 were shown, never more than one runner holding the slot."""
+    positions = set()
+    for r in rs:
+        r.start()
+
+    def progressed():
+        for r in rs:
+            s = r.snapshot()
+            if s.status == "queued" and s.queue_position:
+                positions.add(s.queue_position)
+            assert limiter.running() <= 1
+        return all(r.steps >= min_steps for r in rs) and {1, 2} <= positions
+
+    assert wait_for(progressed), (positions, [r.steps for r in rs])
+    return positions
+
+
 @pytest.fixture
 def runners():
     made = []
@@ -109,7 +128,6 @@ def test_slot_limiter_runs_one_at_a_time_and_queues(names, runners):
     lock = threading.Lock()
     active = [0]
     peak = [0]
-    positions = set()
 
     def instrument(tr):
         real = tr.step
@@ -130,18 +148,7 @@ def test_slot_limiter_runs_one_at_a_time_and_queues(names, runners):
 
     rs = [runner(runners, instrument(trainer(names, seed=s)), limiter=limiter, chunk=2, quantum=0.2)
           for s in range(3)]
-    for r in rs:
-        r.start()
-
-    def progressed():
-        for r in rs:
-            s = r.snapshot()
-            if s.status == "queued" and s.queue_position:
-                positions.add(s.queue_position)
-            assert limiter.running() <= 1
-        return all(r.steps >= 4 for r in rs) and {1, 2} <= positions
-
-    assert wait_for(progressed), (positions, [r.steps for r in rs])
+    positions = take_turns(rs, limiter, min_steps=4)
     assert peak[0] == 1  # never two trainers stepping at once on a 1-slot limiter
     assert max(positions) <= 2
     for r in rs:
@@ -284,19 +291,7 @@ def test_process_runners_share_one_slot_in_turn(names, runners):
     limiter = SlotLimiter(1)
     rs = [runner(runners, trainer(names, seed=s), limiter=limiter, chunk=2, quantum=0.3, executor="process")
           for s in range(3)]
-    positions = set()
-    for r in rs:
-        r.start()
-
-    def progressed():
-        for r in rs:
-            s = r.snapshot()
-            if s.status == "queued" and s.queue_position:
-                positions.add(s.queue_position)
-            assert limiter.running() <= 1
-        return all(r.steps >= 6 for r in rs) and {1, 2} <= positions
-
-    assert wait_for(progressed), (positions, [r.steps for r in rs])
+    take_turns(rs, limiter, min_steps=6)
 
 
 def test_process_runner_survives_a_killed_worker(names, runners):

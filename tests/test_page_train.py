@@ -11,7 +11,7 @@ from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
-from conftest import wait_until  # noqa: E402
+from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 PAGE = "pages/train.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -22,32 +22,6 @@ def stop_runners():
     yield
     for r in active_runners():
         r.stop()
-
-
-def tiny(at, *, corpus="names", cell="lstm", hidden=16, lr=None, clip=True):
-    at.radio(key="tr_source").set_value("Built-in")
-    at.selectbox(key="tr_corpus").set_value(corpus)
-    at.radio(key="tr_cell").set_value(cell)
-    at.select_slider(key="tr_hidden").set_value(hidden)
-    at.select_slider(key="tr_embed").set_value(8)
-    at.select_slider(key="tr_seq").set_value(16)
-    at.select_slider(key="tr_batch").set_value(8)
-    if lr is not None:
-        at.select_slider(key="tr_lr").set_value(lr)
-    at.toggle(key="tr_clip").set_value(clip)
-    return at.run()
-
-
-def steps(at) -> int:
-    for m in at.metric:
-        if m.label == "Step":
-            return int(m.value.replace(",", ""))
-    return -1
-
-
-def runner(at):
-    return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
-
 
 
 def errors(at) -> str:
