@@ -1,10 +1,15 @@
 """Background training for a whole classroom on one server.
 
-``BackgroundTrainer`` runs a ``train.Trainer`` from its own thread. The thread never
-calls Streamlit: it only touches its own object, guarded by a lock, and pages poll
-``snapshot()`` from an ``st.fragment(run_every=...)``. With ``executor="process"``
-(the web server's choice) the steps themselves run in a worker process
-(``rnnviz.worker``) and the thread keeps the server's copy of the trainer current.
+``BackgroundTrainer`` runs any trainer that implements the trainer protocol
+(``rnnviz.protocol.LiveTrainer``: the character ``train.Trainer`` and every lab's
+own) from its own thread. It knows nothing about what is trained: it steps the
+trainer in chunks, copies its declared histories, lists and counters into a
+``Snapshot``, and moves its state to and from worker processes through the
+protocol. The thread never calls Streamlit: it only touches its own object,
+guarded by a lock, and pages poll ``snapshot()`` from an
+``st.fragment(run_every=...)``. With ``executor="process"`` (the web server's
+choice) the steps themselves run in a worker process (``rnnviz.worker``) and the
+thread keeps the server's copy of the trainer current.
 
 Why a slot limiter: PyTorch's CPU kernels use OpenMP thread pools, and two
 trainers with two threads each on a two-core machine ran about 18x slower than
@@ -23,12 +28,11 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from . import checkpoint as ckpt
-from .sample import sample as _sample
-from .train import Trainer
+from .protocol import LiveTrainer
 
 
 THREAD_NAME = "rnnviz-trainer"  # also the OS thread name, so ops can count trainers in /proc/PID/task/*/comm
@@ -130,25 +134,37 @@ def active_runners() -> list:
 
 @dataclass
 class Snapshot:
-    """A consistent copy of a trainer's progress, safe to read without the lock."""
+    """A consistent copy of a trainer's progress, safe to read without the lock.
+
+    ``histories``, ``appends`` and ``counters`` are copies of the trainer's
+    ``HISTORIES``, ``APPENDS`` and ``COUNTERS`` by attribute name, ``extra`` its
+    ``summary()``. Each of them also reads as an attribute, by its own name or by a
+    short name from the trainer's ``ALIASES`` (``snap.loss`` for ``loss_hist``).
+    """
 
     status: str
     steps: int
-    loss: list
-    val: list
-    grad: list
-    speed: list
-    samples: list
     divergence: str | None
     queue_position: int | None
-    chars_seen: int
-    train_seconds: float
     elapsed: float
-    chars_per_second: float
     max_steps: int | None
     message: str | None = None
-    lr: float = 0.0
+    histories: dict = field(default_factory=dict)
+    appends: dict = field(default_factory=dict)
+    counters: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    aliases: dict = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not fields (and never during copy/unpickling).
+        if name.startswith("_") or name in self.__dataclass_fields__:
+            raise AttributeError(name)
+        key = self.aliases.get(name, name)
+        for part in (self.histories, self.appends, self.counters, self.extra):
+            if key in part:
+                return part[key]
+        known = sorted({*self.histories, *self.appends, *self.counters, *self.extra, *self.aliases})
+        raise AttributeError(f"This trainer's snapshot has no {name!r}; it has {', '.join(known) or 'nothing'}.")
 
 
 class BackgroundTrainer:
@@ -159,7 +175,7 @@ class BackgroundTrainer:
     ``stopped`` (released; the thread has ended).
     """
 
-    def __init__(self, trainer: Trainer, *, threads: int = 1, limiter: SlotLimiter | None = None,
+    def __init__(self, trainer: LiveTrainer, *, threads: int = 1, limiter: SlotLimiter | None = None,
                  chunk: int = 5, max_steps: int | None = None, max_wall: float = 30 * 60,
                  idle_timeout: float = 180.0, quantum: float = 5.0, executor: str | None = None):
         executor = executor or os.environ.get("RNNVIZ_EXECUTOR", "thread")
@@ -306,30 +322,22 @@ class BackgroundTrainer:
             return Snapshot(
                 status=self._status,
                 steps=tr.steps,
-                loss=list(tr.loss_hist),
-                val=list(tr.val_hist),
-                grad=list(tr.grad_hist),
-                speed=list(tr.speed_hist),
-                samples=list(tr.samples),
-                divergence=tr.divergence.message() if tr.divergence else None,
+                divergence=tr.divergence_message(),
                 queue_position=self.limiter.position(self) if self._status == "queued" else None,
-                chars_seen=tr.chars_seen,
-                train_seconds=tr.train_time,
                 elapsed=self._run_seconds,
-                chars_per_second=tr.chars_per_second(),
                 max_steps=self.max_steps,
                 message=self._message,
-                lr=tr.config.lr,
+                histories={h: list(getattr(tr, h)) for h in tr.HISTORIES},
+                appends={a: list(getattr(tr, a)) for a in tr.APPENDS},
+                counters={c: getattr(tr, c) for c in tr.COUNTERS},
+                extra=dict(tr.summary()),
+                aliases=dict(tr.ALIASES),
             )
 
-    def checkpoint_copy(self, name: str = "live") -> ckpt.Checkpoint:
-        """A private copy of the current model with its vocabulary and card."""
+    def checkpoint_copy(self, name: str = "live"):
+        """A private copy of the current model for the pages (``trainer.checkpoint``)."""
         with self._locked():
-            model = self.trainer.model.copy().eval()
-            card = self.trainer.card(name=name)
-        for p in model.parameters():
-            p.requires_grad_(False)
-        return ckpt.Checkpoint(model=model, vocab=self.trainer.vocab, card=card)
+            return self.trainer.checkpoint(name)
 
     @contextlib.contextmanager
     def _changing(self):
@@ -487,16 +495,10 @@ class BackgroundTrainer:
     def _apply(self, msg: dict):
         """Bring the server's copy of the trainer up to date with a worker message."""
         with self.lock:
-            tr = self.trainer
             if msg.get("op") == "done":
-                tr.__dict__.update(msg["state"])
+                self.trainer.apply_state(msg["state"])
             else:
-                tr.model.load_state_dict(msg["weights"])
-                for h, pts in msg["history"].items():
-                    getattr(tr, h).extend(pts)
-                tr.samples.extend(msg["samples"])
-                tr.steps, tr.chars_seen, tr.train_time = msg["steps"], msg["chars_seen"], msg["train_time"]
-                tr.divergence = msg["divergence"]
+                self.trainer.apply_progress(msg)
             for fn, d in zip(self._listeners, msg["listeners"]):
                 if hasattr(fn, "__dict__"):
                     fn.__dict__.update(d)
@@ -557,42 +559,37 @@ class BackgroundTrainer:
 
 
 class PeriodicSampler:
-    """A listener (``BackgroundTrainer.add_listener``) that keeps a fresh sample.
+    """A listener (``BackgroundTrainer.add_listener``) that keeps a fresh preview.
 
-    It runs in the trainer thread, under the trainer's lock, after a chunk: at most
-    every ``every`` seconds (or right after ``request()``), it samples ``length``
-    characters from the current weights. Sampling there keeps its CPU cost inside
-    the trainer's slot instead of in every page poll. ``latest`` is ``(step, Sample)``
-    or None; reading it is a single attribute access, safe without the lock.
+    It runs in the trainer thread (or the worker), under the trainer's lock, after a
+    chunk: at most every ``every`` seconds (or right after ``request()``), it calls
+    ``trainer.preview(seed=seed + steps, **options)`` (for the character trainer, a
+    sample of ``length`` characters from the current weights). Doing it there keeps
+    its CPU cost inside the trainer's slot instead of in every page poll. ``latest``
+    is ``(step, preview)`` or None; reading it is a single attribute access, safe
+    without the lock.
     """
 
-    def __init__(self, every: float = 3.0, length: int = 200, temperature: float = 1.0, seed: int = 0):
+    def __init__(self, every: float = 3.0, seed: int = 0, **options):
         self.every = every
-        self.length = length
-        self.temperature = temperature
         self.seed = seed
+        self.options = options
         self.latest = None
         self._t = 0.0
         self._requested = False
 
     def request(self):
-        """Sample after the next chunk whatever the time (e.g. after a single step)."""
+        """Preview after the next chunk whatever the time (e.g. after a single step)."""
         self._requested = True
 
-    def __call__(self, trainer: Trainer):
+    def __call__(self, trainer: LiveTrainer):
         now = time.monotonic()
         if self.latest is not None and self.latest[0] == trainer.steps:
             return
         if not self._requested and now - self._t < self.every:
             return
         self._requested = False
-        model = trainer.model
-        was = model.training
-        model.eval()
-        try:
-            s = _sample(model, trainer.vocab, self.length, temperature=self.temperature,
-                        seed=self.seed + trainer.steps)
-        finally:
-            model.train(was)
+        result = trainer.preview(seed=self.seed + trainer.steps, **self.options)
         self._t = time.monotonic()
-        self.latest = (trainer.steps, s)
+        if result is not None:
+            self.latest = (trainer.steps, result)

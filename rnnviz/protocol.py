@@ -20,6 +20,13 @@ How a trainer travels (``executor="process"``):
   ``COUNTERS`` and ``weights()``; the server applies them with ``apply_progress``;
 - at the end of a job the worker returns the full dynamic state.
 
+What pages read: ``BackgroundTrainer.snapshot()`` copies every ``HISTORIES`` buffer,
+every ``APPENDS`` list and the ``COUNTERS`` under the lock, adds ``summary()`` as
+``extra`` and ``divergence_message()``; a page reads them by name (``snap.loss_hist``)
+or by a short name from ``ALIASES`` (``snap.loss``). ``checkpoint(name)`` backs the
+runner's ``checkpoint_copy`` and ``preview()`` the ``live.PeriodicSampler`` listener;
+both are optional.
+
 Histories are append-only sequences of tuples whose first item is the step number
 (``collections.deque(maxlen=...)`` ring buffers are fine); that is how only new
 points are streamed. Everything in the dynamic state must be picklable (it only
@@ -45,6 +52,9 @@ class LiveTrainer:
     STATIC: tuple[str, ...] = ()
     #: Attributes only the server keeps (large, or irrelevant to the optimisation).
     SERVER_ONLY: tuple[str, ...] = ()
+    #: Short names pages use on a ``Snapshot`` for histories, append-lists, counters
+    #: and ``summary()`` keys, e.g. ``{"loss": "loss_hist"}``.
+    ALIASES: dict[str, str] = {}
 
     steps: int = 0
 
@@ -94,6 +104,16 @@ class LiveTrainer:
     def summary(self) -> dict[str, Any]:
         """Small page-facing numbers (plain Python values), copied into ``Snapshot.extra``."""
         return {}
+
+    def checkpoint(self, name: str):
+        """A private, frozen copy of the model for the pages (``rnnviz.checkpoint.Checkpoint``
+        for character models); called under the runner's lock."""
+        raise ValueError("This trainer's model cannot be copied into a checkpoint.")
+
+    def preview(self, seed: int = 0, **options) -> Any:
+        """A small example of what the model does now (a text sample, a word's nearest
+        neighbours), taken by ``live.PeriodicSampler`` between chunks; None for none."""
+        return None
 
     def restore_last_good(self) -> int:
         """Reload the last weights from before a divergence; return their step."""

@@ -5,7 +5,8 @@ time on the fused model and records bounded histories (train loss, periodic
 validation loss, gradient norm, chars/s), samples at milestone steps ("train
 more" snapshots), and stops cleanly on a NaN/Inf loss or gradient, keeping the
 last good weights. It never touches Streamlit and never starts threads: the live
-page wraps it in ``rnnviz.live.BackgroundTrainer``.
+page wraps it in ``rnnviz.live.BackgroundTrainer``, which only uses the trainer
+protocol (``rnnviz.protocol.LiveTrainer``); ``Trainer`` is that protocol's first user.
 
 Command line::
 
@@ -30,7 +31,8 @@ import torch.nn.functional as F
 from . import checkpoint as ckpt
 from .corpora import Corpus
 from .models import CELLS, CharModel, ModelConfig
-from .sample import sample
+from .protocol import LiveTrainer
+from .sample import Sample, sample
 
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 MILESTONES = (0, 100, 300, 1000, 3000, 10000, 30000, 100000, 300000)
@@ -159,8 +161,16 @@ def val_loss(model: CharModel, ids: np.ndarray, max_chars: int = 32_768, streams
     return float(loss)
 
 
-class Trainer:
+class Trainer(LiveTrainer):
     """Owns a model, its optimiser, the data stream and the metric histories."""
+
+    HISTORIES = ("loss_hist", "val_hist", "grad_hist", "speed_hist")
+    APPENDS = ("samples",)
+    COUNTERS = ("steps", "chars_seen", "train_time")
+    STATIC = ("vocab", "train_data", "val_data")
+    SERVER_ONLY = ("corpus", "initial_weights", "source")
+    ALIASES = {"loss": "loss_hist", "val": "val_hist", "grad": "grad_hist", "speed": "speed_hist",
+               "train_seconds": "train_time"}
 
     def __init__(self, corpus: Corpus, config: TrainConfig | None = None, model: CharModel | None = None,
                  source: str | None = None):
@@ -327,12 +337,18 @@ class Trainer:
     def add_sample(self):
         if any(s == self.steps for s, _ in self.samples):
             return
+        s = self.preview(seed=self.config.seed + self.steps, length=self.config.sample_len,
+                         temperature=self.config.sample_temperature)
+        self.samples.append((self.steps, s))
+
+    def preview(self, seed: int = 0, length: int = 200, temperature: float = 1.0) -> Sample:
+        """A sample of ``length`` characters from the current weights (training mode kept)."""
         was = self.model.training
         self.model.eval()
-        s = sample(self.model, self.vocab, self.config.sample_len, temperature=self.config.sample_temperature,
-                   seed=self.config.seed + self.steps)
-        self.model.train(was)
-        self.samples.append((self.steps, s))
+        try:
+            return sample(self.model, self.vocab, length, temperature=temperature, seed=seed)
+        finally:
+            self.model.train(was)
 
     # -------------------------------------------------------------- summaries
     @property
@@ -352,6 +368,27 @@ class Trainer:
             steps=self.steps, chars_seen=self.chars_seen, train_seconds=round(self.train_time, 1),
             val_loss=self.last_val, source=self.source, **extra,
         )
+
+    # -------------------------------------------------------------- protocol
+    def static_key(self) -> str:
+        """The static part only depends on the corpus, so trainers on the same text share
+        one copy in each worker. ``hash`` of a str is cached by Python."""
+        c = self.corpus
+        return f"char:{c.name}:{len(c.text)}:{hash(c.text)}"
+
+    def divergence_message(self) -> str | None:
+        return self.divergence.message() if self.divergence else None
+
+    def summary(self) -> dict:
+        return {"chars_per_second": self.chars_per_second(), "lr": self.config.lr,
+                "last_loss": self.last_loss, "last_val": self.last_val}
+
+    def checkpoint(self, name: str = "live") -> ckpt.Checkpoint:
+        """A private, frozen copy of the current model with its vocabulary and card."""
+        model = self.model.copy().eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return ckpt.Checkpoint(model=model, vocab=self.vocab, card=self.card(name=name))
 
 
 # ------------------------------------------------------------------ CLI

@@ -9,12 +9,19 @@ process has its own GIL and keeps its full speed.
 
 Shape: a small pool with one process per CPU slot (``live.SLOTS``), started on
 first use. A ``BackgroundTrainer`` that holds a slot borrows a worker and sends it
-a *job*: its trainer's state, how long to run, when to stop. The worker streams
-progress back (weights, new history points, the sampler's latest text) about
-twice a second and ends the job with the full trainer state, so the server's copy
-of the trainer — the one pages read — is never more than half a second behind.
-The worker keeps the last trainer it ran, so a job that continues where the
-previous one ended sends no state at all.
+a *job*: its trainer's class and state, how long to run, when to stop. The worker
+streams progress back (weights, new history points, the listeners' state such as
+the sampler's latest text) about twice a second and ends the job with the full
+trainer state, so the server's copy of the trainer — the one pages read — is never
+more than half a second behind. The worker keeps the last trainer it ran, so a job
+that continues where the previous one ended sends no state at all.
+
+What travels is defined by the trainer protocol (``rnnviz.protocol.LiveTrainer``):
+``static_state`` / ``static_key`` once per worker, ``dynamic_state`` per job,
+``cls.rebuild`` in the worker, ``progress`` / ``apply_progress`` while it runs and
+``apply_state`` at the end. This module knows no trainer by name, so any lab's
+trainer runs here unchanged; its class travels by reference (module and name), so
+it must live in an importable module.
 
 Messages are length-prefixed pickles over the child's stdin/stdout. This is
 process-internal plumbing between the server and its own children, never user
@@ -36,11 +43,7 @@ from collections import OrderedDict
 _HEADER = struct.Struct("<Q")
 PROGRESS_EVERY = 0.5  # seconds between progress messages
 NICE = int(os.environ.get("RNNVIZ_TRAINER_NICE", "5"))  # page scripts come first
-HISTORIES = ("loss_hist", "val_hist", "grad_hist", "speed_hist")
-# Trainer attributes the worker needs but that never change during training.
-STATIC = ("vocab", "train_data", "val_data")
-# Attributes only the server keeps (large or irrelevant to the optimisation).
-SERVER_ONLY = ("corpus", "initial_weights", "source")
+STATIC_CACHE = 4  # static parts kept per worker (students mostly share the built-in data)
 
 
 def _write(f, obj) -> None:
@@ -65,23 +68,6 @@ def _read_exact(fd: int, n: int) -> bytes:
 def _read(fd: int):
     (n,) = _HEADER.unpack(_read_exact(fd, _HEADER.size))
     return pickle.loads(_read_exact(fd, n))
-
-
-def dynamic_state(trainer) -> dict:
-    """What a job carries: everything that training changes."""
-    skip = set(STATIC) | set(SERVER_ONLY)
-    return {k: v for k, v in trainer.__dict__.items() if k not in skip}
-
-
-def static_state(trainer) -> dict:
-    return {k: trainer.__dict__[k] for k in STATIC}
-
-
-def static_key(trainer) -> str:
-    """Identifies the static part (it only depends on the corpus), so trainers on the
-    same text share one copy in each worker. ``hash`` of a str is cached by Python."""
-    c = trainer.corpus
-    return f"{c.name}:{len(c.text)}:{hash(c.text)}"
 
 
 # ====================================================================== child side
@@ -117,8 +103,6 @@ class _Child:
     def job(self, msg):
         import torch
 
-        from .train import Trainer
-
         key, version, skey = msg["key"], msg["version"], msg["static_key"]
         if "static" in msg:
             self.static[skey] = msg["static"]
@@ -126,12 +110,10 @@ class _Child:
             _write(self.fout, {"op": "need_state", "static": True})
             return
         self.static.move_to_end(skey)
-        while len(self.static) > 4:  # a few corpora (students mostly share the built-in ones)
+        while len(self.static) > STATIC_CACHE:
             self.static.popitem(last=False)
         if "state" in msg:
-            tr = Trainer.__new__(Trainer)
-            tr.__dict__.update(self.static[skey])
-            tr.__dict__.update(msg["state"])
+            tr = msg["cls"].rebuild(self.static[skey], msg["state"])
             listeners = msg["listeners"]
         elif self.cached is not None and self.cached[:2] == (key, version):
             tr, listeners = self.cached[2], self.cached[3]
@@ -143,8 +125,7 @@ class _Child:
         plan = msg["plan"]
         deadline = time.monotonic() + plan["seconds"]
         max_steps, chunk = plan.get("max_steps"), max(1, int(plan["chunk"]))
-        sent = {h: (getattr(tr, h)[-1][0] if getattr(tr, h) else -1) for h in HISTORIES}
-        n_samples = len(tr.samples)
+        marks = tr.history_marks()
         t_sent = time.monotonic()
         reason, error = "time", None
         run_seconds = 0.0
@@ -179,47 +160,27 @@ class _Child:
             if now >= deadline:
                 break
             if now - t_sent >= PROGRESS_EVERY:
-                _write(self.fout, self._progress(tr, listeners, sent, n_samples, run_seconds))
-                n_samples = len(tr.samples)
+                _write(self.fout, self._progress(tr, listeners, marks, run_seconds))
                 run_seconds = 0.0
                 t_sent = now
-        final = self._progress(tr, listeners, sent, n_samples, run_seconds)
-        final.update(op="done", reason=reason, error=error, state=dynamic_state(tr))
+        final = self._progress(tr, listeners, marks, run_seconds)
+        final.update(op="done", reason=reason, error=error, state=tr.dynamic_state())
         _write(self.fout, final)
         self.cached = (key, version + 1, tr, listeners)
 
     @staticmethod
-    def _progress(tr, listeners, sent, n_samples, run_seconds) -> dict:
-        new = {}
-        for h in HISTORIES:
-            buf, last, pts = getattr(tr, h), sent[h], []
-            for item in reversed(buf):
-                if item[0] <= last:
-                    break
-                pts.append(item)
-            pts.reverse()
-            new[h] = pts
-            if pts:
-                sent[h] = pts[-1][0]
-        return {
-            "op": "progress",
-            "steps": tr.steps,
-            "chars_seen": tr.chars_seen,
-            "train_time": tr.train_time,
-            "divergence": tr.divergence,
-            "history": new,
-            "samples": tr.samples[n_samples:],
-            "weights": {k: v.detach().clone() for k, v in tr.model.state_dict().items()},
-            "listeners": [getattr(fn, "__dict__", {}) for fn in listeners],
-            "run_seconds": run_seconds,
-        }
+    def _progress(tr, listeners, marks, run_seconds) -> dict:
+        msg = tr.progress(marks)
+        msg.update(op="progress", listeners=[getattr(fn, "__dict__", {}) for fn in listeners],
+                   run_seconds=run_seconds)
+        return msg
 
 
 def _warm():
     """Pay torch's lazy imports (the optimiser's compiler stack) before the first job."""
     import torch
 
-    from . import train  # noqa: F401
+    from . import protocol  # noqa: F401
 
     torch.set_num_threads(1)
     p = torch.zeros(1, requires_grad=True)
@@ -366,7 +327,7 @@ def run_job(worker: Worker, *, key, version, job_id, trainer, listeners, plan, t
     ``should_stop()`` is polled ~10x a second; when it turns true the worker is asked
     to stop after the chunk in flight. Returns the final ("done") message.
     """
-    skey = static_key(trainer)
+    skey = trainer.static_key()
     base = {"op": "job", "key": key, "version": version, "static_key": skey, "job": job_id, "plan": plan,
             "threads": threads}
     full = worker.cached != (key, version)
@@ -374,10 +335,11 @@ def run_job(worker: Worker, *, key, version, job_id, trainer, listeners, plan, t
     for _attempt in range(2):
         msg = dict(base)
         if full:
-            msg["state"] = dynamic_state(trainer)
+            msg["cls"] = type(trainer)
+            msg["state"] = trainer.dynamic_state()
             msg["listeners"] = listeners
         if skey not in worker.has_static:
-            msg["static"] = static_state(trainer)
+            msg["static"] = trainer.static_state()
         worker.send(msg)
         while True:
             reply = worker.recv(0.1)
