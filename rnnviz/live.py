@@ -139,7 +139,7 @@ class Snapshot:
     ``histories``, ``appends`` and ``counters`` are copies of the trainer's
     ``HISTORIES``, ``APPENDS`` and ``COUNTERS`` by attribute name, ``extra`` its
     ``summary()``. Each of them also reads as an attribute, by its own name or by a
-    short name from the trainer's ``ALIASES`` (``snap.loss`` for ``loss_hist``).
+    short name from the trainer's ``ALIASES`` (e.g. ``snap.loss`` for the loss history).
     """
 
     status: str

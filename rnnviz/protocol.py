@@ -36,7 +36,7 @@ users: checkpoints are safetensors + JSON).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class LiveTrainer:
@@ -54,7 +54,7 @@ class LiveTrainer:
     SERVER_ONLY: tuple[str, ...] = ()
     #: Short names pages use on a ``Snapshot`` for histories, append-lists, counters
     #: and ``summary()`` keys, e.g. ``{"loss": "loss_hist"}``.
-    ALIASES: dict[str, str] = {}
+    ALIASES: ClassVar[dict[str, str]] = {}
 
     steps: int = 0
 

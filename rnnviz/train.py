@@ -23,6 +23,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -169,8 +170,8 @@ class Trainer(LiveTrainer):
     COUNTERS = ("steps", "chars_seen", "train_time")
     STATIC = ("vocab", "train_data", "val_data")
     SERVER_ONLY = ("corpus", "initial_weights", "source")
-    ALIASES = {"loss": "loss_hist", "val": "val_hist", "grad": "grad_hist", "speed": "speed_hist",
-               "train_seconds": "train_time"}
+    ALIASES: ClassVar[dict[str, str]] = {"loss": "loss_hist", "val": "val_hist", "grad": "grad_hist",
+                                         "speed": "speed_hist", "train_seconds": "train_time"}
 
     def __init__(self, corpus: Corpus, config: TrainConfig | None = None, model: CharModel | None = None,
                  source: str | None = None):
