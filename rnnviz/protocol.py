@@ -14,11 +14,17 @@ How a trainer travels (``executor="process"``):
 - a job sends the worker the trainer's *dynamic* state (``__dict__`` minus
   ``STATIC`` and ``SERVER_ONLY``) plus, once per worker, the ``STATIC`` part (large
   read-only data, shared by every trainer with the same ``static_key()``);
-- the worker rebuilds the object with ``cls.__new__(cls)`` (no ``__init__``), calls
-  ``step(n)`` in chunks, and about twice a second sends ``progress()``: new points
-  of each ``HISTORIES`` buffer, new items of each ``APPENDS`` list, the
-  ``COUNTERS`` and ``weights()``; the server applies them with ``apply_progress``;
-- at the end of a job the worker returns the full dynamic state.
+- the job also carries the trainer's class, by reference (module and name: define
+  it in an importable module, not in a script or a test function); the worker
+  rebuilds the object with ``cls.rebuild(static, state)`` (``cls.__new__``, no
+  ``__init__``), calls ``step(n)`` in chunks, and about twice a second sends
+  ``progress()``: new points of each ``HISTORIES`` buffer, new items of each
+  ``APPENDS`` list, the ``COUNTERS`` and ``weights()``; the server applies them with
+  ``apply_progress``;
+- at the end of a job the worker returns the full dynamic state (``apply_state``).
+
+With ``executor="thread"`` the same object is stepped in the runner's thread and
+nothing travels; a trainer that works with one executor works with the other.
 
 What pages read: ``BackgroundTrainer.snapshot()`` copies every ``HISTORIES`` buffer,
 every ``APPENDS`` list and the ``COUNTERS`` under the lock, adds ``summary()`` as
