@@ -87,6 +87,9 @@ class _Child:
                 msg = _read(self.fin)
             except EOFError:
                 return
+            except Exception as e:  # noqa: BLE001 - e.g. a trainer class this process cannot import
+                _write(self.fout, {"op": "error", "error": f"{type(e).__name__}: {e}"})
+                continue
             if msg.get("op") == "job":
                 self.job(msg)
             elif msg.get("op") == "ping":
@@ -325,7 +328,9 @@ def run_job(worker: Worker, *, key, version, job_id, trainer, listeners, plan, t
     """Run one job on ``worker`` and apply its messages with ``on_progress(msg)``.
 
     ``should_stop()`` is polled ~10x a second; when it turns true the worker is asked
-    to stop after the chunk in flight. Returns the final ("done") message.
+    to stop after the chunk in flight. Returns the final ("done") message, or an
+    "error" one when the worker could not read the job (e.g. it cannot import the
+    trainer's class).
     """
     skey = trainer.static_key()
     base = {"op": "job", "key": key, "version": version, "static_key": skey, "job": job_id, "plan": plan,
@@ -356,6 +361,9 @@ def run_job(worker: Worker, *, key, version, job_id, trainer, listeners, plan, t
                     worker.has_static.discard(skey)
                 full = True
                 break
+            if reply.get("op") == "error":  # the worker could not read the job
+                worker.cached = None
+                return dict(reply, reason="error")
             worker.has_static.add(skey)
             on_progress(reply)
             if reply.get("op") == "done":

@@ -7,7 +7,9 @@ from __future__ import annotations
 import pathlib
 import pickle
 import re
+import sys
 import time
+import types
 
 import pytest
 import torch
@@ -37,8 +39,8 @@ def names():
 
 
 def char_trainer(names, **kw):
-    base = dict(cell="gru", layers=1, hidden=16, embed=8, seq_len=16, batch_size=4, eval_every=10_000,
-                eval_chars=500, milestones=(0,), sample_len=10, seed=1)
+    base = {"cell": "gru", "layers": 1, "hidden": 16, "embed": 8, "seq_len": 16, "batch_size": 4,
+            "eval_every": 10_000, "eval_chars": 500, "milestones": (0,), "sample_len": 10, "seed": 1}
     base.update(kw)
     return Trainer(names, TrainConfig(**base))
 
@@ -189,7 +191,7 @@ def test_optional_members_fail_clearly(runners):
     with pytest.raises(ValueError, match="cannot be copied into a checkpoint"):
         r.checkpoint_copy()
     with pytest.raises(AttributeError, match="has no 'val'.*fits.*loss.*slope"):
-        r.snapshot().val
+        _ = r.snapshot().val
 
 
 # ------------------------------------------------------------ the character trainer
@@ -234,3 +236,25 @@ def test_generic_machinery_names_no_character_trainer_member():
     for name in ("live.py", "worker.py"):
         text = (ROOT / "rnnviz" / name).read_text()
         assert not banned.findall(text), (name, sorted(set(banned.findall(text))))
+
+
+def test_a_trainer_class_the_worker_cannot_import_is_reported(runners, monkeypatch):
+    """A trainer defined outside an importable module pickles on the server but cannot
+    be rebuilt in a worker: the page gets the reason and the worker keeps serving."""
+    module = types.ModuleType("rnnviz_h6_not_on_disk")
+    Unimportable = type("Unimportable", (LineFit,), {"__module__": module.__name__})
+    module.Unimportable = Unimportable
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    pool = worker.WorkerPool()
+    monkeypatch.setattr(worker, "POOL", pool)
+    try:
+        r = runner(runners, Unimportable(), chunk=2, executor="process")
+        r.start()
+        assert settled(r)
+        assert "No module named 'rnnviz_h6_not_on_disk'" in r.snapshot().message and r.steps == 0
+        (pid,) = pool.pids()
+        good = runner(runners, LineFit(), chunk=2, executor="process")
+        good.step_once()
+        assert wait_for(lambda: good.steps == 2) and pool.pids() == [pid]  # the same worker trained it
+    finally:
+        pool.shutdown()
