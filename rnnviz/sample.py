@@ -219,7 +219,7 @@ def main(argv=None):
     if args.greedy and (args.temperature is not None or args.top_k is not None):
         p.error("--greedy always takes the most likely character, so it cannot be combined with --temperature "
                 "or --top-k. Leave out one or the other.")
-    if args.seed is None and not args.greedy:
+    if args.seed is None and not args.greedy and args.temperature != 0:
         args.seed = int(torch.seed() % 2**31)
         sys.stderr.write(f"seed {args.seed} (pass --seed {args.seed} to get this text again)\n")
     torch.set_num_threads(1)  # batch-1 stepping gains nothing from more threads
