@@ -58,19 +58,28 @@ def trace(checkpoint: ckpt.Checkpoint, text: str, **kwargs):
 
 
 def find_cells(checkpoint: ckpt.Checkpoint, text: str, hypothesis: str = "column", *, k: int = 10,
-               language: str | None = None, pattern: str | None = None) -> list:
+               language: str | None = None, pattern: str | None = None, signals=None) -> list:
     """The ``k`` cells whose activation over ``text`` correlates best with a hypothesis.
 
     ``hypothesis`` is a key of ``rnnviz.probes.HYPOTHESES`` (``"column"``, ``"indent"``,
     ``"string"``, ``"regex"`` with ``pattern``...); ``language`` ("python", "c" or "text")
-    is guessed from the checkpoint's corpus or the text when left out. Returns
-    ``CellScore``s (``.layer``, ``.signal``, ``.unit``, ``.r``), largest |r| first.
+    is guessed from the checkpoint's corpus or the text when left out; ``signals``
+    limits the search (e.g. ``("h", "c")``, the states that can be clamped; default:
+    every state and gate). Returns ``CellScore``s (``.layer``, ``.signal``, ``.unit``,
+    ``.r``), largest |r| first.
     """
     from . import probes
+    from .models import SIGNALS
 
     language = language or probes.language_for(checkpoint.card.get("corpus"), text)
     y = probes.feature(hypothesis, text, language, pattern=pattern)
+    recorded = SIGNALS[checkpoint.model.config.cell]
+    if signals is not None and (not signals or set(signals) - set(recorded)):
+        raise ValueError(f"A {checkpoint.model.config.cell} records the signals {', '.join(recorded)}; "
+                         "choose among those.")
     arrays = probes.trace_arrays(checkpoint.model, _ids(checkpoint, text))
+    if signals is not None:
+        arrays = {key: v for key, v in arrays.items() if key[1] in signals}
     return probes.CellMatrix(arrays).rank(y, k)
 
 
