@@ -41,6 +41,16 @@ def test_every_python_example_of_docs_api_runs(tmp_path, monkeypatch, capsys):
     assert isinstance(namespace["fig"], go.Figure)
 
 
+def test_the_readme_notebook_example_runs(capsys):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        section = fh.read().split("## From a notebook", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    assert len(blocks) == 1
+    namespace: dict = {}
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    assert len(namespace["cells"]) == 5 and len(namespace["s"].text) == 200
+
+
 def test_import_rnnviz_is_light():
     code = ("import sys, rnnviz; heavy = [m for m in ('torch', 'plotly', 'streamlit', 'numpy') if m in sys.modules];"
             "print(heavy); rnnviz.loss_figure; print('plotly' in sys.modules, 'streamlit' in sys.modules)")

@@ -97,6 +97,22 @@ def test_periodic_checkpoints(tmp_path, text_file, monkeypatch):
     assert saved == [(str(out), 10, 10), (str(out), 20, 20), (str(out), 25, 25)]
 
 
+def test_ctrl_c_saves_what_there_is(tmp_path, text_file, monkeypatch, capsys):
+    real, calls = train.Trainer.step, []
+
+    def step(self, n=1):
+        calls.append(n)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, n)
+
+    monkeypatch.setattr(train.Trainer, "step", step)
+    out = tmp_path / "stopped"
+    train.main(["--text", text_file, *TINY, "--steps", "100", "--quiet", "--out", str(out)])
+    assert ckpt.load(str(out)).card["steps"] == 20 and state(out)["steps"] == 20
+    assert "Interrupted at step 20" in capsys.readouterr().err
+
+
 def markov_text() -> str:
     """Training text where 'a' is followed by 'a' 40 % of the time; validation text all 'a'.
 
