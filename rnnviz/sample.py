@@ -235,7 +235,7 @@ def main(argv=None):
     sys.stdout.flush()
 
 
-class _CallableModule(type(np)):
+class _CallableModule(type(np)):  # type(np) is types.ModuleType
     """``rnnviz.sample`` is this module; calling it samples from a checkpoint:
     ``rnnviz.sample(cp, length=200, prime="def ")`` = ``sample(cp.model, cp.vocab, ...)``."""
 

@@ -706,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "from scratch or starting from a checkpoint.",
         epilog="Examples:\n"
                "  python -m rnnviz.train --text my.txt --hidden 128 --minutes 2 --out runs/mine\n"
-               "  python -m rnnviz.train --init-from runs/mine --steps 500 --out runs/mine   (resume)\n"
+               "  python -m rnnviz.train --init-from runs/mine --text my.txt --steps 500 --out runs/mine   (resume)\n"
                "  python -m rnnviz.train --init-from shakespeare_lstm --text sonnets.txt --fine-tune "
                "--steps 300 --out runs/sonnets",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_cli_train import TEXT, TINY, run_cli
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import sample as sample_module
 from rnnviz import train
 from rnnviz.sample import sample
-from test_cli_train import TEXT, TINY, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +28,18 @@ def cli_text(capsysbinary, argv) -> str:
 
 
 OPTIONS = [
-    (["--seed", "3"], dict(seed=3)),
-    (["--prime", "The quick", "--length", "50", "--seed", "11"], dict(length=50, prime="The quick", seed=11)),
-    (["--temperature", "0.5", "--top-k", "3", "--seed", "2"], dict(temperature=0.5, top_k=3, seed=2)),
-    (["--greedy", "--prime", "She "], dict(greedy=True, prime="She ")),
-    (["--temperature", "0", "--length", "30"], dict(temperature=0.0, length=30, seed=None)),
+    (["--seed", "3"], {"seed": 3}),
+    (["--prime", "The quick", "--length", "50", "--seed", "11"], {"length": 50, "prime": "The quick", "seed": 11}),
+    (["--temperature", "0.5", "--top-k", "3", "--seed", "2"], {"temperature": 0.5, "top_k": 3, "seed": 2}),
+    (["--greedy", "--prime", "She "], {"greedy": True, "prime": "She "}),
+    (["--temperature", "0", "--length", "30"], {"temperature": 0.0, "length": 30, "seed": None}),
 ]
 
 
 @pytest.mark.parametrize("argv, kwargs", OPTIONS, ids=[" ".join(a) for a, _ in OPTIONS])
 def test_cli_text_is_the_library_sample(trained, capsysbinary, argv, kwargs):
     cp = ckpt.load(trained)
-    kwargs = dict({"length": 500}, **kwargs)
+    kwargs = {"length": 500, **kwargs}
     expected = sample(cp.model, cp.vocab, kwargs.pop("length"), **kwargs)
     assert cli_text(capsysbinary, [trained, *argv]) == expected.full_text + "\n"
 

@@ -7,6 +7,7 @@ busy machine; the subprocess runs have generous timeouts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -15,8 +16,8 @@ import sys
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora, train
 from rnnviz.sample import sample
@@ -33,7 +34,7 @@ CLI_TIMEOUT = 600  # seconds; a busy 2-core machine needs tens of seconds to imp
 def run_cli(module: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, timeout=CLI_TIMEOUT,
-                          cwd=ROOT, env=env)
+                          cwd=ROOT, env=env, check=False)
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_the_best_validation_model_is_kept(tmp_path, capsys):
     train.main(["--text", str(path), "--layers", "1", "--hidden", "16", "--embed", "8", "--seq-len", "16",
                 "--batch-size", "8", "--eval-every", "5", "--threads", "1", "--quiet", "--steps", "150",
                 "--lr", "0.01", "--out", str(out)])
-    val = dict((s, v) for s, v in state(out)["val"])
+    val = {s: v for s, v in state(out)["val"]}
     best_step = min(val, key=val.get)
     assert 0 < best_step < 150 and val[150] > val[best_step] + 0.1  # the run did get worse
     best, last = ckpt.load(str(out / "best")), ckpt.load(str(out))
@@ -247,7 +248,7 @@ def test_decay_works_with_a_time_budget(tmp_path, text_file, monkeypatch):
     monkeypatch.setattr(train.Trainer, "set_lr", lambda self, lr: (lrs.append(lr), real(self, lr)))
     train.main(["--text", text_file, *TINY, "--minutes", "0.05", "--decay", "--lr", "0.004", "--quiet"])
     assert len(lrs) >= 2 and lrs[0] == pytest.approx(0.004, rel=0.05)
-    assert all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]
+    assert all(b <= a for a, b in itertools.pairwise(lrs)) and lrs[-1] < lrs[0]
 
 
 def test_every_option_has_help_text():
