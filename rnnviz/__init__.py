@@ -8,8 +8,9 @@ For notebooks (see docs/API.md)::
 
     import rnnviz
     cp = rnnviz.load("python_lstm")              # bundled name or checkpoint path
-    tr = rnnviz.trace(cp, "def f(x):\\n    return x\\n")
-    cells = rnnviz.find_cells(cp, text, "indent")
+    code = "def f(x):\\n    return x\\n"
+    tr = rnnviz.trace(cp, code)
+    cells = rnnviz.find_cells(cp, code, "indent")
     rnnviz.sample(cp, prime="def ", length=200, seed=0)
 
 The names below are imported on first use, so ``import rnnviz`` loads neither torch

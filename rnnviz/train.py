@@ -530,7 +530,7 @@ class Progress:
         self.bar.close()
 
 
-def load_start(args, vocab_for=None):
+def load_start(args):
     """The corpus and (optionally) the checkpoint a run starts from; ValueError if unusable."""
     from . import corpora
     from .api import load as load_checkpoint
