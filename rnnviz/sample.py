@@ -159,3 +159,95 @@ def sample(
         greedy=greedy,
         seed=seed,
     )
+
+
+# ------------------------------------------------------------------ CLI and ``rnnviz.sample(...)``
+
+
+def sample_json(s: Sample, checkpoint: str) -> dict:
+    """A sample with each generated character's probability and top-5 alternatives."""
+    return {
+        "checkpoint": checkpoint, "prime": s.prime, "text": s.text, "seed": s.seed,
+        "temperature": s.temperature, "top_k": s.top_k, "greedy": s.greedy,
+        "mean_log_prob": s.mean_log_prob(),
+        "chars": [
+            {"char": c, "prob": float(p), "top": [{"char": a, "prob": q} for a, q in alts]}
+            for c, p, alts in zip(s.text, s.probs, s.top)
+        ],
+    }
+
+
+def build_parser():
+    import argparse
+
+    from .cli import int_at_least, non_negative_float
+
+    p = argparse.ArgumentParser(
+        prog="python -m rnnviz.sample",
+        description="Generate text from a checkpoint, one character at a time. Prints the prime followed by "
+                    "the generated text (or, with --json, every character's probability).",
+    )
+    p.add_argument("checkpoint", help="a bundled model name (e.g. shakespeare_lstm) or a checkpoint folder / "
+                                      ".safetensors file")
+    p.add_argument("--prime", default="", help="text the model reads before it starts writing (default: a "
+                                               "newline); it may only use characters the model knows")
+    p.add_argument("--length", type=int_at_least(1), default=500,
+                   help=f"characters to generate, 1 to {MAX_LENGTH:,} (default 500)")
+    p.add_argument("--temperature", type=non_negative_float, default=None,
+                   help="divides the scores before sampling: below 1 is safer, above 1 wilder; 0 means greedy "
+                        "(default 1)")
+    p.add_argument("--top-k", type=int_at_least(1), default=None,
+                   help="sample only among the k most likely characters (default: all)")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely character (deterministic)")
+    p.add_argument("--seed", type=int_at_least(0), default=None,
+                   help="random seed; the same seed and options give the same text (default: a random seed, "
+                        "reported on stderr)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: the text plus, per generated character, its probability and the five "
+                        "most likely alternatives")
+    return p
+
+
+def main(argv=None):
+    import json
+    import sys
+
+    from .api import load
+
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.greedy and (args.temperature is not None or args.top_k is not None):
+        p.error("--greedy always takes the most likely character, so it cannot be combined with --temperature "
+                "or --top-k. Leave out one or the other.")
+    if args.seed is None and not args.greedy and args.temperature != 0:
+        args.seed = int(torch.seed() % 2**31)
+        sys.stderr.write(f"seed {args.seed} (pass --seed {args.seed} to get this text again)\n")
+    torch.set_num_threads(1)  # batch-1 stepping gains nothing from more threads
+    try:
+        cp = load(args.checkpoint)
+        s = sample(cp.model, cp.vocab, args.length, prime=args.prime,
+                   temperature=1.0 if args.temperature is None else args.temperature,
+                   top_k=args.top_k, greedy=args.greedy, seed=args.seed)
+    except ValueError as e:
+        p.error(str(e))
+    out = json.dumps(sample_json(s, args.checkpoint), ensure_ascii=False) if args.json else s.full_text
+    sys.stdout.buffer.write((out + "\n").encode("utf-8"))
+    sys.stdout.flush()
+
+
+class _CallableModule(type(np)):  # type(np) is types.ModuleType
+    """``rnnviz.sample`` is this module; calling it samples from a checkpoint:
+    ``rnnviz.sample(cp, length=200, prime="def ")`` = ``sample(cp.model, cp.vocab, ...)``."""
+
+    def __call__(self, checkpoint, *args, **kwargs) -> Sample:
+        if hasattr(checkpoint, "model") and hasattr(checkpoint, "vocab"):
+            return sample(checkpoint.model, checkpoint.vocab, *args, **kwargs)
+        return sample(checkpoint, *args, **kwargs)
+
+
+if __name__ == "__main__":
+    main()
+else:
+    import sys as _sys
+
+    _sys.modules[__name__].__class__ = _CallableModule

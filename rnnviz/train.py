@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -393,96 +395,437 @@ class Trainer(LiveTrainer):
 
 
 # ------------------------------------------------------------------ CLI
+#
+# ``python -m rnnviz.train`` (char-rnn's train.lua for rnnviz). A run writes the last
+# model to ``--out`` (every ``--save-every`` steps and at the end) and the model with
+# the best periodic validation loss to ``--out``/best. Next to the weights,
+# ``train_state.safetensors`` keeps what a resume needs: the optimiser's moments, the
+# data sampler's random state and the metric histories (tensors + JSON, never pickle).
+
+STATE_FILE = "train_state.safetensors"
+STATE_KEY = "rnnviz_train_state"
+BEST_DIR = "best"
+# Per-parameter optimiser state a saved run must hold, by optimiser.
+OPT_STATE_KEYS = {"adam": {"step", "exp_avg", "exp_avg_sq"}, "sgd": {"momentum_buffer"}, "adagrad": {"step", "sum"}}
 
 
-def _progress(tr: Trainer, t0: float, budget: float | None, total_steps: int | None):
-    frac = (time.time() - t0) / budget if budget else tr.steps / max(1, total_steps or 1)
-    frac = min(1.0, frac)
-    bar = "#" * int(frac * 30)
-    val = f"{tr.last_val:.3f}" if tr.last_val is not None else "-"
-    sys.stderr.write(
-        f"\r[{bar:<30}] {frac * 100:5.1f}%  step {tr.steps:>7,}  loss {tr.last_loss or float('nan'):.3f}"
-        f"  val {val}  {tr.chars_per_second():>8,.0f} chars/s"
+def text_digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def save_train_state(tr: Trainer, folder: str, corpus_digest: str, best: dict | None):
+    """Write ``folder/train_state.safetensors`` (optimiser moments, sampler RNG, histories)."""
+    from safetensors.torch import save as st_save
+
+    tensors = {
+        f"opt.{i}.{k}": v.detach().clone().contiguous()
+        for i, state in tr.optimizer.state_dict()["state"].items() for k, v in state.items() if torch.is_tensor(v)
+    }
+    tensors["rng"] = tr.gen.get_state().clone()
+    meta = {
+        "optimizer": tr.config.optimizer, "steps": tr.steps, "chars_seen": tr.chars_seen,
+        "train_time": tr.train_time, "text_sha256": corpus_digest, "best": best,
+        "loss": list(tr.loss_hist), "val": list(tr.val_hist), "grad": list(tr.grad_hist),
+        "speed": list(tr.speed_hist),
+    }
+    data = st_save(tensors, metadata={STATE_KEY: json.dumps(meta)})
+    tmp = os.path.join(folder, STATE_FILE + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, os.path.join(folder, STATE_FILE))
+
+
+def read_train_state(folder: str) -> tuple[dict, dict] | None:
+    """(metadata, tensors) of a saved run, None if the checkpoint has none. Raises ValueError
+    when the file is there but unusable."""
+    from safetensors import SafetensorError, safe_open
+
+    path = os.path.join(folder, STATE_FILE)
+    if not os.path.isfile(path):
+        return None
+    bad = f"The training state {path} is damaged"
+    if os.path.getsize(path) > ckpt.MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{bad} (it is larger than any rnnviz run needs). Delete it, or use --fine-tune.")
+    try:
+        with safe_open(path, framework="pt") as fh:
+            meta = json.loads((fh.metadata() or {})[STATE_KEY])
+            names = fh.keys()
+            tensors = {k: fh.get_tensor(k) for k in names}
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{bad} ({type(e).__name__}). Delete it, or use --fine-tune.") from None
+    ok = isinstance(meta, dict) and isinstance(meta.get("steps"), int) and meta["steps"] >= 0
+    ok = ok and all(
+        isinstance(meta.get(k), list) and len(meta[k]) <= HISTORY and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, (int, float)) for x in p) for p in meta[k])
+        for k in ("loss", "val", "grad", "speed")
     )
-    sys.stderr.flush()
+    if not ok:
+        raise ValueError(f"{bad} (its metadata is malformed). Delete it, or use --fine-tune.")
+    return meta, tensors
+
+
+def restore_train_state(tr: Trainer, meta: dict, tensors: dict) -> list[str]:
+    """Continue ``tr`` where a saved run stopped: step count, histories, sampler RNG and,
+    when the optimiser is the same, its moments. Returns notes for the user."""
+    notes = []
+    params = list(tr.model.parameters())
+    if meta.get("optimizer") != tr.config.optimizer:
+        notes.append(f"The saved run used {meta.get('optimizer')}, this one {tr.config.optimizer}: "
+                     "the optimiser starts fresh.")
+    else:
+        state: dict = {}
+        for key, t in tensors.items():
+            if not key.startswith("opt."):
+                continue
+            _, i, name = key.split(".", 2)
+            if not i.isdigit() or int(i) >= len(params):
+                raise ValueError("The saved optimiser state does not fit this model. Use --fine-tune.")
+            shape = () if name == "step" else tuple(params[int(i)].shape)
+            if tuple(t.shape) != shape or not t.dtype.is_floating_point or not torch.isfinite(t).all():
+                raise ValueError(f"The saved optimiser state {key} is malformed. Use --fine-tune.")
+            state.setdefault(int(i), {})[name] = t
+        if any(set(s) != OPT_STATE_KEYS[tr.config.optimizer] for s in state.values()):
+            raise ValueError("The saved optimiser state is incomplete. Use --fine-tune.")
+        groups = tr.optimizer.state_dict()["param_groups"]  # hyper-parameters come from this command
+        tr.optimizer.load_state_dict({"state": state, "param_groups": groups})
+    rng = tensors.get("rng")
+    if rng is not None and rng.dtype == torch.uint8 and rng.shape == tr.gen.get_state().shape:
+        tr.gen.set_state(rng)
+    tr.steps, tr.chars_seen = meta["steps"], int(meta.get("chars_seen") or 0)
+    tr.train_time = float(meta.get("train_time") or 0.0)
+    for name, hist in (("loss", tr.loss_hist), ("val", tr.val_hist), ("grad", tr.grad_hist),
+                       ("speed", tr.speed_hist)):
+        hist.clear()
+        hist.extend((int(s), float(v)) for s, v in meta[name])
+    tr.samples.clear()
+    tr._snapshot()  # "last good weights" are the resumed ones, at the resumed step
+    return notes
+
+
+def read_text_file(path: str, vocab=None) -> Corpus:
+    """A corpus from a text file, with the same checks and messages as an upload. With
+    ``vocab`` (a checkpoint's), the text must use only those characters."""
+    from . import corpora
+
+    if not os.path.isfile(path):
+        raise ValueError(f"There is no file {path}. Check the path.")
+    size = os.path.getsize(path)
+    if size > corpora.MAX_BYTES:  # refuse before reading a huge file into memory
+        raise ValueError(f"{path} is {size / 1e6:.1f} MB, larger than the {corpora.MAX_BYTES // 2**20} MB "
+                         "that rnnviz accepts (as for uploads). Use a smaller excerpt.")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise ValueError(f"{path} could not be read ({e.strerror}).") from None
+    try:
+        return corpora.from_bytes(data, name=os.path.basename(path))
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def fit_vocab(corpus: Corpus, cp: ckpt.Checkpoint, model_name: str) -> Corpus:
+    """``corpus`` encoded with the checkpoint's vocabulary (a trained model's is fixed)."""
+    unknown = sorted(set(corpus.vocab.chars) - set(cp.vocab.chars))
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12
+                                                            else "")
+        raise ValueError(
+            f"{model_name} knows only the {len(cp.vocab)} characters it was trained on, and {corpus.name} "
+            f"uses {len(unknown)} others: {shown}. A trained model cannot learn new characters; remove "
+            "them from the text, or train a new model (leave out --init-from)."
+        )
+    return Corpus(corpus.name, corpus.text, cp.vocab, corpus.description)
+
+
+class Progress:
+    """A tqdm bar over the step or time budget with loss, val loss and chars/s."""
+
+    def __init__(self, steps: int | None, seconds: float | None, quiet: bool):
+        from tqdm import tqdm
+
+        self.seconds = seconds
+        self.t0 = time.time()
+        if seconds:
+            self.bar = tqdm(total=round(seconds), unit="s", file=sys.stderr, disable=quiet, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [ETA {remaining}{postfix}]")
+        else:
+            self.bar = tqdm(total=steps, unit="step", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+
+    def update(self, tr: Trainer, done: int):
+        val = f"{tr.last_val:.3f}" if tr.last_val is not None else "-"
+        loss = f"{tr.last_loss:.3f}" if tr.last_loss is not None else "-"
+        self.bar.set_postfix_str(f"step {tr.steps:,}  loss {loss}  val {val}  {tr.chars_per_second():,.0f} chars/s",
+                                 refresh=False)
+        if self.seconds:
+            self.bar.update(min(self.bar.total, time.time() - self.t0) - self.bar.n)
+        else:
+            self.bar.update(done)
+
+    def close(self):
+        self.bar.close()
+
+
+def load_start(args):
+    """The corpus and (optionally) the checkpoint a run starts from; ValueError if unusable."""
+    from . import corpora
+    from .api import load as load_checkpoint
+
+    cp = load_checkpoint(args.init_from) if args.init_from else None
+    name = f"the checkpoint {args.init_from}" if cp else ""
+    if args.text:
+        corpus = read_text_file(args.text)
+    else:
+        corpus_name = args.corpus or (cp.card.get("corpus") if cp else None) or "shakespeare"
+        if corpus_name not in corpora.builtin_names() and os.path.isfile(corpus_name):
+            raise ValueError(f"{corpus_name!r} is not a built-in corpus; to train on your own file, use "
+                             f"--text {corpus_name}.")
+        if cp and not args.corpus and corpus_name not in corpora.builtin_names():
+            raise ValueError(f"{name} was trained on {corpus_name!r}, which is not built in: pass the file "
+                             "with --text.")
+        corpus = corpora.load(corpus_name)
+    if cp is not None:
+        corpus = fit_vocab(corpus, cp, name)
+    return corpus, cp
+
+
+ARCH_FLAGS = ("cell", "layers", "hidden", "embed")
+
+
+def check_arch(args, cp):
+    """Architecture flags describe a new model; with --init-from they must agree with it."""
+    m = cp.model.config
+    for flag in ARCH_FLAGS:
+        given = getattr(args, flag)
+        if given is not None and given != getattr(m, flag):
+            raise ValueError(
+                f"--{flag} {given} does not match the checkpoint ({m.cell}, {m.layers} x {m.hidden}, embedding "
+                f"{m.embed}): its architecture is fixed. Leave out --{flag}, or train a new model.")
+
+
+def _lr_factor(frac: float) -> float:
+    """Cosine decay from 1 to 0.1 as ``frac`` goes from 0 to 1."""
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+def _save(tr: Trainer, folder: str, card: dict, digest: str, best: dict | None):
+    ckpt.save(tr.model, tr.vocab, folder, card)
+    save_train_state(tr, folder, digest, best)
 
 
 def run(args) -> dict:
-    from . import corpora
-
     torch.set_num_threads(args.threads)
-    corpus = corpora.load(args.corpus)
+    corpus, cp = load_start(args)
+    digest = text_digest(corpus.text)
+    state = read_train_state(args.init_from) if cp is not None and os.path.isdir(args.init_from) else None
+    if cp is not None:
+        check_arch(args, cp)
+        if not args.fine_tune:
+            trained_on = state[0].get("text_sha256") if state else None
+            same = trained_on == digest if trained_on else cp.card.get("corpus") == corpus.name
+            if not same:
+                raise ValueError(f"The checkpoint {args.init_from} was trained on other text than {corpus.name}. "
+                                 "To continue training it on this text, add --fine-tune (the step count and "
+                                 "optimiser start afresh).")
+    m = cp.model.config if cp is not None else None
     cfg = TrainConfig(
-        cell=args.cell, layers=args.layers, hidden=args.hidden, embed=args.embed, dropout=args.dropout,
-        seq_len=args.seq_len, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        clip=args.clip > 0, clip_value=args.clip if args.clip > 0 else 5.0, seed=args.seed,
+        cell=args.cell or "lstm", layers=args.layers or 2, hidden=args.hidden or 128, embed=args.embed or 64,
+        dropout=args.dropout, seq_len=args.seq_len, batch_size=args.batch_size, optimizer=args.optimizer,
+        lr=args.lr, clip=args.clip > 0, clip_value=args.clip if args.clip > 0 else 5.0, seed=args.seed,
         eval_every=args.eval_every, eval_chars=args.eval_chars,
+        nonlinearity=m.nonlinearity if m else "tanh",
     )
-    tr = Trainer(corpus, cfg)
+    tr = Trainer(corpus, cfg, model=cp.model if cp is not None else None,
+                 source=f"python -m rnnviz.train on {corpus.name}")
+    if m is not None:
+        tr.config.dropout = m.dropout
+    best = None
+    if cp is not None and not args.fine_tune:
+        if state:
+            for note in restore_train_state(tr, *state):
+                sys.stderr.write(note + "\n")
+            same_folder = args.out and os.path.realpath(args.out) == os.path.realpath(args.init_from)
+            best = state[0].get("best") if same_folder else None  # the best so far lives in OUT/best
+        else:
+            tr.steps = int(cp.card.get("steps") or 0)
+            tr.val_hist[-1] = (tr.steps, tr.val_hist[-1][1])
+            tr._snapshot()
+            sys.stderr.write(f"{args.init_from} has no saved training state: continuing its step count "
+                             f"({tr.steps:,}) with a fresh optimiser.\n")
+    start, lr0 = tr.steps, args.lr
+    name = args.name or (os.path.basename(os.path.normpath(args.out)) if args.out else "model")
+
+    def card(val: float, val_chars: int, wall: float):
+        c = tr.card(name, wall_seconds=round(wall, 1), val_chars=val_chars, threads=args.threads,
+                    description=args.description or "",
+                    init_from=(args.init_from if cp is not None else None),
+                    fine_tuned=bool(cp is not None and args.fine_tune))
+        c["val_loss"] = val
+        return c
+
+    kept: dict = {}  # weights and card of this run's best model
+
+    def maybe_keep_best():
+        nonlocal best
+        step, v = tr.val_hist[-1]
+        if args.out and step == tr.steps and (best is None or v < best["val_loss"]):
+            c = card(v, min(args.eval_chars, len(tr.val_data)), time.time() - t0)
+            ckpt.save(tr.model, tr.vocab, os.path.join(args.out, BEST_DIR), c)
+            best = {"step": step, "val_loss": v}
+            kept.update(weights=copy.deepcopy(tr.model.state_dict()), card=c)
+
     t0 = time.time()
     budget = args.minutes * 60 if args.minutes else None
-    lr0 = args.lr
-    while True:
-        if budget and time.time() - t0 >= budget:
-            break
-        if args.steps and tr.steps >= args.steps:
-            break
-        if args.decay and args.steps:  # cosine decay to 10 % over the step budget
-            frac = tr.steps / args.steps
-            tr.set_lr(lr0 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))))
-        tr.step(10 if not args.steps else min(10, args.steps - tr.steps))
-        if tr.diverged:
-            sys.stderr.write("\n" + tr.divergence.message() + "\n")
-            tr.restore_last_good()
-            break
-        _progress(tr, t0, budget, args.steps)
-    full_val = val_loss(tr.model, corpus.val_ids, args.final_eval_chars)
-    tr.val_hist.append((tr.steps, full_val))
-    _progress(tr, t0, budget, args.steps)
-    sys.stderr.write("\n")
+    bar = Progress(args.steps, budget, args.quiet)
+    maybe_keep_best()
+    try:
+        while True:
+            elapsed = time.time() - t0
+            if (budget and elapsed >= budget) or (args.steps and tr.steps - start >= args.steps):
+                break
+            if args.decay:  # cosine decay to 10 % over this run's budget
+                tr.set_lr(lr0 * _lr_factor(elapsed / budget if budget else (tr.steps - start) / args.steps))
+            n = 10 - tr.steps % 10  # stop on every validation and save step (the weights are the ones measured)
+            n = min(n, cfg.eval_every - tr.steps % cfg.eval_every)
+            if args.save_every:
+                n = min(n, args.save_every - tr.steps % args.save_every)
+            if args.steps:
+                n = min(n, start + args.steps - tr.steps)
+            done = tr.step(n)
+            if tr.diverged:
+                sys.stderr.write("\n" + tr.divergence.message() + "\n")
+                tr.restore_last_good()
+                break
+            if tr.steps % cfg.eval_every == 0:
+                maybe_keep_best()
+            if args.save_every and tr.steps % args.save_every == 0:
+                _save(tr, args.out, card(tr.last_val, min(args.eval_chars, len(tr.val_data)), time.time() - t0),
+                      digest, best)
+            bar.update(tr, done)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\nInterrupted at step {tr.steps:,}: saving what there is.\n")
+    if not tr.val_hist or tr.val_hist[-1][0] != tr.steps:
+        tr.record_val()
+        maybe_keep_best()
+    bar.update(tr, 0)
+    bar.close()
     wall = time.time() - t0
-    card = tr.card(args.name or (args.out.rstrip("/").split("/")[-1] if args.out else "model"),
-                   wall_seconds=round(wall, 1), val_chars=min(args.final_eval_chars, len(corpus.val_ids)),
-                   threads=args.threads, description=args.description or "")
+    val_chars = min(args.final_eval_chars, len(corpus.val_ids))
+    full_val = val_loss(tr.model, corpus.val_ids, args.final_eval_chars)
+    final = card(full_val, val_chars, wall)
     if args.out:
-        ckpt.save(tr.model, tr.vocab, args.out, card)
+        _save(tr, args.out, final, digest, best)
         print(f"saved {args.out}  val loss {full_val:.4f} nats/char  steps {tr.steps:,}  {wall:.0f} s")
+        if kept:  # re-measure the best model on the same validation text as the last one
+            model = tr.model.copy()
+            model.load_state_dict(kept["weights"])
+            best_val = val_loss(model, corpus.val_ids, args.final_eval_chars)
+            best_card = dict(kept["card"], val_loss=best_val, val_chars=val_chars,
+                             best_of_run={"step": best["step"], "periodic_val_loss": best["val_loss"],
+                                          "last_step": tr.steps})
+            folder = os.path.join(args.out, BEST_DIR)
+            ckpt.save(model, tr.vocab, folder, best_card)
+            print(f"best  {folder}  val loss {best_val:.4f} nats/char  step {best['step']:,}")
     else:
         print(f"val loss {full_val:.4f} nats/char  steps {tr.steps:,}  {wall:.0f} s")
-    return card
+    return final
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import corpora
+    from .cli import int_at_least, non_negative_float, positive_float
+
+    cores = os.cpu_count() or 1
+    p = argparse.ArgumentParser(
+        prog="python -m rnnviz.train",
+        description="Train a character-level RNN, LSTM or GRU on a built-in corpus or on your own text file, "
+                    "from scratch or starting from a checkpoint.",
+        epilog="Examples:\n"
+               "  python -m rnnviz.train --text my.txt --hidden 128 --minutes 2 --out runs/mine\n"
+               "  python -m rnnviz.train --init-from runs/mine --text my.txt --steps 500 --out runs/mine   (resume)\n"
+               "  python -m rnnviz.train --init-from shakespeare_lstm --text sonnets.txt --fine-tune "
+               "--steps 300 --out runs/sonnets",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = p.add_argument_group("what to learn from").add_mutually_exclusive_group()
+    data.add_argument("--corpus", help=f"a built-in corpus: {', '.join(corpora.builtin_names())} (default: "
+                                       "shakespeare, or the corpus of the --init-from checkpoint)")
+    data.add_argument("--text", metavar="FILE", help="your own plain-text file (UTF-8, UTF-16 or Latin-1, up to "
+                                                     f"{corpora.MAX_BYTES // 2**20} MB); its last 10 %% is "
+                                                     "held out for validation")
+    start = p.add_argument_group("starting point")
+    start.add_argument("--init-from", metavar="CHECKPOINT",
+                       help="start from a checkpoint: a bundled model name or a checkpoint folder / .safetensors "
+                            "file. By default the run is resumed: the step count, loss curves and (for folders "
+                            "written by this command) the optimiser state continue")
+    start.add_argument("--fine-tune", action="store_true",
+                       help="with --init-from: keep only the weights; the step count and optimiser start afresh "
+                            "(needed to continue on other text than the checkpoint's)")
+    arch = p.add_argument_group("model (new models only; a checkpoint fixes its own)")
+    arch.add_argument("--cell", choices=CELLS, default=None, help="cell type (default lstm)")
+    arch.add_argument("--layers", type=int_at_least(1), default=None, help="stacked layers (default 2)")
+    arch.add_argument("--hidden", type=int_at_least(1), default=None, help="units per layer (default 128)")
+    arch.add_argument("--embed", type=int_at_least(1), default=None, help="character embedding size (default 64)")
+    arch.add_argument("--dropout", type=float, default=0.0, help="dropout between layers, 0 to below 1 (default 0)")
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--seq-len", type=int_at_least(2), default=64,
+                     help="characters per training sequence, i.e. how far back gradients flow (default 64)")
+    opt.add_argument("--batch-size", type=int_at_least(1), default=32, help="sequences per step (default 32)")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimiser (default adam)")
+    opt.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate (default 0.002)")
+    opt.add_argument("--decay", action="store_true",
+                     help="cosine learning-rate decay to 10 %% of --lr over this run's --steps or --minutes")
+    opt.add_argument("--clip", type=non_negative_float, default=5.0,
+                     help="gradient-norm clipping threshold; 0 turns clipping off (default 5)")
+    opt.add_argument("--seed", type=int_at_least(0), default=1337,
+                     help="random seed: same seed and settings give the same run (default 1337)")
+    budget = p.add_argument_group("budget (choose one; default 5 minutes)").add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int_at_least(1), default=None,
+                        help="optimisation steps to run now (reproducible; a resumed run adds them to its count)")
+    budget.add_argument("--minutes", type=positive_float, default=None, help="wall-clock budget in minutes")
+    ev = p.add_argument_group("evaluation and saving")
+    ev.add_argument("--eval-every", type=int_at_least(1), default=200,
+                    help="measure the validation loss every N steps (default 200)")
+    ev.add_argument("--eval-chars", type=int_at_least(2), default=32_768,
+                    help="validation characters measured each time (default 32,768)")
+    ev.add_argument("--final-eval-chars", type=int_at_least(2), default=200_000,
+                    help="validation characters measured at the end, for the model card (default 200,000)")
+    ev.add_argument("--out", metavar="FOLDER",
+                    help="checkpoint folder for the last model; the model with the best validation loss goes "
+                         f"to FOLDER/{BEST_DIR}")
+    ev.add_argument("--save-every", type=int_at_least(1), default=None, metavar="N",
+                    help="also save the last model every N steps (needs --out)")
+    ev.add_argument("--name", help="model name stored in the card (default: the --out folder's name)")
+    ev.add_argument("--description", help="one-line description stored in the card")
+    misc = p.add_argument_group("machine")
+    misc.add_argument("--threads", type=int_at_least(1), default=max(1, min(2, torch.get_num_threads())),
+                      help=f"torch threads, at most the {cores} cores of this machine (default "
+                           f"{max(1, min(2, torch.get_num_threads()))})")
+    misc.add_argument("--quiet", action="store_true", help="no progress bar (the final summary is still printed)")
+    return p
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m rnnviz.train", description="Train a character model.")
-    p.add_argument("--corpus", default="shakespeare")
-    p.add_argument("--cell", choices=CELLS, default="lstm")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--embed", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--clip", type=float, default=5.0, help="gradient-norm threshold; 0 = off")
-    p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--minutes", type=float, default=None, help="wall-time budget")
-    p.add_argument("--steps", type=int, default=None, help="step budget (reproducible)")
-    p.add_argument("--decay", action="store_true", help="cosine learning-rate decay over --steps")
-    p.add_argument("--threads", type=int, default=max(1, min(2, torch.get_num_threads())))
-    p.add_argument("--eval-every", type=int, default=200)
-    p.add_argument("--eval-chars", type=int, default=32_768)
-    p.add_argument("--final-eval-chars", type=int, default=200_000)
-    p.add_argument("--out", default=None)
-    p.add_argument("--name", default=None)
-    p.add_argument("--description", default=None)
+    p = build_parser()
     args = p.parse_args(argv)
     if not args.minutes and not args.steps:
         args.minutes = 5.0
+    if args.fine_tune and not args.init_from:
+        p.error("--fine-tune needs --init-from CHECKPOINT (the model to fine-tune).")
+    if args.save_every and not args.out:
+        p.error("--save-every needs --out FOLDER (where to save).")
+    if args.threads > (os.cpu_count() or 1):
+        p.error(f"--threads {args.threads} is more than the {os.cpu_count()} cores of this machine; "
+                "extra threads make training much slower.")
     try:
         run(args)
     except ValueError as e:
-        p.exit(2, f"error: {e}\n")
+        p.error(str(e))
+    except OSError as e:
+        p.error(f"Could not write the checkpoint ({e.strerror or e}): check that --out is a folder you can "
+                "write to.")
 
 
 if __name__ == "__main__":
