@@ -29,18 +29,35 @@ def noise_distribution(counts, power: float = DEFAULT_POWER) -> np.ndarray:
     return w / w.sum()
 
 
+TABLE_SIZE = 1 << 22
+
+
+def noise_table(probs: np.ndarray, size: int = TABLE_SIZE) -> np.ndarray:
+    """word2vec's unigram table: word w fills round(P(w) * size) slots (largest remainders
+    get the leftover slots), so a uniformly drawn slot is a draw from P up to 1 / size."""
+    exact = np.asarray(probs, dtype=np.float64) * size
+    slots = np.floor(exact).astype(np.int64)
+    short = size - int(slots.sum())
+    if short > 0:
+        slots[np.argsort(exact - slots)[::-1][:short]] += 1
+    return np.repeat(np.arange(len(slots), dtype=np.int32), slots)
+
+
 class NegativeSampler:
-    """Draws word ids from the noise distribution (exactly: inverse CDF by binary search)."""
+    """Draws word ids from the noise distribution through a unigram table (one random
+    index per draw: much faster than a binary search per draw)."""
 
     def __init__(self, counts, power: float = DEFAULT_POWER):
         self.probs = noise_distribution(counts, power)
-        self.cdf = np.cumsum(self.probs)
-        self.cdf[-1] = 1.0
+        self.table = noise_table(self.probs)
 
     def draw(self, shape, rng: np.random.Generator) -> np.ndarray:
-        """Ids of shape ``shape``."""
-        u = rng.random(shape)
-        return np.minimum(np.searchsorted(self.cdf, u, side="right"), len(self.cdf) - 1).astype(np.int64)
+        """Ids of shape ``shape`` (int64)."""
+        return draw_from_table(self.table, shape, rng)
+
+
+def draw_from_table(table: np.ndarray, shape, rng: np.random.Generator) -> np.ndarray:
+    return table[rng.integers(0, len(table), size=shape)].astype(np.int64)
 
 
 @dataclass(frozen=True)
