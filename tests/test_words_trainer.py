@@ -115,7 +115,7 @@ def _cluster_purity(tr: Word2VecTrainer) -> float:
 def test_loss_falls_and_neighbours_stay_within_their_topic(planted, arch, loss):
     tr = Word2VecTrainer(planted, small_cfg(arch=arch, loss=loss))
     before = _cluster_purity(tr)
-    tr.step(60)
+    tr.step(30)
     losses = [v for _, v in tr.loss_history]
     # Zero output vectors at the start: the loss begins at (k + 1) ln 2, or ln |V| for a softmax.
     start = np.log(len(planted.vocab)) if loss == "softmax" else 5 * np.log(2)
@@ -125,7 +125,7 @@ def test_loss_falls_and_neighbours_stay_within_their_topic(planted, arch, loss):
     # seven other vehicles, so it must rank ahead of every fruit.
     assert tr.rank_history[0][1] > 7 >= tr.rank_history[-1][1]
     s = tr.summary()
-    assert s["steps"] == 60 and s["words"] == tr.words_done > 0 and s["arch"] == arch
+    assert s["steps"] == 30 and s["words"] == tr.words_done > 0 and s["arch"] == arch
     assert s["loss"] == losses[-1] and s["words_per_s"] > 0 and s["epoch"] >= 1
 
 
@@ -173,12 +173,18 @@ def test_progress_brings_a_server_copy_to_the_worker_state(planted):
 
 
 def test_learning_rate_decays_linearly_then_holds(planted):
-    tr = Word2VecTrainer(planted, small_cfg(epochs=0.5, lr=0.05, min_lr=0.001))
-    tr.step(1)
-    first = tr.lr_now
-    assert first == pytest.approx(0.05)
-    while tr.words_done < len(planted.ids):
+    planned = len(planted.ids) / 4  # epochs=0.25: the rate reaches its floor after 3,000 words
+    tr = Word2VecTrainer(planted, small_cfg(epochs=0.25, lr=0.05, min_lr=0.001))
+    seen = []
+    while tr.words_done <= planned:
+        before = tr.words_done
         tr.step(1)
+        seen.append((before, tr.lr_now))
+    assert seen[0] == (0, pytest.approx(0.05))
+    for done, lr in seen:  # each step uses the rate for the words done before it
+        assert lr == pytest.approx(max(0.001, 0.05 * (1 - done / planned)))
+    assert tr.lr_now == pytest.approx(0.001)
+    tr.step(2)
     assert tr.lr_now == pytest.approx(0.001)
 
 

@@ -206,8 +206,12 @@ class Word2VecTrainer(LiveTrainer):
         else:
             ctx, mask, targets = cbow_batch(kept, cfg.window, rng)
         total, count = 0.0, 0
-        for s in range(0, len(targets), cfg.batch_pairs):
-            sl = slice(s, s + cfg.batch_pairs)
+        # Updates of one row within a mini-batch add up; on a small vocabulary every word
+        # would repeat many times per batch and the summed steps overshoot (training blew up
+        # on a 16-word text), so batches are capped at half the vocabulary.
+        bs = max(16, min(cfg.batch_pairs, len(self.words) // 2))
+        for s in range(0, len(targets), bs):
+            sl = slice(s, s + bs)
             tgt = torch.from_numpy(targets[sl])
             if cfg.loss == "negative":
                 negs = torch.from_numpy(draw_from_table(self.noise_table, (len(tgt), cfg.negatives), rng))
