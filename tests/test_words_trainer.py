@@ -33,8 +33,8 @@ def planted():
 
 
 def small_cfg(**kw) -> Word2VecConfig:
-    base = dict(dim=16, window=2, negatives=4, sample=0.0, lr=0.05, epochs=3, words_per_step=600,
-                batch_pairs=256, seed=7, track=("apple", "banana", "car", "bus"), track_every=5)
+    base = {"dim": 16, "window": 2, "negatives": 4, "sample": 0.0, "lr": 0.05, "epochs": 3, "words_per_step": 600,
+                "batch_pairs": 256, "seed": 7, "track": ("apple", "banana", "car", "bus"), "track_every": 5}
     base.update(kw)
     return Word2VecConfig(**base)
 
@@ -59,10 +59,10 @@ def test_hand_written_negative_sampling_step_is_sgd_on_the_true_gradient(arch):
     W_out = m.W_out.detach().clone().requires_grad_()
     if arch == "skipgram":
         centres = torch.tensor([0, 0, 3, 4])
-        h_fn = lambda W: W[centres]  # noqa: E731
+        h_fn = lambda W: W[centres]
     else:
         maskf = mask.float()
-        h_fn = lambda W: (W[ctx] * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True)  # noqa: E731
+        h_fn = lambda W: (W[ctx] * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True)
     loss = _autograd_ns_loss(W_in, W_out, h_fn, targets, negs)
     loss.backward()
     loss = loss.detach()
@@ -198,12 +198,12 @@ def test_divergence_stops_training_with_a_message(planted):
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(arch="glove"), "Unknown model"),
-    (dict(loss="hinge"), "Unknown objective"),
-    (dict(window=0), "window"),
-    (dict(sample=-1.0), "subsampling"),
-    (dict(lr=float("nan")), "learning rate"),
-    (dict(track=("a", "b")), "four words"),
+    ({"arch": "glove"}, "Unknown model"),
+    ({"loss": "hinge"}, "Unknown objective"),
+    ({"window": 0}, "window"),
+    ({"sample": -1.0}, "subsampling"),
+    ({"lr": float("nan")}, "learning rate"),
+    ({"track": ("a", "b")}, "four words"),
 ])
 def test_bad_settings_get_clear_messages(planted, kw, message):
     with pytest.raises(ValueError, match=message):

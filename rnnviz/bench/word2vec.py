@@ -28,10 +28,10 @@ import time
 import numpy as np
 import torch
 
-from . import result
 from ..words import tokens
 from ..words.trainer import Word2VecConfig, Word2VecTrainer
 from ..words.vectors import Embeddings
+from . import result
 
 DIM, WINDOW, NEG, SAMPLE, MIN_COUNT, PIECE = 100, 5, 5, 1e-3, 5, 10_000
 BLOCK = 200_000

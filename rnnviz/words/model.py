@@ -22,7 +22,7 @@ measured slower. Several updates of one row in a batch are summed.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 SOFTMAX_MAX_WORDS = 5000  # above this a full softmax is too slow to be worth showing
 

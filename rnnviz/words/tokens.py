@@ -43,7 +43,7 @@ class WordVocab:
         object.__setattr__(self, "stoi", {w: i for i, w in enumerate(self.words)})
 
     @classmethod
-    def from_tokens(cls, tokens, min_count: int = 1, max_words: int | None = None) -> "WordVocab":
+    def from_tokens(cls, tokens, min_count: int = 1, max_words: int | None = None) -> WordVocab:
         counted = Counter(tokens)
         items = sorted(((w, c) for w, c in counted.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
         if max_words is not None:

@@ -58,7 +58,7 @@ class Word2VecConfig:
     track: tuple = ("king", "man", "woman", "queen")  # a - b + c = expected
     track_every: int = 50
 
-    def validate(self) -> "Word2VecConfig":
+    def validate(self) -> Word2VecConfig:
         if self.arch not in ARCHS:
             raise ValueError(f"Unknown model {self.arch!r}; choose skipgram or cbow.")
         if self.loss not in LOSSES:
@@ -159,7 +159,7 @@ class Word2VecTrainer(LiveTrainer):
         return done
 
     def summary(self) -> dict:
-        last = lambda h: h[-1][1] if h else None  # noqa: E731
+        last = lambda h: h[-1][1] if h else None
         return {
             "steps": self.steps, "words": self.words_done, "epoch": self.epoch,
             "epochs_done": self.words_done / len(self.ids), "lr": self.lr_now,
