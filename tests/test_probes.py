@@ -1,6 +1,10 @@
 """Hypothesis features, the cell finder, the linear probe, LSTMVis selection and
 clamped sampling (rnnviz.probes) on hand-made inputs and tiny models."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +12,8 @@ import torch
 from rnnviz import probes as P
 from rnnviz.corpora import Vocab
 from rnnviz.models import build, trace
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def on(key, text, lang="python", **kw):
@@ -35,7 +41,13 @@ def test_single_quote_inside_double_quotes_is_content():
 def test_triple_quoted_string_spans_lines_and_holds_quotes():
     text = 'y = """doc\n say "hi" \'x\'\n"""\nz = 1\n'
     s = on("string", text)
-    assert s == '"""doc\n say "hi" \'x\'\n""'
+    # all three opening quotes are inside, all three closing quotes outside (as described)
+    assert s == '"""doc\n say "hi" \'x\'\n'
+    assert "all three closing quotes are outside" in P.HYPOTHESES["string"].description
+    for lexer in (P._lex_python_tokenize, P._lex_python_small):
+        assert "".join(c for c, v in zip(text, lexer(text).mask("string")) if v) == s, lexer
+    assert on("string", "x = '''a'''\n") == "'''a"
+    assert on("string", "x = ''\n") == "'"  # an empty one-quote string is not triple-quoted
     assert on("double_quote", text) == s
     assert on("single_quote", text) == ""  # the ' inside the docstring are not strings of their own
 
@@ -77,7 +89,7 @@ def test_prefix_gives_the_lexer_context():
     before = 'def f():\n    """Start of a docstring\n'
     excerpt = '    still inside\n    """\nx = "s"\n'
     with_ctx = on("string", excerpt, prefix=before)
-    assert with_ctx == '    still inside\n    ""' + '"s'
+    assert with_ctx == '    still inside\n    ' + '"s'  # the closing """ is outside
     assert on("string", excerpt) != with_ctx  # without context the lexer is fooled
 
 
@@ -147,12 +159,95 @@ def test_prose_quotes_and_apostrophes():
     assert on("double_quote", "\u201cCurly\u201d", "text") == "\u201cCurly"
 
 
+@pytest.mark.parametrize("text", [
+    "'Tis the season; 'twixt you and me, o'er the hills.",
+    "Go to th' king, and i' the morning sing rock 'n' roll.",
+    "He took the students' books and the boys' hats.",
+    "'Twas brillig; they beat 'em 'gainst the wall in the '90s.",
+])
+def test_prose_elisions_and_possessives_are_not_quotes(text):
+    assert on("single_quote", text, "text") == ""
+
+
+def test_prose_single_quotes_around_elisions_and_possessives():
+    # a real quote still opens and closes; the apostrophes inside it do not end it
+    text = "She said 'Take the students' books, 'tis late' and left."
+    assert on("single_quote", text, "text") == "'Take the students' books, 'tis late"
+    # a possessive-looking s' with no other closing quote after it is the closing quote
+    assert on("single_quote", "He cried 'Go to the ships' and ran.", "text") == "'Go to the ships"
+    # 'A (capital) opens a quote; th' inside it does not close it
+    assert on("single_quote", "'A horse to th' king!' he said", "text") == "'A horse to th' king!"
+    assert on("single_quote", "\u2018Curly quotes\u2019 and it\u2019s fine", "text") == "\u2018Curly quotes"
+
+
+def test_prose_paragraph_break_ends_an_open_quote():
+    text = "'Never closed and \"also open\n\n'Next' para.\n \t\nThe end 'x"
+    assert on("single_quote", text, "text") == "'Never closed and \"also open" + "'Next" + "'x"
+    assert on("double_quote", text, "text") == '"also open'
+    for key in ("single_quote", "double_quote"):
+        assert "blank line" in P.HYPOTHESES[key].description
+
+
+def test_shakespeare_validation_single_quotes_are_rare():
+    """Shakespeare's apostrophes ('tis, th', o'er) used to open "quotes" that ran to the
+    end of the paragraph: 9.6 % of the validation text counted as inside single quotes."""
+    from rnnviz import corpora
+
+    val = corpora.load("shakespeare").val_text[: P.MAX_PROBE_CHARS]
+    frac = float(P.feature("single_quote", val, "text").mean())
+    assert frac < 0.04, frac
+
+
 def test_regex_feature_and_bad_regex():
     assert on("regex", "self.x = self.y", pattern=r"self\.\w+") == "self.xself.y"
-    with pytest.raises(ValueError, match="not valid"):
+    assert on("regex", "ab\nac\nb", pattern="^a.") == "abac"  # ^ matches at every line start
+    assert on("regex", "caf\u00e9 \u00e9t\u00e9", pattern="\u00e9+") == "\u00e9\u00e9\u00e9"  # character offsets
+    with pytest.raises(ValueError, match=r"not valid here \(missing \): \(\)"):
         P.feature("regex", "abc", "python", pattern="(")
     with pytest.raises(ValueError, match="Type a regular expression"):
         P.feature("regex", "abc", "python", pattern="")
+
+
+@pytest.mark.parametrize("pattern, what", [
+    (r"(a)\1", "backreferences"), (r"(?P<q>')x(?P=q)", "backreferences"), (r"a(?=b)", "look-ahead"),
+    (r"(?<!x)y", "look-behind"), (r"(?>ab)", "atomic groups"), (r"a++", "possessive"), (r"a\Z", r"\\Z"),
+    (r"(.*a){2000}", "limited to 1,000"),
+])
+def test_regex_names_what_re2_does_not_support(pattern, what):
+    with pytest.raises(ValueError, match=what):
+        P.feature("regex", "abc", "python", pattern=pattern)
+
+
+def test_regex_escaped_backslashes_are_not_backreferences():
+    assert on("regex", "a\\1b", pattern=r"\\1") == "\\1"
+
+
+def test_catastrophic_patterns_answer_quickly():
+    """Python's re backtracks for minutes on these; RE2 answers at once. They run in a
+    child process so that a regression fails by timeout instead of hanging the suite."""
+    code = (
+        "import time\n"
+        "from rnnviz import probes\n"
+        "text = ('the quick brown fox jumps over a lazy dog ' * 200)[:5000]\n"
+        "for p in [r'(\\w+\\s?)+:', r'(a+)+$', r'(.*a){20}', r'(x+x+)+y']:\n"
+        "    t = time.perf_counter()\n"
+        "    f = probes.feature('regex', text, 'text', pattern=p)\n"
+        "    print(p, int(f.sum()), round(time.perf_counter() - t, 4))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().split("\n")
+    assert [ln.split()[0] for ln in lines] == [r"(\w+\s?)+:", "(a+)+$", "(.*a){20}", "(x+x+)+y"]
+    text = ("the quick brown fox jumps over a lazy dog " * 200)[:5000]
+    assert [int(ln.split()[1]) for ln in lines] == [0, 0, text.rfind("a") + 1, 0]  # (.*a){20}: to the last a
+    assert all(float(ln.split()[2]) < 10.0 for ln in lines), lines  # milliseconds when quiet
+
+
+def test_regex_time_box_stops_a_pattern_with_endless_matches():
+    with pytest.raises(ValueError, match="took longer than"):
+        P.regex_feature("ab" * 100_000, "b*", seconds=0.0)
+    assert P.regex_feature("ab" * 100, "b*").sum() == 100  # the default box is ample for a normal text
 
 
 def test_registry_and_language_checks():
@@ -173,7 +268,7 @@ def test_excerpt_starts_at_a_line_and_carries_context():
     assert ex.text.startswith('    """\n')  # moved to the next line start
     assert ex.context.startswith("def f():") and source[ex.start :] == ex.text
     f = P.feature("string", ex.text, "python", prefix=ex.context)
-    assert f[:6].all() and not f[-5:].any()  # the excerpt starts inside the docstring
+    assert f[:4].all() and not f[4:].any()  # starts inside the docstring; its closing """ is outside
 
 
 # ------------------------------------------------------------------ finder and probe
