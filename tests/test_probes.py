@@ -372,17 +372,86 @@ def test_on_value_follows_the_sign_of_r():
     assert P.on_value(v, -0.8) == pytest.approx(np.percentile(v, 5))
 
 
-def test_report_on_a_tiny_model(tiny):
-    model, vocab = tiny
-
+def _tiny_checkpoint(model, vocab):
     class CP:  # duck-typed checkpoint
         pass
 
     cp = CP()
     cp.model, cp.vocab, cp.card = model, vocab, {}
+    return cp
+
+
+def test_report_on_a_tiny_model(tiny):
+    model, vocab = tiny
+    cp = _tiny_checkpoint(model, vocab)
     text = ('ab "cd" \'e\'\n    fa "g"\n' * 60)
-    rep = P.report(cp, text, language="python", keys=("indent", "column", "string"))
-    assert rep["chars"] == len(text)
+    rep = P.report(cp, text, language="python", keys=("indent", "column", "string"), top=4)
+    assert rep["chars"] == len(text) and rep["language"] == "python"
+    arrays = P.trace_arrays(model, vocab.encode(text))
+    cm = P.CellMatrix(arrays)
     for key in ("indent", "column", "string"):
-        assert 0.0 <= rep[key]["abs_r"] <= 1.0 and rep[key]["signal"] in ("i", "f", "g", "o", "c", "tanh_c", "h")
-        assert set(rep[key]["probe_r2"]) == {0, 1}
+        y = P.feature(key, text, "python")
+        want = cm.rank(y, 4)
+        got = rep[key]
+        assert (got["layer"], got["signal"], got["unit"]) == (want[0].layer, want[0].signal, want[0].unit)
+        assert got["r"] == pytest.approx(want[0].r, abs=1e-4) and got["abs_r"] == pytest.approx(abs(want[0].r), abs=1e-4)
+        assert [(c["layer"], c["signal"], c["unit"]) for c in got["top"]] == [(w.layer, w.signal, w.unit) for w in want]
+        assert [c["saturated"] for c in got["top"]] == [
+            P.is_saturated(cm.column_of(w.layer, w.signal, w.unit), w.signal) for w in want]
+        for k in (0, 1):  # the probe of each layer, on that layer's h and c
+            X = np.concatenate([arrays[(k, "h")], arrays[(k, "c")]], axis=1)
+            assert got["probe_r2"][k] == pytest.approx(round(P.linear_probe(X, y).r2, 4), abs=1e-9)
+
+
+def _reference_nested_probe(X, y, lams, block=50, folds=5):
+    """Textbook nested cross-validation, one fold at a time with np.linalg.solve."""
+    fold = (np.arange(len(y)) // block) % folds
+
+    def fit(rows, lam):
+        Xr, yr = X[rows], y[rows]
+        mu, sd = Xr.mean(0), Xr.std(0)
+        sd[sd < 1e-6] = 1.0
+        Z = (Xr - mu) / sd
+        w = np.linalg.solve(Z.T @ Z + lam * len(yr) / 1000.0 * np.eye(X.shape[1]), Z.T @ (yr - yr.mean()))
+        return lambda Xt: ((Xt - mu) / sd) @ w + yr.mean()
+
+    pred = np.zeros(len(y))
+    for f in range(folds):
+        errs = []
+        for lam in lams:
+            err = 0.0
+            for g in range(folds):
+                if g != f:
+                    model = fit((fold != f) & (fold != g), lam)
+                    err += ((model(X[fold == g]) - y[fold == g]) ** 2).sum()
+            errs.append(err)
+        pred[fold == f] = fit(fold != f, lams[int(np.argmin(errs))])(X[fold == f])
+    return 1.0 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+
+def test_linear_probe_is_honestly_nested_cross_validated():
+    rng = np.random.default_rng(4)
+    T, D = 1500, 60
+    X = rng.standard_normal((T, D)) * rng.uniform(0.1, 5.0, D) + rng.uniform(-3, 3, D)
+    y = X[:, :4] @ np.array([1.0, -0.5, 0.2, 0.1]) + 2.0 * rng.standard_normal(T)
+    lams = (0.1, 1.0, 10.0, 100.0, 1000.0)
+    p = P.linear_probe(X, y, lams=lams)
+    assert p.r2 == pytest.approx(_reference_nested_probe(X, y, lams), abs=1e-9)
+    assert p.lam in lams
+
+
+def test_clamp_suggestion_moves_h_for_saturated_and_normal_cells():
+    c = np.linspace(-55.0, -3.0, 500)  # c far below zero: tanh(c) = -1 on every character
+    sug = P.clamp_suggestion(c, "c", r=0.74)
+    assert sug.saturated and P.is_saturated(c, "c")
+    assert 0.0 < sug.value <= P.C_CLAMP_LIMIT and np.tanh(sug.value) > 0.5  # the other side, where h moves
+    assert P.on_value(c, 0.74) < -3  # the old suggestion was just as saturated
+    ok = np.linspace(-1.5, 1.5, 500)
+    up, down = P.clamp_suggestion(ok, "c", r=0.6), P.clamp_suggestion(ok, "c", r=-0.6)
+    assert not up.saturated and up.value == pytest.approx(np.percentile(ok, 95), abs=1e-3)
+    assert down.value == pytest.approx(np.percentile(ok, 5), abs=1e-3)
+    big = P.clamp_suggestion(np.linspace(-10, 10, 500), "c", r=1.0)
+    assert big.value == pytest.approx(P.C_CLAMP_LIMIT, abs=1e-3)  # kept where tanh still moves
+    h = P.clamp_suggestion(np.full(300, 0.999), "h", r=1.0)
+    assert h.saturated and h.value == pytest.approx(-0.9)
+    assert P.saturation(np.array([0.001, 0.5, 0.999, 0.9999]), "o") == 0.75
