@@ -455,3 +455,21 @@ def test_clamp_suggestion_moves_h_for_saturated_and_normal_cells():
     h = P.clamp_suggestion(np.full(300, 0.999), "h", r=1.0)
     assert h.saturated and h.value == pytest.approx(-0.9)
     assert P.saturation(np.array([0.001, 0.5, 0.999, 0.9999]), "o") == 0.75
+
+
+def test_pattern_candidates_selective_default_and_reasons():
+    text = 'x = 1\n    y = "ab"\n        z\n'
+    cands = P.pattern_candidates(text, "python")
+    assert [text[a:b] for a, b in cands] == ["    ", '"ab', "        "]  # short spans, in text order
+    T, H = len(text), 4
+    S = np.full((T, H), -0.5, dtype=np.float32)
+    a, b = text.index("    "), text.index("    ") + 4
+    S[a:b, 1] = 0.9  # cell 1 is on exactly on the first indentation
+    assert P.first_selective(S, cands, 0.5, 2) == (a, b)
+    assert P.first_selective(S, cands, 0.95, 2) is None
+    s0, s1 = cands[1]
+    assert P.why_no_cells(S, s0, s1, 0.5, 2).startswith("No cell stays at or above θ = 0.50")
+    S[:, 2] = 0.9  # on everywhere: on inside, but also around
+    msg = P.why_no_cells(S, s0, s1, 0.5, 2)
+    assert msg.startswith("1 cell(s) stay at or above") and "also on within the 2 character(s) around" in msg
+    assert P.why_no_cells(S, a, b, 0.5, 2) == ""  # cell 1 does match there
