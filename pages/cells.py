@@ -478,7 +478,8 @@ elif view == "Cell finder":
         st.dataframe(rows_p, hide_index=True, width="stretch")
         st.caption(
             "Ridge regression on every value of the layer, cross-validated over 5 interleaved folds of "
-            "50-character blocks: each character is predicted by a probe that never saw it. The single-cell "
+            "50-character blocks: each character is predicted by a probe that never saw it, and the scaling of "
+            "the inputs and the ridge strength are chosen on the training folds only. The single-cell "
             "column does the same with one cell (chosen on the training folds). When the two are close, "
             "one cell carries the information; when the probe is far better, it is spread over many cells."
         )

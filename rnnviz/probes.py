@@ -15,13 +15,20 @@ character of a text (``1`` inside a string, the indentation depth, ...). A cell
 * ``CellMatrix.rank`` - Pearson r of every (layer, signal, cell) with a feature,
   vectorised: one matrix product for all cells.
 * ``linear_probe`` - ridge regression on all cells of a layer, scored on held-out
-  characters: the ceiling a single cell is compared with.
+  characters with nested cross-validation (standardisation and ridge strength
+  chosen inside each training fold; Cholesky solves, safe with several threads):
+  the ceiling a single cell is compared with.
 * ``select_cells`` / ``find_matches`` - LSTMVis-style (Strobelt et al. 2016): the
   cells that are on inside a chosen range and off around it, and other places in
   the text where the same cells switch on together.
-* ``compare_clamp`` - sample with and without holding cells fixed (same seed).
-* ``report`` - the best |r| for indentation, column and strings on a model's
-  validation text (``python -m rnnviz.probes python_lstm``) for model cards.
+* ``clamp_suggestion`` / ``compare_clamp`` - a clamp value that still moves h
+  (saturated cells flagged), and sampling with and without it (same seed).
+* User regular expressions run with RE2 (linear time), so no pattern can freeze
+  a classroom server; unsupported syntax gets a message that names it.
+* ``report`` / ``python -m rnnviz.probes CHECKPOINT [--text FILE] [--hypotheses ...]
+  [--html OUT]`` - the finder and probes on any model and any text as JSON (the
+  model cards' numbers), with an optional standalone, escaped HTML page; the text
+  length is capped by the memory the trace needs.
 """
 
 from __future__ import annotations
