@@ -69,14 +69,15 @@ def test_bundled_model_default_is_its_validation_split(capsys):
 
 def test_html_report_is_standalone_and_escaped(capsys, tiny_ckpt, text_file, tmp_path):
     out_html = str(tmp_path / "report.html")
-    rc, out, err = run(capsys, tiny_ckpt, "--text", text_file, "--hypotheses", "string", "--top", "2",
-                       "--html", out_html)
+    rc, _, err = run(capsys, tiny_ckpt, "--text", text_file, "--hypotheses", "string", "--top", "2",
+                     "--html", out_html)
     assert rc == 0, err
-    page = open(out_html, encoding="utf-8").read()
+    with open(out_html, encoding="utf-8") as fh:
+        page = fh.read()
     assert page.startswith("<!doctype html>") and "</html>" in page and "<script" not in page
     assert "<b>" not in page  # the text's markup is shown, not obeyed
     assert page.count('class="rnnviz-text"') == 1 + 2  # the hypothesis and the two top cells
-    blocks = re.findall(r'<div class="rnnviz-text">(.*?)</div></div>', page, re.S)
+    blocks = re.findall(r'<div class="rnnviz-text">(.*?)</div></div>', page, re.DOTALL)
     shown = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<div[^>]*>[^<]*</div>", "", blocks[0], count=1)))
     assert shown.replace("\u21b5", "") == PY_TEXT[:2000]  # every character, in order (newlines marked ↵)
     assert "Inside a string literal" in page
@@ -133,9 +134,9 @@ def test_chars_cap_follows_the_model_size():
 def test_module_entry_point_exit_codes(tiny_ckpt, text_file):
     env = dict(os.environ, PYTHONPATH=ROOT)
     ok = subprocess.run([sys.executable, "-m", "rnnviz.probes", tiny_ckpt, "--text", text_file,
-                         "--hypotheses", "indent"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+                         "--hypotheses", "indent"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["indent"]["abs_r"] >= 0.0
     bad = subprocess.run([sys.executable, "-m", "rnnviz.probes", tiny_ckpt, "--chars", "x"],
-                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
