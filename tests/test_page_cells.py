@@ -222,3 +222,16 @@ def test_intervene_on_a_saturated_cell_changes_the_text(at):
     done = next(m.value for m in at.markdown if "written characters differ" in m.value)
     n_diff = int(re.search(r"\*\*(\d+)\*\* of 300 written characters differ", done).group(1))
     assert n_diff > 0
+
+
+def test_finder_can_skip_saturated_cells(at):
+    at.selectbox(key="cx_hyp_python").set_value("string").run()
+    at.button_group(key="cx_view").set_value("Cell finder").run()
+    flagged = at.dataframe[0].value
+    assert flagged["saturated"].str.startswith("yes").any()  # python_lstm's best string cell is saturated
+    at.toggle(key="cx_skip_sat").set_value(True).run()
+    assert not _errors(at)
+    ranking = at.dataframe[0].value
+    assert len(ranking) == 6 and ranking["saturated"].str.startswith("no").all()
+    r = ranking["r"].abs().tolist()
+    assert r == sorted(r, reverse=True)
