@@ -40,9 +40,12 @@ def set_state(**kv):
         st.session_state[k] = v
 
 
-def inspect_cell(layer, signal, unit):
-    """Callback: show one cell in the heatmap view."""
+def inspect_cell(layer, signal, unit, found=None):
+    """Callback: show one cell in the heatmap view; ``found`` is the hypothesis the
+    finder found it with (Intervene scores its samples with that one)."""
     set_state(cx_layer=layer, cx_signal=signal, cx_order="number", cx_pos=int(unit), cx_view="Heatmap")
+    if found is not None:
+        st.session_state["cx_found"] = {"layer": int(layer), "unit": int(unit), **found}
 
 
 def use_range(a, b):
@@ -322,15 +325,25 @@ def window_controls(key):
 
 
 # ------------------------------------------------------------------ views
+found_with = {"hyp": hyp_key, "lang": language, "pattern": pattern}
+if order_key == "r" and y is not None:
+    st.session_state["cx_found"] = {"layer": int(layer), "unit": unit, **found_with}
+
 if view == "Heatmap":
     st.markdown(
         f"**Layer {layer + 1} · {sig_label} · cell {unit}** "
         f"(position {pos} {order_opts[order_key]}) · r with {hyp.label.lower()} = **{r_cell:+.2f}**"
     )
     w0, w1 = window_controls("cx_win")
-    scale = "0 white, 1 blue" if is_gate else (f"scaled to ±{vmax:.2f} (this cell's largest |value|)" if vmax > 1 else "−1 red … +1 blue")
-    st.html(H.legend("diverging", f"{sig_label}: {scale}. Hover a character for its value."))
-    st.html(H.heat_text(text[w0:w1], values[w0:w1], vmin=-vmax, vmax=vmax, label=signal, max_height=460))
+    if is_gate:
+        st.html(H.legend("gate", f"{sig_label}. Hover a character for its value."))
+    else:
+        why = " (this cell's largest |value|)" if vmax > 1 else ""
+        st.html(H.legend("diverging", f"{sig_label}: white = 0, full colour at ±{vmax:.2f}{why}. "
+                         "Hover a character for its value.", ends=(f"{-vmax:.2f}", f"+{vmax:.2f}")))
+    lo_v = 0.0 if is_gate else -vmax
+    hi_v = 1.0 if is_gate else vmax
+    st.html(H.heat_text(text[w0:w1], values[w0:w1], vmin=lo_v, vmax=hi_v, label=signal, max_height=460))
     if y is not None and st.toggle("Compare with the hypothesis", key="cx_show_hyp"):
         ymax = max(1e-9, float(np.abs(y).max()))
         st.html(H.heat_text(text[w0:w1], y[w0:w1], vmin=-ymax, vmax=ymax, label=hyp_key, max_height=300,
@@ -397,15 +410,27 @@ elif view == "Cell finder":
     if y is None:
         st.info("Fix the hypothesis above to rank the cells.")
         st.stop()
-    f1, f2 = st.columns([3, 1])
+    f1, f2, f3 = st.columns([3, 1.2, 1])
     with f1:
         fsig = st.multiselect("Signals to search", signals, default=signals, key=f"cx_fsig_{cfg.cell}",
-                              help=", ".join(f"{x} = {SIGNAL_LABELS[x]}" for x in signals))
+                              help="Rank by any signal: c is the memory itself, tanh(c) and h are what the rest "
+                                   "of the network sees. " + ", ".join(f"{x} = {SIGNAL_LABELS[x]}" for x in signals))
     with f2:
+        skip_sat = st.toggle("Skip saturated cells", key="cx_skip_sat",
+                             help=f"A cell is saturated when on {probes.SATURATED_SHARE:.0%} of the characters or more "
+                                  "it sits where tanh (or a gate) is flat, so changing it hardly changes the output.")
+    with f3:
         k = st.number_input("Top cells", 1, 12, 6, key="cx_topk")
     mask = np.isin(cm.signal, fsig) if fsig else np.ones(len(r_all), dtype=bool)
     idx = np.flatnonzero(mask)
-    top_idx = idx[np.argsort(-np.abs(r_all[idx]), kind="stable")[: int(k)]]
+    order_f = idx[np.argsort(-np.abs(r_all[idx]), kind="stable")]
+    top_idx, sat_of = [], {}
+    for j in order_f:  # the best k, saturation checked only as far as needed
+        sat_of[int(j)] = probes.saturation(cm.X[:, j], str(cm.signal[j]))
+        if not (skip_sat and sat_of[int(j)] >= probes.SATURATED_SHARE):
+            top_idx.append(int(j))
+        if len(top_idx) >= int(k):
+            break
     ranked = cm.scores(r_all, top_idx)
     st.markdown(
         f"Ranked **{len(idx):,}** (layer, signal, cell) columns by Pearson r with **{hyp.label.lower()}** "
@@ -415,9 +440,15 @@ elif view == "Cell finder":
     with g1:
         st.dataframe(
             [{"rank": i + 1, "layer": s.layer + 1, "signal": SIGNAL_LABELS[s.signal], "cell": s.unit,
-              "r": round(s.r, 3), "r²": round(s.r * s.r, 3)} for i, s in enumerate(ranked)],
+              "r": round(s.r, 3), "r²": round(s.r * s.r, 3),
+              "saturated": f"yes ({sat_of[j]:.0%})" if sat_of[j] >= probes.SATURATED_SHARE else f"no ({sat_of[j]:.0%})"}
+             for i, (s, j) in enumerate(zip(ranked, top_idx))],
             hide_index=True, width="stretch",
         )
+        if any(sat_of[j] >= probes.SATURATED_SHARE for j in top_idx):
+            st.caption("Saturated cells (the share of characters where tanh or the gate is flat is shown) correlate, "
+                       "but clamping them within their usual range changes little. Intervene suggests a value on the "
+                       "other side for them.")
     with g2:
         st.plotly_chart(cplots.r_histogram(r_all[idx], highlight=ranked[0].r if ranked else None,
                                            label=hyp.label.lower()), width="stretch", key="cx_rhist")
@@ -447,7 +478,8 @@ elif view == "Cell finder":
         st.dataframe(rows_p, hide_index=True, width="stretch")
         st.caption(
             "Ridge regression on every value of the layer, cross-validated over 5 interleaved folds of "
-            "50-character blocks: each character is predicted by a probe that never saw it. The single-cell "
+            "50-character blocks: each character is predicted by a probe that never saw it, and the scaling of "
+            "the inputs and the ridge strength are chosen on the training folds only. The single-cell "
             "column does the same with one cell (chosen on the training folds). When the two are close, "
             "one cell carries the information; when the probe is far better, it is spread over many cells."
         )
@@ -466,7 +498,8 @@ elif view == "Cell finder":
             m = max(1.0, float(np.abs(v).max()))
             st.html(H.heat_text(text[w0:w1], v[w0:w1], vmin=-m, vmax=m, label=s.signal, max_height=320,
                                 caption=f"#{i + 1} layer {s.layer + 1} · {s.signal} · cell {s.unit} · r = {s.r:+.2f}"))
-            st.button(f"Inspect #{i + 1}", key=f"cx_open_{i}", on_click=inspect_cell, args=(s.layer, s.signal, s.unit))
+            st.button(f"Inspect #{i + 1}", key=f"cx_open_{i}", on_click=inspect_cell,
+                      args=(s.layer, s.signal, s.unit, found_with))
 
 elif view == "Select a pattern":
     lv_signals = [x for x in signals if x not in ("c", "pre")]
@@ -491,23 +524,14 @@ elif view == "Select a pattern":
     nonce = st.session_state.get("cx_lv_nonce", 0)
     rng = st.session_state.get(f"cx_lv_range_{nonce}", st.session_state.get("cx_lv_default"))
     if not rng or not (w0 <= rng[0] < rng[1] <= w1):
-        a0, b0 = w0 + 10, min(w1, w0 + 20)
-        guide = y if (y is not None and hyp.binary) else None
-        if guide is None:  # start on the first string (or quote in prose)
-            try:
-                guide = probes.feature("string" if language != "text" else "double_quote", text, language,
-                                       prefix=context)
-            except ValueError:
-                guide = None
-        if guide is not None:  # prefer the first short span (a short string is a crisp pattern)
-            g = np.concatenate([[0], (guide[w0:w1] > 0.5).astype(np.int8), [0]])
-            starts, ends = np.flatnonzero(np.diff(g) == 1), np.flatnonzero(np.diff(g) == -1)
-            spans = [(w0 + int(s0), w0 + int(e0)) for s0, e0 in zip(starts, ends)]
-            short = [sp for sp in spans if 3 <= sp[1] - sp[0] <= 20]
-            if short or spans:
-                a0, b0 = (short or spans)[0]
-                b0 = min(b0, a0 + 20)
-        rng = (a0, b0)
+        # Start on something that shows the idea: the first span of the hypothesis, a
+        # string or an indentation on which some cell of this layer and signal does switch on.
+        cands = probes.pattern_candidates(text, language, y if (y is not None and hyp.binary) else None,
+                                          prefix=context, lo=w0, hi=w1)
+        theta0 = st.session_state.get(f"cx_lv_theta_{is_gate}", 0.8 if is_gate else 0.3)
+        margin0 = int(st.session_state.get("cx_lv_margin", 3))
+        rng = probes.first_selective(block, cands, theta0, margin0) or (cands[0] if cands else
+                                                                        (w0 + 10, min(w1, w0 + 20)))
         if st.session_state.get(f"cx_lv_range_{nonce}") is not None:  # a stale slider: start a new one
             nonce += 1
             st.session_state["cx_lv_nonce"] = nonce
@@ -535,9 +559,9 @@ elif view == "Select a pattern":
         closest = "; ".join(f"cell {int(c)}: lowest inside {float(inside[c]):+.2f}, highest around "
                             + (f"{float(off[c]):+.2f}" if np.isfinite(off[c]) else "none") for c in near)
         st.info(
-            f"No cell of this layer and signal is ≥ {theta:.2f} on all {b - a} selected characters and "
-            f"< {theta:.2f} on the {int(margin)} around them. Lower the threshold, shorten the selection, "
-            f"reduce the margin, or try another signal. Closest: {closest}."
+            f"No cell of layer {layer + 1} · {sig_label} matches this selection. "
+            f"{probes.why_no_cells(block, a, b, theta, int(margin))} You can also try another signal or layer. "
+            f"Closest: {closest}."
         )
     else:
         shown = ", ".join(str(int(c)) for c in sel[:30]) + (" ..." if len(sel) > 30 else "")
@@ -585,15 +609,17 @@ else:  # Intervene
     with i3:
         mode = st.radio("Value", ["on", "zero"], key="cx_iv_mode",
                         format_func=lambda m: "hold at a value" if m == "on" else "zero (switch off)")
-    cvals = cm.block(iv_layer, csig)[:, unit] if target == "cell" else None
-    suggested = probes.on_value(cvals, float(r_of(iv_layer, csig)[unit])) if cvals is not None else 1.0
+    sug = None
+    if target == "cell":
+        sug = probes.clamp_suggestion(cm.block(iv_layer, csig)[:, unit], csig, float(r_of(iv_layer, csig)[unit]))
+    suggested = sug.value if sug is not None else 1.0
     v1, v2, v3, v4 = st.columns(4)
     with v1:
         if mode == "on":
             value = st.number_input("Clamp value", -20.0, 20.0, round(float(suggested), 2), 0.1,
                                     key=f"cx_iv_value_{iv_layer}_{csig}_{unit}_{target}",
-                                    help="Suggested: the value this cell reaches when it is on for the hypothesis "
-                                         "(95th percentile on this text, 5th if r is negative).")
+                                    help=sug.note if sug is not None else
+                                    "Every cell of the layer is held at this value.")
         else:
             value = 0.0
             st.metric("Clamp value", "0")
@@ -603,8 +629,15 @@ else:  # Intervene
         iv_temp = st.slider("Temperature", 0.1, 1.5, 0.7, 0.05, key="cx_iv_temp")
     with v4:
         iv_seed = st.number_input("Seed", 0, 10_000, 1, key="cx_iv_seed")
+    if sug is not None and sug.saturated and mode == "on":
+        st.warning(f"Layer {iv_layer + 1}, cell {unit} is saturated: {sug.note}")
     prime = st.text_area("Prime (the model continues this text)", PRIMES[language], height=80,
                          key=f"cx_iv_prime_{language}")
+    found = st.session_state.get("cx_found") or {}
+    if target == "cell" and found.get("layer") == iv_layer and found.get("unit") == unit:
+        score_with = {**{k: found[k] for k in ("hyp", "lang", "pattern")}, "found": True}
+    else:
+        score_with = {**found_with, "found": False}
     units = [unit] if target == "cell" else list(range(Hn))
     run_iv = st.button("Sample with and without the clamp", type="primary", key="cx_iv_go", icon=":material/science:")
     if run_iv:
@@ -616,7 +649,7 @@ else:  # Intervene
             what = (f"layer {iv_layer + 1}, {csig}, cell {unit}" if target == "cell"
                     else f"all {Hn} cells of layer {iv_layer + 1} ({csig})")
             st.session_state["cx_iv"] = {"key": (choice, card.get("created"), card.get("steps")), "res": res,
-                                         "what": what, "value": value, "lang": language}
+                                         "what": what, "value": value, "score": score_with}
         except ValueError as e:
             st.error(str(e))
     held_iv = st.session_state.get("cx_iv")
@@ -628,15 +661,24 @@ else:  # Intervene
             f"**{res.n_diff}** of {len(res.plain.text)} written characters differ ({first}). "
             "Colours show how sure the model was of each character."
         )
-        if hyp_key != "regex" and held_iv["lang"] == language:
-            def share(smp):
-                f = probes.feature(hyp_key, smp.full_text, language)[len(smp.prime):]
-                return float(f.mean()) if len(f) else 0.0
+        sc = held_iv["score"]
+        sc_hyp = probes.HYPOTHESES[sc["hyp"]]
+
+        def share(smp):
+            f = probes.feature(sc["hyp"], smp.full_text, sc["lang"], pattern=sc["pattern"])[len(smp.prime):]
+            return float(f.mean()) if len(f) else 0.0
+
+        try:
+            before, after = share(res.plain), share(res.clamped)
+        except ValueError:
+            before = after = None
+        if before is not None:
+            st.caption(f"Scored with “{sc_hyp.label}”, " + ("the hypothesis this cell was found with."
+                                                          if sc["found"] else "the hypothesis selected above."))
             m1, m2 = st.columns(2)
-            unit_s = "" if hyp.binary else " (mean)"
-            m1.metric(f"{hyp.label}{unit_s}, without clamp", f"{share(res.plain):.2f}")
-            m2.metric(f"{hyp.label}{unit_s}, with clamp", f"{share(res.clamped):.2f}",
-                      delta=f"{share(res.clamped) - share(res.plain):+.2f}")
+            unit_s = "" if sc_hyp.binary else " (mean)"
+            m1.metric(f"{sc_hyp.label}{unit_s}, without clamp", f"{before:.2f}")
+            m2.metric(f"{sc_hyp.label}{unit_s}, with clamp", f"{after:.2f}", delta=f"{after - before:+.2f}")
         d1, d2 = st.columns(2)
         with d1:
             st.html(H.prob_text(res.plain.text, res.plain.probs, res.plain.top, prime=res.plain.prime,

@@ -15,19 +15,27 @@ character of a text (``1`` inside a string, the indentation depth, ...). A cell
 * ``CellMatrix.rank`` - Pearson r of every (layer, signal, cell) with a feature,
   vectorised: one matrix product for all cells.
 * ``linear_probe`` - ridge regression on all cells of a layer, scored on held-out
-  characters: the ceiling a single cell is compared with.
+  characters with nested cross-validation (standardisation and ridge strength
+  chosen inside each training fold; Cholesky solves, safe with several threads):
+  the ceiling a single cell is compared with.
 * ``select_cells`` / ``find_matches`` - LSTMVis-style (Strobelt et al. 2016): the
   cells that are on inside a chosen range and off around it, and other places in
   the text where the same cells switch on together.
-* ``compare_clamp`` - sample with and without holding cells fixed (same seed).
-* ``report`` - the best |r| for indentation, column and strings on a model's
-  validation text (``python -m rnnviz.probes python_lstm``) for model cards.
+* ``clamp_suggestion`` / ``compare_clamp`` - a clamp value that still moves h
+  (saturated cells flagged), and sampling with and without it (same seed).
+* User regular expressions run with RE2 (linear time), so no pattern can freeze
+  a classroom server; unsupported syntax gets a message that names it.
+* ``report`` / ``python -m rnnviz.probes CHECKPOINT [--text FILE] [--hypotheses ...]
+  [--html OUT]`` - the finder and probes on any model and any text as JSON (the
+  model cards' numbers), with an optional standalone, escaped HTML page; the text
+  length is capped by the memory the trace needs.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
-import io
+import os
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -65,14 +73,18 @@ HYPOTHESES = {
                    "How many characters came before this one on its line (0 = first character).",
                    LANGUAGES, False),
         Hypothesis("string", "Inside a string literal",
-                   "1 from the opening quote of a string up to (not including) its closing quote.",
-                   ("python", "c"), True),
+                   "1 from the opening quote of a string up to (not including) its closing quote. "
+                   "For a triple-quoted string all three opening quotes are inside and all three "
+                   "closing quotes are outside.", ("python", "c"), True),
         Hypothesis("double_quote", "Inside double quotes",
-                   "1 inside text opened by a double quote (\" or \u201c), until it is closed.",
+                   "1 inside text opened by a double quote (\" or \u201c), until it is closed. "
+                   "In prose a quote still open at a blank line (a new paragraph) ends there.",
                    LANGUAGES, True),
         Hypothesis("single_quote", "Inside single quotes",
-                   "1 inside text opened by a single quote (' or \u2018); apostrophes inside words "
-                   "do not count in prose.", LANGUAGES, True),
+                   "1 inside text opened by a single quote (' or \u2018), until it is closed. In prose, "
+                   "apostrophes are not quotes: inside words (don't, o'er), elisions ('Tis, 'twixt, "
+                   "th', rock 'n' roll) and possessives (the students' books); a quote still open "
+                   "at a blank line (a new paragraph) ends there.", LANGUAGES, True),
         Hypothesis("comment", "Inside a comment",
                    "1 inside a # comment (Python) or a // or /* */ comment (C/C++).",
                    ("python", "c"), True),
@@ -131,9 +143,14 @@ class Lexed:
         for k, s, e, q, closed in self.spans:
             if k != kind or (quote is not None and q not in quote):
                 continue
-            # A closed string/block comment is left once its last character is read;
-            # a line comment ends at the newline (not part of the span).
-            end = e - 1 if closed and (k == "string" or e > s + 1 and self.text[e - 2 : e] == "*/") else e
+            # A closed string/block comment is left once its closing delimiter is read
+            # (all three quotes of a triple-quoted string); a line comment ends at the
+            # newline (not part of the span).
+            end = e
+            if closed and k == "string":
+                end = e - (3 if _triple(self.text, s, e) else 1)
+            elif closed and e > s + 1 and self.text[e - 2 : e] == "*/":
+                end = e - 1
             m[s:max(s, end)] = 1.0
         return m
 
@@ -143,6 +160,12 @@ class Lexed:
         for _, s, e, _, _ in self.spans:
             m[s:e] = False
         return m
+
+
+def _triple(text, s, e):
+    """Is the closed string text[s:e] (from its first quote) triple-quoted?"""
+    q = text[s : s + 1]
+    return e - s >= 6 and q in ("'", '"') and text[s : s + 3] == q * 3 and text[e - 3 : e] == q * 3
 
 
 def _line_starts(lines):
@@ -322,11 +345,67 @@ def _c_quoted(text, i, spans):
     return max(min(j, n), i + 1)
 
 
+# Words that drop letters at their start ('Tis = it is) or end (th' = the): the
+# apostrophe there is not a quotation mark. Single letters only in lower case, so
+# that 'A horse!' still opens a quote.
+ELIDED_START = frozenset(("tis", "twas", "twere", "twill", "twould", "twixt", "tween", "twon", "em", "gainst",
+                          "mongst", "midst", "neath", "fore", "bout", "cause", "cos", "til", "tother", "sfoot",
+                          "sblood", "sdeath", "swounds"))
+ELIDED_START_LOWER = frozenset(("a", "s", "t", "d", "n"))
+ELIDED_END = frozenset(("th", "o", "i", "t", "an", "ne", "e", "wi", "gi", "ha"))
+_WORD = re.compile(r"\w+")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+
+
+def _apostrophes(text: str) -> dict:
+    """Single-quote characters of prose, classified: "apos" (never a quote), "open"
+    (can only open), "close" (can only close) or "possessive" (s' : closes only when
+    no other closing quote follows in the paragraph)."""
+    out, n = {}, len(text)
+    for i, ch in enumerate(text):
+        if ch not in "'\u2018\u2019":
+            continue
+        prev_w = i > 0 and text[i - 1].isalnum()
+        next_w = i + 1 < n and text[i + 1].isalnum()
+        if prev_w and next_w:
+            kind = "apos"  # don't, o'er, o'clock
+        elif next_w:
+            word = _WORD.match(text, i + 1).group(0)
+            if word.lower() in ELIDED_START or word in ELIDED_START_LOWER or word[:2].isdigit():
+                kind = "apos"  # 'Tis, 'twixt, 'em, 's, '90s
+            else:
+                kind = "open"
+        elif prev_w:
+            j = i
+            while j > 0 and text[j - 1].isalnum():
+                j -= 1
+            word = text[j:i]
+            if word.lower() in ELIDED_END or word == "n" and j > 0 and text[j - 1] in "'\u2018\u2019":
+                kind = "apos"  # th', o', rock 'n' roll
+            elif len(word) > 1 and word[-1] in "sS":
+                kind = "possessive"  # the students' books (or the end of a quote)
+            else:
+                kind = "close"
+        else:
+            kind = "close"  # after punctuation: 'Excellent!'
+        if ch == "\u2018" and kind != "apos":
+            kind = "open"
+        elif ch == "\u2019" and kind == "open":
+            kind = "apos"  # a right quote never opens
+        out[i] = kind
+    return out
+
+
 def _lex_text(text: str) -> Lexed:
     """Quotes in prose: straight quotes toggle, curly ones open/close; a blank line
-    (new paragraph) closes anything left open. Apostrophes inside words are ignored."""
+    (new paragraph) closes anything left open. Apostrophes (inside words, elisions,
+    possessives) are told apart from single quotes by ``_apostrophes``."""
     n, spans = len(text), []
     open_at = {'"': None, "'": None}
+    para = [m.start() for m in _PARAGRAPH.finditer(text)]  # paragraph breaks
+    para_set = set(para)
+    apos = _apostrophes(text)
+    closers = sorted(i for i, kd in apos.items() if kd in ("close", "possessive"))
 
     def close(q, j, closed):
         if open_at[q] is not None:
@@ -334,7 +413,7 @@ def _lex_text(text: str) -> Lexed:
             open_at[q] = None
 
     for i, ch in enumerate(text):
-        if ch == "\n" and text.startswith("\n\n", i):
+        if i in para_set:
             close('"', i, False)
             close("'", i, False)
         elif ch in '"\u201c\u201d':
@@ -342,14 +421,17 @@ def _lex_text(text: str) -> Lexed:
                 open_at['"'] = i
             elif open_at['"'] is not None and ch != "\u201c":
                 close('"', i + 1, True)
-        elif ch in "'\u2018\u2019":
-            prev_alpha = i > 0 and text[i - 1].isalnum()
-            next_alpha = i + 1 < n and text[i + 1].isalnum()
-            if prev_alpha and next_alpha:
-                continue  # don't, o'clock
-            if open_at["'"] is None and not prev_alpha and next_alpha and ch != "\u2019":
+        elif i in apos:
+            kind = apos[i]
+            if kind == "open" and open_at["'"] is None:
                 open_at["'"] = i
-            elif open_at["'"] is not None and not next_alpha and ch != "\u2018":
+            elif kind in ("close", "possessive") and open_at["'"] is not None:
+                if kind == "possessive":
+                    b = bisect.bisect_left(para, i)
+                    brk = para[b] if b < len(para) else n
+                    c = bisect.bisect_right(closers, i)
+                    if c < len(closers) and closers[c] < brk:
+                        continue  # a later quote closes this one: s' is a possessive
                 close("'", i + 1, True)
     close('"', n, False)
     close("'", n, False)
@@ -489,16 +571,68 @@ def if_condition(text: str, language: str, code: np.ndarray) -> np.ndarray:
     return out
 
 
-def regex_feature(text: str, pattern: str) -> np.ndarray:
+MAX_PATTERN_CHARS = 500
+REGEX_SECONDS = 1.0  # time box for one pattern over one text (RE2 is linear; this is a backstop)
+# What RE2 refuses, found in the pattern before compiling, in the words a student needs.
+_UNESCAPED = r"(?<!\\)(?:\\\\)*"  # preceded by an even number of backslashes
+_RE2_UNSUPPORTED = (
+    (re.compile(_UNESCAPED + r"(?:\\[1-9]|\(\?P=|\\g<|\\k<)"), "backreferences (\\1, (?P=name))"),
+    (re.compile(_UNESCAPED + r"\(\?<?[=!]"), "look-ahead and look-behind ((?=...), (?!...), (?<=...), (?<!...))"),
+    (re.compile(_UNESCAPED + r"\(\?>"), "atomic groups ((?>...))"),
+    (re.compile(_UNESCAPED + r"[*+?}]\+"), "possessive quantifiers (a++, a*+)"),
+    (re.compile(_UNESCAPED + r"\\Z"), "\\Z (use $ or \\z for the end of the text)"),
+)
+
+
+@functools.lru_cache(maxsize=64)
+def compile_pattern(pattern: str):
+    """A user's regular expression compiled with RE2 (linear-time matching, so no
+    pattern can freeze the server), ``^``/``$`` matching at line breaks.
+
+    Raises ValueError with a message that says what to change.
+    """
+    import re2
+
     if not pattern:
         raise ValueError("Type a regular expression first, e.g. \\bself\\b or \"[^\"]*\".")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"That regular expression has {len(pattern):,} characters; keep it under "
+                         f"{MAX_PATTERN_CHARS} characters.")
+    for rx, what in _RE2_UNSUPPORTED:
+        if rx.search(pattern):
+            raise ValueError(f"That regular expression uses {what}, which this app does not support: "
+                             "patterns run with RE2, which guarantees an answer in linear time. "
+                             "Rewrite it without them.")
+    opts = re2.Options()
+    opts.log_errors = False
     try:
-        rx = re.compile(pattern, re.MULTILINE)
-    except re.error as e:
-        raise ValueError(f"That regular expression is not valid: {e}. Check brackets and backslashes.") from None
+        re2.compile(pattern, opts)  # errors name the user's pattern, not our (?m) prefix
+        return re2.compile("(?m)" + pattern, opts)
+    except re2.error as e:
+        msg = e.args[0].decode("utf-8", "replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+        hint = ("Repetition counts like {n} are limited to 1,000." if "repetition size" in msg
+                else "It may be too large to match quickly; simplify it." if "too large" in msg
+                else "Check brackets and backslashes.")
+        raise ValueError(f"That regular expression is not valid here ({msg}). {hint}") from None
+
+
+def regex_feature(text: str, pattern: str, *, seconds: float = REGEX_SECONDS) -> np.ndarray:
+    """1 on every character of every match of ``pattern`` (see ``compile_pattern``).
+
+    Stops with a ValueError when matching takes longer than ``seconds`` (checked
+    between matches): RE2 already bounds the work, this keeps a classroom safe
+    even from a pattern with a huge number of matches.
+    """
+    import time
+
+    rx = compile_pattern(pattern)
     out = np.zeros(len(text), dtype=np.float32)
-    for m in rx.finditer(text):
+    deadline = time.monotonic() + seconds
+    for k, m in enumerate(rx.finditer(text)):
         out[m.start() : m.end()] = 1.0
+        if k % 64 == 63 and time.monotonic() > deadline:
+            raise ValueError(f"That regular expression took longer than {seconds:g} s on this text, so it "
+                             "was stopped. Make it more specific (fewer, longer matches) or use a shorter text.")
     return out
 
 
@@ -719,12 +853,12 @@ def rank_cells(arrays: dict, y, k: int = 10) -> list[CellScore]:
 
 @dataclass
 class ProbeResult:
-    r2: float  # cross-validated R^2 of the ridge probe on all columns
+    r2: float  # nested cross-validated R^2 of the ridge probe on all columns
     best_cell: int  # column a single-cell model picks (on the training folds, most often)
     best_cell_r2: float  # cross-validated R^2 of a line fitted to one column (chosen per fold)
     accuracy: float | None  # binary features: cross-validated accuracy (prediction >= 0.5)
     baseline: float | None  # accuracy of always guessing the majority class
-    lam: float
+    lam: float  # the ridge strength the inner cross-validation chose most often
     n_features: int
     n_chars: int
     folds: int
@@ -739,15 +873,66 @@ def fold_ids(T: int, block: int = 50, folds: int = 5) -> np.ndarray:
     return (np.arange(T) // block) % folds
 
 
+def _ridge_solve(A, b):
+    """Solve the SPD system A w = b with a Cholesky factorisation (one matrix at a
+    time: batched LU solves fail in torch 2.13 with more than one thread)."""
+    import torch
+
+    L, info = torch.linalg.cholesky_ex(A)
+    if int(info) != 0:  # numerically not positive definite: a little more ridge
+        jitter = 1e-6 * float(torch.diagonal(A).abs().max()) + 1e-9
+        L = torch.linalg.cholesky(A + jitter * torch.eye(A.shape[0], dtype=A.dtype))
+    return torch.cholesky_solve(b.reshape(-1, 1), L).reshape(-1)
+
+
+class _FoldStats:
+    """Per-fold sums (count, Σx, Σy, XᵀX, Xᵀy) so that the standardised ridge system of
+    any union of folds is built without touching the other folds' rows."""
+
+    def __init__(self, X, y, fold, folds):
+        self.parts = []
+        for f in range(folds):
+            sel = fold == f
+            Xf, yf = X[sel], y[sel]
+            self.parts.append((int(sel.sum()), Xf.sum(0), float(yf.sum()), Xf.T @ Xf, Xf.T @ yf))
+
+    def fit(self, use, lams):
+        """Ridge weights W [L, D] for every lambda on the folds in ``use``, standardised on
+        those folds only. Returns (mu, sd, ym, W, bz, diag S): the training mean and std
+        of X, the mean of y, the weights, and the standardised X^T y and Gram diagonal."""
+        import torch
+
+        n = sum(self.parts[f][0] for f in use)
+        sx = sum(self.parts[f][1] for f in use)
+        sy = sum(self.parts[f][2] for f in use)
+        G = sum(self.parts[f][3] for f in use)
+        gy = sum(self.parts[f][4] for f in use)
+        mu, ym = sx / n, sy / n
+        C = G - n * torch.outer(mu, mu)  # centred Gram of the training rows
+        by = gy - mu * sy  # centred X^T y
+        sd = torch.sqrt(torch.clamp(torch.diagonal(C) / n, min=0.0))
+        sd = torch.where(sd < 1e-6, torch.ones_like(sd), sd)
+        S = C / torch.outer(sd, sd)
+        bz = by / sd
+        eye = torch.eye(S.shape[0], dtype=S.dtype)
+        W = torch.stack([_ridge_solve(S + lam * n / 1000.0 * eye, bz) for lam in lams])
+        return mu, sd, ym, W, bz, torch.diagonal(S)
+
+
 def linear_probe(X, y, *, binary: bool | None = None, lams=(0.1, 1.0, 10.0, 100.0, 1000.0),
                  block: int = 50, folds: int = 5) -> ProbeResult:
-    """Ridge regression from all columns of X [T, D] to y [T], cross-validated.
+    """Ridge regression from all columns of X [T, D] to y [T], with nested cross-validation.
 
     Every character is predicted by a probe fitted on the other folds (blocks of
-    text), so the R^2 is measured on text the probe did not see. The ridge strength
-    (lambda x T/1000 on standardised columns) is the one with the lowest pooled
-    held-out error. One Gram matrix for all folds; one linear solve per fold and lambda.
+    text), so the R^2 is measured on text the probe did not see. Inside each
+    training set everything is chosen again without the held-out fold: the
+    standardisation (mean and std of the training characters only) and the ridge
+    strength lambda (x n/1000 on standardised columns), picked by an inner
+    cross-validation over the remaining folds. ``lam`` reports the value chosen
+    most often. Systems are SPD, so they are solved by Cholesky factorisation.
     """
+    import torch  # its LAPACK honours torch.set_num_threads; OpenBLAS threads thrash on a busy box
+
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     T, D = X.shape
@@ -757,52 +942,47 @@ def linear_probe(X, y, *, binary: bool | None = None, lams=(0.1, 1.0, 10.0, 100.
         raise ValueError(f"The linear probe needs at least {2 * folds * block} characters of text (got {T}).")
     if binary is None:
         binary = bool(np.isin(np.unique(y), (0.0, 1.0)).all())
-    import torch  # its LAPACK honours torch.set_num_threads; OpenBLAS threads thrash on a busy box
-
-    sd = X.std(0)
-    sd[sd < 1e-6] = 1.0
-    Z = torch.from_numpy((X - X.mean(0)) / sd)
-    yt_all = torch.from_numpy(y)
-    G = Z.T @ Z
-    fold = torch.from_numpy(fold_ids(T, block, folds))
-    pred = torch.zeros((len(lams), T), dtype=torch.float64)
-    single = torch.zeros(T, dtype=torch.float64)
+    fold_np = fold_ids(T, block, folds)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    fold = torch.from_numpy(fold_np)
+    stats = _FoldStats(Xt, yt, fold, folds)
+    pred = np.zeros(T)
+    single = np.zeros(T)
     picks = np.zeros(D, dtype=np.int64)
-    eye = torch.eye(D, dtype=torch.float64)
-    total = Z.sum(0)
+    chosen = []
     for f in range(folds):
+        train = [g for g in range(folds) if g != f]
+        inner_err = np.zeros(len(lams))
+        for g in train:  # inner CV: which lambda predicts an unseen training fold best?
+            mu, sd, ym, W, _, _ = stats.fit([h for h in train if h != g], lams)
+            te = fold == g
+            P = ((Xt[te] - mu) / sd) @ W.T + ym
+            inner_err += ((P - yt[te][:, None]) ** 2).sum(0).numpy()
+        best = int(np.argmin(inner_err))
+        chosen.append(best)
+        mu, sd, ym, W, bz, dS = stats.fit(train, (lams[best],))
         te = fold == f
-        tr = ~te
-        n = int(tr.sum())
-        Zf = Z[te]
-        mu = (total - Zf.sum(0)) / n
-        S = G - Zf.T @ Zf - n * torch.outer(mu, mu)  # centred Gram of the training folds
-        ym = yt_all[tr].mean()
-        b = Z[tr].T @ (yt_all[tr] - ym)
-        Zc = Zf - mu
-        A = torch.stack([S + lam * n / 1000.0 * eye for lam in lams])
-        W = torch.linalg.solve(A, b.expand(len(lams), D).unsqueeze(-1)).squeeze(-1)  # [L, D]
-        pred[:, te] = W @ Zc.T + ym
-        diag = torch.clamp(torch.diagonal(S), min=1e-12)
-        j = int(torch.argmax(b.abs() / diag.sqrt()))
+        Zt = (Xt[te] - mu) / sd
+        pred[fold_np == f] = (Zt @ W[0] + ym).numpy()
+        # one column, picked and fitted on the training folds: slope b_j / S_jj
+        dS = torch.clamp(dS, min=1e-12)
+        j = int(torch.argmax(bz.abs() / dS.sqrt()))
         picks[j] += 1
-        single[te] = ym + b[j] / diag[j] * Zc[:, j]
-    pred, single = pred.numpy(), single.numpy()
+        single[fold_np == f] = (ym + bz[j] / dS[j] * Zt[:, j]).numpy()
     sst = ((y - y.mean()) ** 2).sum()
-    errs = ((pred - y) ** 2).sum(1)
-    best = int(np.argmin(errs))
 
     def r2(sse):
         return float(1.0 - sse / sst) if sst > 1e-12 else float("nan")
 
     acc = base = None
     if binary:
-        acc = float(((pred[best] >= 0.5) == (y >= 0.5)).mean())
+        acc = float(((pred >= 0.5) == (y >= 0.5)).mean())
         p = float((y >= 0.5).mean())
         base = max(p, 1.0 - p)
     return ProbeResult(
-        r2=r2(errs[best]), best_cell=int(np.argmax(picks)), best_cell_r2=r2(((single - y) ** 2).sum()),
-        accuracy=acc, baseline=base, lam=float(lams[best]), n_features=D, n_chars=T, folds=folds,
+        r2=r2(((pred - y) ** 2).sum()), best_cell=int(np.argmax(picks)), best_cell_r2=r2(((single - y) ** 2).sum()),
+        accuracy=acc, baseline=base, lam=float(lams[np.bincount(chosen, minlength=len(lams)).argmax()]),
+        n_features=D, n_chars=T, folds=folds,
     )
 
 
@@ -853,6 +1033,66 @@ def select_cells(S, a: int, b: int, theta: float, margin: int = 3) -> np.ndarray
     return units[np.argsort(-gap, kind="stable")]
 
 
+def _runs(mask, lo=0):
+    g = np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]])
+    d = np.diff(g)
+    return [(lo + int(a), lo + int(b)) for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))]
+
+
+def pattern_candidates(text: str, language: str, y=None, *, prefix: str = "", lo: int = 0,
+                       hi: int | None = None, longest: int = 20) -> list[tuple[int, int]]:
+    """Character ranges worth selecting in [lo, hi): the spans of a 0/1 hypothesis ``y``
+    (or of strings / quotes), each also cut to its first ``longest`` characters, and
+    the indentation of indented lines. Short, crisp patterns come first."""
+    hi = len(text) if hi is None else hi
+    guides = [] if y is None else [np.asarray(y)]
+    try:
+        guides.append(feature("string" if language != "text" else "double_quote", text, language, prefix=prefix))
+    except ValueError:
+        pass
+    spans = []
+    for g in guides:
+        for a, b in _runs(g[lo:hi] > 0.5, lo):
+            spans += [(a, b)] if b - a <= longest else [(a, b), (a, a + longest)]
+    indent = [(m.start(1), m.end(1)) for m in re.finditer(r"^([ \t]{2,})\S", text[lo:hi], re.MULTILINE)]
+    spans += [(lo + a, lo + b) for a, b in indent]
+    seen, out = set(), []
+    for sp in sorted(spans, key=lambda sp: (not 3 <= sp[1] - sp[0] <= longest, sp[0])):
+        if sp not in seen and sp[1] > sp[0]:
+            seen.add(sp)
+            out.append(sp)
+    return out
+
+
+def first_selective(S, candidates, theta: float, margin: int = 3, tries: int = 200):
+    """The first candidate range on which ``select_cells`` finds at least one cell, or None.
+    Ranges with their full margins inside the text are preferred (at the very start of
+    a text there is nothing "before" that could be off)."""
+    T = np.asarray(S).shape[0]
+    inner = [c for c in candidates[:tries] if c[0] >= margin and c[1] + margin <= T]
+    for a, b in inner + [c for c in candidates[:tries] if c not in inner]:
+        if len(select_cells(S, a, b, theta, margin)):
+            return a, b
+    return None
+
+
+def why_no_cells(S, a: int, b: int, theta: float, margin: int = 3) -> str:
+    """A sentence saying which condition of ``select_cells`` no cell met."""
+    inside, off = contrast(S, a, b, margin)
+    n = b - a
+    on_all = np.flatnonzero(inside >= theta)
+    if np.any(off[on_all] < theta):
+        return ""  # some cell does match
+    if not len(on_all):
+        share = (np.asarray(S[a:b]) >= theta).mean(axis=0)
+        best = int(np.argmax(share))
+        return (f"No cell stays at or above θ = {theta:.2f} on all {n} selected characters (the closest, cell "
+                f"{best}, does on {int(round(share[best] * n))} of them). Lower θ or select fewer characters.")
+    return (f"{len(on_all)} cell(s) stay at or above θ = {theta:.2f} on the whole selection, but every one of them "
+            f"is also on within the {margin} character(s) around it, so none marks this selection in particular. "
+            "Reduce the margin, or widen the selection to the whole pattern (all of the indentation, the whole string).")
+
+
 def find_matches(S, cells, theta: float, length: int, *, exclude=None, min_frac: float = 1.0,
                  top: int = 10) -> list[Match]:
     """Other runs where (at least ``min_frac`` of) the selected cells are all on.
@@ -899,6 +1139,68 @@ def on_value(values, r: float = 1.0, q: float = 95.0) -> float:
     return float(np.percentile(v, q if r >= 0 else 100.0 - q))
 
 
+SATURATED = 0.995  # |tanh| (or a gate's distance from 0/1) beyond which a change is invisible
+SATURATED_SHARE = 0.95  # a cell is flagged when it is saturated on this share of characters
+C_CLAMP_LIMIT = float(np.arctanh(0.95))  # beyond |c| = 1.83, tanh(c) hardly moves any more
+
+
+def saturation(values, signal: str) -> float:
+    """Share of characters on which the cell is saturated, so that changing its value
+    would hardly change the output: |tanh(c)| (for c), |value| (tanh(c), h, g, n, a
+    pre-activation of a tanh RNN) or the gate (i, f, o, r, z) within 0.005 of 0 or 1."""
+    v = np.asarray(values, dtype=np.float64)
+    if not v.size:
+        return 0.0
+    if signal == "c":
+        v = np.tanh(v)
+    if signal in ("i", "f", "o", "r", "z"):
+        return float(np.mean((v < 1 - SATURATED) | (v > SATURATED)))
+    return float(np.mean(np.abs(v) > SATURATED))
+
+
+def is_saturated(values, signal: str) -> bool:
+    return saturation(values, signal) >= SATURATED_SHARE
+
+
+@dataclass(frozen=True)
+class ClampSuggestion:
+    value: float
+    saturated: bool
+    note: str
+
+
+def clamp_suggestion(values, signal: str, r: float = 1.0) -> ClampSuggestion:
+    """A clamp value that moves the cell's output: what it does when it is "on" for a
+    hypothesis (``on_value``), kept where it still changes h.
+
+    h = o * tanh(c) only feels c through tanh, so a c value beyond +-1.83 (tanh 0.95)
+    is pulled back to that range. A cell saturated on almost every character (tanh(c)
+    near -1 all the time, say) has no "on" value that differs from its usual one:
+    then the suggestion is the opposite side, the one clamp that can change something.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ClampSuggestion(0.0, False, "No values to suggest from; 0 switches the cell off.")
+    sat = is_saturated(v, signal)
+    if signal in ("c", "h", "tanh_c"):
+        t = np.tanh(v) if signal == "c" else np.clip(v, -1.0, 1.0)
+        if sat:
+            side = -np.sign(np.median(t)) or 1.0
+            target = side * 0.9
+            note = (f"This cell is saturated: {saturation(v, signal):.0%} of the time "
+                    f"{'tanh(c)' if signal == 'c' else signal} is beyond ±{SATURATED}, so its usual values all "
+                    "act alike. The suggestion is the opposite side, where the output really changes.")
+        else:
+            target = float(np.clip(on_value(t, r), -0.95, 0.95))
+            note = ("Suggested: what this cell does when it is on for the hypothesis (95th percentile on "
+                    "this text, 5th if r is negative), kept inside the range where it still changes h.")
+        value = float(np.arctanh(target)) if signal == "c" else float(target)
+        return ClampSuggestion(round(value, 3), sat, note)
+    return ClampSuggestion(round(on_value(v, r), 3), sat,
+                           "Suggested: the 95th percentile of this value on this text (5th if r is negative).")
+
+
 @dataclass
 class ClampComparison:
     plain: object  # rnnviz.sample.Sample
@@ -936,61 +1238,247 @@ def trace_arrays(model, ids) -> dict:
     return {(k, s): tr.numpy(k, s).copy() for k in range(len(tr.layers)) for s in tr.signals()}
 
 
+TRACE_BUDGET_BYTES = 1 << 30  # memory one measurement may use for traces and probes (1 GiB)
+
+
+def bytes_per_char(config) -> int:
+    """Memory a measurement needs per character of text: every recorded signal of every
+    layer as float32, three times (the trace, its NumPy copy and the finder's matrix),
+    plus the probe's float64 copy of one layer's state (twice)."""
+    from .models import SIGNALS
+
+    n_sig = len(SIGNALS[config.cell])
+    n_state = 2 if config.cell == "lstm" else 1
+    return 4 * config.layers * config.hidden * n_sig * 3 + 8 * config.hidden * n_state * 2
+
+
+def max_chars(config, budget: int = TRACE_BUDGET_BYTES) -> int:
+    """The longest text a model of ``config`` can be measured on within ``budget``."""
+    return min(MAX_PROBE_CHARS, max(1, budget // bytes_per_char(config)))
+
+
+def check_length(config, chars: int, budget: int = TRACE_BUDGET_BYTES) -> None:
+    """Refuse a measurement whose memory (layers x hidden x characters) exceeds the budget."""
+    cap = max_chars(config, budget)
+    if chars > cap:
+        need = chars * bytes_per_char(config)
+        raise ValueError(
+            f"Measuring {chars:,} characters would need about {need / 2**20:,.0f} MB for this model "
+            f"({config.layers} layer(s) x {config.hidden} cells, {bytes_per_char(config) / 1024:.0f} KB per "
+            f"character); the limit is {budget / 2**20:,.0f} MB, which allows at most {cap:,} characters. "
+            "Use fewer characters."
+        )
+
+
+@dataclass
+class Measurement:
+    result: dict  # what ``report`` returns (JSON-ready)
+    text: str
+    cells: CellMatrix
+    features: dict  # key -> float32 feature over ``text``
+
+
+def measure(checkpoint, text: str, *, language: str, keys, prefix: str = "", top: int = 1,
+            pattern: str | None = None, probes_from: int = 1000) -> Measurement:
+    """The finder and the linear probe for each hypothesis in ``keys`` on ``text``."""
+    cfg = checkpoint.model.config
+    check_length(cfg, len(text))
+    for key in keys:  # bad hypotheses fail before the (slow) trace
+        feature(key, text[:1], language, pattern=pattern) if key != "regex" else compile_pattern(pattern or "")
+    arrays = trace_arrays(checkpoint.model, checkpoint.vocab.encode(text))
+    cm = CellMatrix(arrays)
+    state = ("h", "c") if cfg.cell == "lstm" else ("h",)
+    out, feats = {"chars": len(text), "language": language, "corpus": (checkpoint.card or {}).get("corpus")}, {}
+    for key in keys:
+        y = feature(key, text, language, prefix=prefix, pattern=pattern)
+        feats[key] = y
+        ranked = cm.rank(y, max(1, int(top)))
+        best = ranked[0]
+        probes = probe_layers(arrays, y, range(cfg.layers), state) if len(text) >= probes_from else {}
+        out[key] = {
+            "r": round(best.r, 4), "abs_r": round(abs(best.r), 4), "layer": best.layer,
+            "signal": best.signal, "unit": best.unit,
+            "probe_r2": {k: round(p.r2, 4) for k, p in probes.items()},
+            "top": [{"layer": c.layer, "signal": c.signal, "unit": c.unit, "r": round(c.r, 4),
+                     "saturated": is_saturated(cm.column_of(c.layer, c.signal, c.unit), c.signal)}
+                    for c in ranked],
+        }
+    return Measurement(out, text, cm, feats)
+
+
 def report(checkpoint, text: str | None = None, *, language: str | None = None, length: int = 5000,
-           keys=("indent", "column", "string")) -> dict:
+           keys=("indent", "column", "string"), top: int = 1, pattern: str | None = None) -> dict:
     """Best |r| per hypothesis on text the model did not train on.
 
     With ``text=None`` the excerpt comes from the validation split of the corpus
     named in the checkpoint's card. Returns {key: {"r", "abs_r", "layer", "signal",
-    "unit", "probe_r2"}} plus "chars", "language" and "corpus".
+    "unit", "probe_r2", "top"}} plus "chars", "language" and "corpus"; "top" lists
+    the ``top`` best cells, each flagged when it is saturated.
     """
+    return _measure_report(checkpoint, text, language=language, length=length, keys=keys, top=top,
+                           pattern=pattern).result
+
+
+def _measure_report(checkpoint, text, *, language, length, keys, top, pattern) -> Measurement:
     from . import corpora
 
-    card = checkpoint.card or {}
-    corpus_name = card.get("corpus")
+    corpus_name = (checkpoint.card or {}).get("corpus")
     if text is None:
         if corpus_name not in corpora.builtin_names():
-            raise ValueError("This model's corpus is not built in; pass the text to measure on.")
+            raise ValueError("This model's corpus is not built in; pass the text to measure on (--text FILE).")
         language = language or language_for(corpus_name)
+        check_length(checkpoint.model.config, int(length))
         ex = validation_excerpt(corpora.load(corpus_name), language, length)
         text, prefix = ex.text, ex.context
     else:
         prefix = ""
     language = language or language_for(corpus_name, text)
-    arrays = trace_arrays(checkpoint.model, checkpoint.vocab.encode(text))
-    cm = CellMatrix(arrays)
-    L = checkpoint.model.config.layers
-    state = ("h", "c") if checkpoint.model.config.cell == "lstm" else ("h",)
-    out = {"chars": len(text), "language": language, "corpus": corpus_name}
-    for key in keys:
-        y = feature(key, text, language, prefix=prefix)
-        best = cm.rank(y, 1)[0]
-        probes = probe_layers(arrays, y, range(L), state) if len(text) >= 1000 else {}
-        out[key] = {
-            "r": round(best.r, 4), "abs_r": round(abs(best.r), 4), "layer": best.layer,
-            "signal": best.signal, "unit": best.unit,
-            "probe_r2": {k: round(p.r2, 4) for k, p in probes.items()},
-        }
-    return out
+    return measure(checkpoint, text, language=language, keys=keys, prefix=prefix, top=top, pattern=pattern)
 
 
-def main(argv=None):
+def html_report(m: Measurement, *, title: str, cells_per_key: int = 3, chars: int = 2000) -> str:
+    """A standalone HTML page: for every hypothesis, its feature and its best cells as
+    coloured text. Every character of the text and every label is escaped."""
+    from .ui import html as H
+
+    text = m.text[:chars]
+    intro = (f"{m.result['chars']:,} characters, language: {LANGUAGE_LABELS[m.result['language']]}. Colours: red "
+             "for negative, white for zero, blue for positive values; hover a character for its value.")
+    parts = [f"<h1>{H.esc(title)}</h1>", f"<p>{H.esc(intro)}</p>"]
+    for key, y in m.features.items():
+        hyp = HYPOTHESES[key]
+        res = m.result[key]
+        parts.append(f"<h2>{H.esc(hyp.label)}</h2><p>{H.esc(hyp.description)}</p>")
+        ymax = max(1e-9, float(np.abs(y).max()))
+        parts.append(H.heat_text(text, y[: len(text)], vmin=-ymax, vmax=ymax, label=key, max_height=300,
+                                 caption=f"hypothesis: {hyp.label} (scaled to ±{ymax:.2f})"))
+        for i, c in enumerate(res["top"][:cells_per_key]):
+            v = m.cells.column_of(c["layer"], c["signal"], c["unit"])
+            vmax = max(1.0, float(np.abs(v).max()))
+            flag = " · saturated" if c["saturated"] else ""
+            parts.append(H.heat_text(text, v[: len(text)], vmin=-vmax, vmax=vmax, label=c["signal"], max_height=300,
+                                     caption=f"#{i + 1} layer {c['layer'] + 1} · {c['signal']} · cell {c['unit']} · "
+                                             f"r = {c['r']:+.2f}{flag} (scaled to ±{vmax:.2f})"))
+    body = "\n".join(parts)
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{H.esc(title)}</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;"
+            "padding:0 1em;color:#222}} h2{{margin-top:1.6em}} .rnnviz-text{{margin:0.6em 0}}</style></head>"
+            f"<body>\n{body}\n</body></html>\n")
+
+
+def _parse_keys(raw: str, language: str) -> tuple:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if keys == ("all",):
+        return tuple(h.key for h in available(language) if h.key != "regex")
+    if not keys:
+        raise ValueError("Name at least one hypothesis after --hypotheses, e.g. indent,column,string.")
+    for k in keys:
+        if k not in HYPOTHESES:
+            raise ValueError(f"Unknown hypothesis {k!r}; choose from {', '.join(HYPOTHESES)} (or 'all').")
+        if language not in HYPOTHESES[k].languages:
+            raise ValueError(f"The hypothesis {k!r} does not apply to {LANGUAGE_LABELS[language]} text; "
+                             f"for this text choose from {', '.join(h.key for h in available(language))}.")
+    return keys
+
+
+def _read_text(path: str) -> str:
+    from . import corpora
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(corpora.MAX_BYTES + 1)
+    except OSError as e:
+        raise ValueError(f"Cannot read the text file {path}: {e.strerror or e}.") from None
+    text = corpora.decode_bytes(data, what=f"The text file {path}")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def main(argv=None) -> int:
     import argparse
     import json
+    import sys
 
     import torch
 
     from . import checkpoint as ckpt
 
-    p = argparse.ArgumentParser(prog="python -m rnnviz.probes",
-                                description="Best interpretable-cell correlations of a model.")
-    p.add_argument("model", help="a bundled model name (e.g. python_lstm) or a checkpoint folder")
-    p.add_argument("--chars", type=int, default=5000)
+    p = argparse.ArgumentParser(
+        prog="python -m rnnviz.probes",
+        description="Find interpretable cells: rank every cell of a model against hypotheses about a text "
+                    "(Pearson r) and fit a linear probe per layer. Prints JSON.")
+    p.add_argument("checkpoint", help="a bundled model name (e.g. python_lstm) or a checkpoint folder / .safetensors file")
+    p.add_argument("--text", metavar="FILE",
+                   help="text to measure on (default: the validation split of the model's built-in corpus)")
+    p.add_argument("--language", choices=LANGUAGES,
+                   help="how strings, comments and quotes are recognised (default: guessed from the text)")
+    p.add_argument("--hypotheses", default="indent,column,string", metavar="KEYS",
+                   help=f"comma-separated, or 'all'; one of: {', '.join(HYPOTHESES)} (default: indent,column,string, "
+                        "keeping those that apply to the language)")
+    p.add_argument("--regex", metavar="PATTERN", help="the pattern for the 'regex' hypothesis (RE2 syntax)")
+    p.add_argument("--chars", type=int, default=5000,
+                   help="how many characters to measure (default 5000; capped by the memory the trace needs)")
+    p.add_argument("--top", type=int, default=5, help="how many best cells to list per hypothesis (default 5)")
+    p.add_argument("--html", metavar="OUT", help="also write a standalone HTML page with the top cells' coloured text")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    cp = ckpt.load_pretrained(args.model) if args.model in ckpt.pretrained_names() else ckpt.load(args.model)
-    print(json.dumps(report(cp, length=args.chars), indent=2))
+
+    def fail(msg):
+        print(f"python -m rnnviz.probes: error: {msg}", file=sys.stderr)
+        return 2
+
+    if args.chars < 1:
+        return fail(f"--chars must be at least 1 (got {args.chars}).")
+    if not 1 <= args.top <= 100:
+        return fail(f"--top must be between 1 and 100 (got {args.top}).")
+    if args.threads < 1:
+        return fail(f"--threads must be at least 1 (got {args.threads}).")
+    torch.set_num_threads(args.threads)
+    try:
+        if args.checkpoint in ckpt.pretrained_names():
+            cp = ckpt.load_pretrained(args.checkpoint)
+        elif os.path.exists(args.checkpoint):
+            cp = ckpt.load(args.checkpoint)
+        else:
+            return fail(f"{args.checkpoint!r} is neither a bundled model ({', '.join(ckpt.pretrained_names())}) "
+                        "nor an existing checkpoint folder or file.")
+        check_length(cp.model.config, args.chars)
+        text = None
+        if args.text is not None:
+            text = _read_text(args.text)
+            if not text.strip():
+                return fail(f"The text file {args.text} contains only whitespace; give it some text to measure.")
+            if len(text) > args.chars:
+                print(f"note: measuring the first {args.chars:,} of {len(text):,} characters (see --chars).",
+                      file=sys.stderr)
+                text = text[: args.chars]
+            missing = cp.vocab.unknown(text)
+            if missing:
+                shown = ", ".join(repr(c) for c in missing[:12]) + (f" and {len(missing) - 12} more"
+                                                                  if len(missing) > 12 else "")
+                return fail(f"The text has {len(missing)} character(s) the model never saw in training: {shown}. "
+                            "Remove or replace them, or use a model trained on such text.")
+        corpus_name = (cp.card or {}).get("corpus")
+        language = args.language or (language_for(corpus_name) if text is None else language_for(None, text))
+        if args.hypotheses == p.get_default("hypotheses"):  # today's three, where they apply
+            keys = tuple(k for k in args.hypotheses.split(",") if language in HYPOTHESES[k].languages)
+        else:
+            keys = _parse_keys(args.hypotheses, language)
+        if "regex" in keys and not args.regex:
+            return fail("The 'regex' hypothesis needs a pattern: add --regex PATTERN.")
+        m = _measure_report(cp, text, language=language, length=args.chars, keys=keys, top=args.top,
+                            pattern=args.regex)
+    except ValueError as e:
+        return fail(str(e))
+    m.result["model"] = args.checkpoint
+    if args.html:
+        try:
+            with open(args.html, "w", encoding="utf-8") as fh:
+                fh.write(html_report(m, title=f"Interpretable cells of {args.checkpoint}"))
+        except OSError as e:
+            return fail(f"Cannot write the HTML report to {args.html}: {e.strerror or e}.")
+    print(json.dumps(m.result, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

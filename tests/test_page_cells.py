@@ -75,6 +75,7 @@ def test_cell_finder_ranks_and_probes(at):
     r = ranking["r"].abs().tolist()
     assert r == sorted(r, reverse=True) and r[0] > 0
     assert list(probe["layer"]) == [1, 2] and "probe accuracy" in probe.columns
+    assert all(v.startswith(("yes (", "no (")) for v in ranking["saturated"])
     assert len(_heat(at)) == 6  # hypothesis + top 5 cells side by side
     # "Inspect" opens the cell in the heatmap view
     top = ranking.iloc[0]
@@ -92,16 +93,44 @@ def test_regex_hypothesis_and_bad_regex(at):
     assert not _errors(at)
 
 
-def test_select_a_pattern(at):
-    at.selectbox(key="cx_hyp_python").set_value("string").run()
+def _texts(at):
+    return [m.value for m in at.markdown] + [i.value for i in at.info] + [w.value for w in at.warning]
+
+
+def test_select_a_pattern_defaults_find_cells(at):
+    """With the page's defaults (python_lstm, its validation text, the first hypothesis) the
+    pre-selected range has matching cells: the first thing a student tries works."""
     at.button_group(key="cx_view").set_value("Select a pattern").run()
     assert not _errors(at)
     a, b = at.slider(key="cx_lv_range_0").value
     assert b > a
-    at.slider(key="cx_lv_theta_False").set_value(-1.0).run()  # every cell is "on": the margins decide
+    match = [t for t in _texts(at) if "cell(s) match:**" in t]
+    assert match and not any(t.startswith("No cell") for t in _texts(at))
+    n = int(re.search(r"\*\*(\d+) cell\(s\) match", match[0]).group(1))
+    assert n >= 1
+    assert at.button(key="cx_lv_open").label.startswith("Inspect cell ")
+
+
+def test_select_a_pattern_says_why_nothing_matched(at):
+    at.button_group(key="cx_view").set_value("Select a pattern").run()
+    at.slider(key="cx_lv_theta_False").set_value(1.0).run()  # h never reaches 1: nothing can match
     assert not _errors(at)
-    out = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
-    assert "cell(s) match" in out or "No cell" in out
+    info = " ".join(i.value for i in at.info)
+    assert "No cell of layer 1 · hidden state h matches this selection" in info
+    assert "No cell stays at or above θ = 1.00" in info and "Lower θ" in info
+    assert not any("cell(s) match:**" in t for t in _texts(at))
+
+
+def test_heatmap_legend_states_the_scale_used(at):
+    head = _headline(at)
+    unit = int(re.search(r"cell (\d+)\*\*", head).group(1))
+    layer = int(re.search(r"\*\*Layer (\d+)", head).group(1)) - 1
+    cm = at.session_state["cx_trace"]["cm"]
+    vmax = max(1.0, float(abs(cm.block(layer, "c")[:, unit]).max()))
+    legend = next(h.value for h in at.html if "linear-gradient" in h.value and "full colour" in h.value)
+    assert f"<span>{-vmax:.2f}</span>" in legend and f"<span>+{vmax:.2f}</span>" in legend
+    assert f"full colour at ±{vmax:.2f}" in legend
+    assert "<span>-1</span>" not in legend or vmax == 1.0
 
 
 def test_box_selection_feeds_inspection_and_pattern(at):
@@ -160,3 +189,49 @@ def test_fresh_sample_source(at):
     assert len(first) >= 300 and _heat(at)
     at.number_input(key="cx_s_seed").set_value(5).run()
     assert at.session_state["cx_sample"]["text"] != first
+
+
+def test_intervene_scores_with_the_hypothesis_the_cell_was_found_with(at):
+    at.selectbox(key="cx_hyp_python").set_value("string").run()
+    at.button_group(key="cx_view").set_value("Cell finder").run()
+    at.button(key="cx_open_0").click().run()  # found with "Inside a string literal"
+    at.selectbox(key="cx_hyp_python").set_value("indent").run()  # another hypothesis selected now
+    at.button_group(key="cx_view").set_value("Intervene").run()
+    at.number_input(key="cx_iv_len").set_value(60).run()
+    at.button(key="cx_iv_go").click().run()
+    assert not _errors(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["Inside a string literal, without clamp", "Inside a string literal, with clamp"]
+    assert any("the hypothesis this cell was found with" in c.value for c in at.caption)
+
+
+def test_intervene_on_a_saturated_cell_changes_the_text(at):
+    """python_lstm's best string cell (layer 2, c, cell 14) has tanh(c) = -1 almost everywhere;
+    the old suggestion (its 95th percentile, about -4.8) changed 0 of 300 characters."""
+    at.session_state["cx_layer"] = 1
+    at.session_state["cx_signal"] = "c"
+    at.session_state["cx_order"] = "number"
+    at.session_state["cx_pos"] = 14
+    at.run()
+    at.button_group(key="cx_view").set_value("Intervene").run()
+    assert any("is saturated" in w.value for w in at.warning)
+    value = at.number_input(key="cx_iv_value_1_c_14_cell").value
+    assert 0 < value <= 1.84  # the other side of tanh, where h moves
+    at.button(key="cx_iv_go").click().run()
+    assert not _errors(at)
+    done = next(m.value for m in at.markdown if "written characters differ" in m.value)
+    n_diff = int(re.search(r"\*\*(\d+)\*\* of 300 written characters differ", done).group(1))
+    assert n_diff > 0
+
+
+def test_finder_can_skip_saturated_cells(at):
+    at.selectbox(key="cx_hyp_python").set_value("string").run()
+    at.button_group(key="cx_view").set_value("Cell finder").run()
+    flagged = at.dataframe[0].value
+    assert flagged["saturated"].str.startswith("yes").any()  # python_lstm's best string cell is saturated
+    at.toggle(key="cx_skip_sat").set_value(True).run()
+    assert not _errors(at)
+    ranking = at.dataframe[0].value
+    assert len(ranking) == 6 and ranking["saturated"].str.startswith("no").all()
+    r = ranking["r"].abs().tolist()
+    assert r == sorted(r, reverse=True)

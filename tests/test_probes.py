@@ -1,6 +1,10 @@
 """Hypothesis features, the cell finder, the linear probe, LSTMVis selection and
 clamped sampling (rnnviz.probes) on hand-made inputs and tiny models."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +12,8 @@ import torch
 from rnnviz import probes as P
 from rnnviz.corpora import Vocab
 from rnnviz.models import build, trace
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def on(key, text, lang="python", **kw):
@@ -35,7 +41,13 @@ def test_single_quote_inside_double_quotes_is_content():
 def test_triple_quoted_string_spans_lines_and_holds_quotes():
     text = 'y = """doc\n say "hi" \'x\'\n"""\nz = 1\n'
     s = on("string", text)
-    assert s == '"""doc\n say "hi" \'x\'\n""'
+    # all three opening quotes are inside, all three closing quotes outside (as described)
+    assert s == '"""doc\n say "hi" \'x\'\n'
+    assert "all three closing quotes are outside" in P.HYPOTHESES["string"].description
+    for lexer in (P._lex_python_tokenize, P._lex_python_small):
+        assert "".join(c for c, v in zip(text, lexer(text).mask("string")) if v) == s, lexer
+    assert on("string", "x = '''a'''\n") == "'''a"
+    assert on("string", "x = ''\n") == "'"  # an empty one-quote string is not triple-quoted
     assert on("double_quote", text) == s
     assert on("single_quote", text) == ""  # the ' inside the docstring are not strings of their own
 
@@ -77,7 +89,7 @@ def test_prefix_gives_the_lexer_context():
     before = 'def f():\n    """Start of a docstring\n'
     excerpt = '    still inside\n    """\nx = "s"\n'
     with_ctx = on("string", excerpt, prefix=before)
-    assert with_ctx == '    still inside\n    ""' + '"s'
+    assert with_ctx == '    still inside\n    ' + '"s'  # the closing """ is outside
     assert on("string", excerpt) != with_ctx  # without context the lexer is fooled
 
 
@@ -147,12 +159,95 @@ def test_prose_quotes_and_apostrophes():
     assert on("double_quote", "\u201cCurly\u201d", "text") == "\u201cCurly"
 
 
+@pytest.mark.parametrize("text", [
+    "'Tis the season; 'twixt you and me, o'er the hills.",
+    "Go to th' king, and i' the morning sing rock 'n' roll.",
+    "He took the students' books and the boys' hats.",
+    "'Twas brillig; they beat 'em 'gainst the wall in the '90s.",
+])
+def test_prose_elisions_and_possessives_are_not_quotes(text):
+    assert on("single_quote", text, "text") == ""
+
+
+def test_prose_single_quotes_around_elisions_and_possessives():
+    # a real quote still opens and closes; the apostrophes inside it do not end it
+    text = "She said 'Take the students' books, 'tis late' and left."
+    assert on("single_quote", text, "text") == "'Take the students' books, 'tis late"
+    # a possessive-looking s' with no other closing quote after it is the closing quote
+    assert on("single_quote", "He cried 'Go to the ships' and ran.", "text") == "'Go to the ships"
+    # 'A (capital) opens a quote; th' inside it does not close it
+    assert on("single_quote", "'A horse to th' king!' he said", "text") == "'A horse to th' king!"
+    assert on("single_quote", "\u2018Curly quotes\u2019 and it\u2019s fine", "text") == "\u2018Curly quotes"
+
+
+def test_prose_paragraph_break_ends_an_open_quote():
+    text = "'Never closed and \"also open\n\n'Next' para.\n \t\nThe end 'x"
+    assert on("single_quote", text, "text") == "'Never closed and \"also open" + "'Next" + "'x"
+    assert on("double_quote", text, "text") == '"also open'
+    for key in ("single_quote", "double_quote"):
+        assert "blank line" in P.HYPOTHESES[key].description
+
+
+def test_shakespeare_validation_single_quotes_are_rare():
+    """Shakespeare's apostrophes ('tis, th', o'er) used to open "quotes" that ran to the
+    end of the paragraph: 9.6 % of the validation text counted as inside single quotes."""
+    from rnnviz import corpora
+
+    val = corpora.load("shakespeare").val_text[: P.MAX_PROBE_CHARS]
+    frac = float(P.feature("single_quote", val, "text").mean())
+    assert frac < 0.04, frac
+
+
 def test_regex_feature_and_bad_regex():
     assert on("regex", "self.x = self.y", pattern=r"self\.\w+") == "self.xself.y"
-    with pytest.raises(ValueError, match="not valid"):
+    assert on("regex", "ab\nac\nb", pattern="^a.") == "abac"  # ^ matches at every line start
+    assert on("regex", "caf\u00e9 \u00e9t\u00e9", pattern="\u00e9+") == "\u00e9\u00e9\u00e9"  # character offsets
+    with pytest.raises(ValueError, match=r"not valid here \(missing \): \(\)"):
         P.feature("regex", "abc", "python", pattern="(")
     with pytest.raises(ValueError, match="Type a regular expression"):
         P.feature("regex", "abc", "python", pattern="")
+
+
+@pytest.mark.parametrize("pattern, what", [
+    (r"(a)\1", "backreferences"), (r"(?P<q>')x(?P=q)", "backreferences"), (r"a(?=b)", "look-ahead"),
+    (r"(?<!x)y", "look-behind"), (r"(?>ab)", "atomic groups"), (r"a++", "possessive"), (r"a\Z", r"\\Z"),
+    (r"(.*a){2000}", "limited to 1,000"),
+])
+def test_regex_names_what_re2_does_not_support(pattern, what):
+    with pytest.raises(ValueError, match=what):
+        P.feature("regex", "abc", "python", pattern=pattern)
+
+
+def test_regex_escaped_backslashes_are_not_backreferences():
+    assert on("regex", "a\\1b", pattern=r"\\1") == "\\1"
+
+
+def test_catastrophic_patterns_answer_quickly():
+    """Python's re backtracks for minutes on these; RE2 answers at once. They run in a
+    child process so that a regression fails by timeout instead of hanging the suite."""
+    code = (
+        "import time\n"
+        "from rnnviz import probes\n"
+        "text = ('the quick brown fox jumps over a lazy dog ' * 200)[:5000]\n"
+        "for p in [r'(\\w+\\s?)+:', r'(a+)+$', r'(.*a){20}', r'(x+x+)+y']:\n"
+        "    t = time.perf_counter()\n"
+        "    f = probes.feature('regex', text, 'text', pattern=p)\n"
+        "    print(p, int(f.sum()), round(time.perf_counter() - t, 4))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), check=False)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().split("\n")
+    assert [ln.split()[0] for ln in lines] == [r"(\w+\s?)+:", "(a+)+$", "(.*a){20}", "(x+x+)+y"]
+    text = ("the quick brown fox jumps over a lazy dog " * 200)[:5000]
+    assert [int(ln.split()[1]) for ln in lines] == [0, 0, text.rfind("a") + 1, 0]  # (.*a){20}: to the last a
+    assert all(float(ln.split()[2]) < 10.0 for ln in lines), lines  # milliseconds when quiet
+
+
+def test_regex_time_box_stops_a_pattern_with_endless_matches():
+    with pytest.raises(ValueError, match="took longer than"):
+        P.regex_feature("ab" * 100_000, "b*", seconds=0.0)
+    assert P.regex_feature("ab" * 100, "b*").sum() == 100  # the default box is ample for a normal text
 
 
 def test_registry_and_language_checks():
@@ -173,7 +268,7 @@ def test_excerpt_starts_at_a_line_and_carries_context():
     assert ex.text.startswith('    """\n')  # moved to the next line start
     assert ex.context.startswith("def f():") and source[ex.start :] == ex.text
     f = P.feature("string", ex.text, "python", prefix=ex.context)
-    assert f[:6].all() and not f[-5:].any()  # the excerpt starts inside the docstring
+    assert f[:4].all() and not f[4:].any()  # starts inside the docstring; its closing """ is outside
 
 
 # ------------------------------------------------------------------ finder and probe
@@ -277,17 +372,104 @@ def test_on_value_follows_the_sign_of_r():
     assert P.on_value(v, -0.8) == pytest.approx(np.percentile(v, 5))
 
 
-def test_report_on_a_tiny_model(tiny):
-    model, vocab = tiny
-
+def _tiny_checkpoint(model, vocab):
     class CP:  # duck-typed checkpoint
         pass
 
     cp = CP()
     cp.model, cp.vocab, cp.card = model, vocab, {}
+    return cp
+
+
+def test_report_on_a_tiny_model(tiny):
+    model, vocab = tiny
+    cp = _tiny_checkpoint(model, vocab)
     text = ('ab "cd" \'e\'\n    fa "g"\n' * 60)
-    rep = P.report(cp, text, language="python", keys=("indent", "column", "string"))
-    assert rep["chars"] == len(text)
+    rep = P.report(cp, text, language="python", keys=("indent", "column", "string"), top=4)
+    assert rep["chars"] == len(text) and rep["language"] == "python"
+    arrays = P.trace_arrays(model, vocab.encode(text))
+    cm = P.CellMatrix(arrays)
     for key in ("indent", "column", "string"):
-        assert 0.0 <= rep[key]["abs_r"] <= 1.0 and rep[key]["signal"] in ("i", "f", "g", "o", "c", "tanh_c", "h")
-        assert set(rep[key]["probe_r2"]) == {0, 1}
+        y = P.feature(key, text, "python")
+        want = cm.rank(y, 4)
+        got = rep[key]
+        assert (got["layer"], got["signal"], got["unit"]) == (want[0].layer, want[0].signal, want[0].unit)
+        assert got["r"] == pytest.approx(want[0].r, abs=1e-4) and got["abs_r"] == pytest.approx(abs(want[0].r), abs=1e-4)
+        assert [(c["layer"], c["signal"], c["unit"]) for c in got["top"]] == [(w.layer, w.signal, w.unit) for w in want]
+        assert [c["saturated"] for c in got["top"]] == [
+            P.is_saturated(cm.column_of(w.layer, w.signal, w.unit), w.signal) for w in want]
+        for k in (0, 1):  # the probe of each layer, on that layer's h and c
+            X = np.concatenate([arrays[(k, "h")], arrays[(k, "c")]], axis=1)
+            assert got["probe_r2"][k] == pytest.approx(round(P.linear_probe(X, y).r2, 4), abs=1e-9)
+
+
+def _reference_nested_probe(X, y, lams, block=50, folds=5):
+    """Textbook nested cross-validation, one fold at a time with np.linalg.solve."""
+    fold = (np.arange(len(y)) // block) % folds
+
+    def fit(rows, lam):
+        Xr, yr = X[rows], y[rows]
+        mu, sd = Xr.mean(0), Xr.std(0)
+        sd[sd < 1e-6] = 1.0
+        Z = (Xr - mu) / sd
+        w = np.linalg.solve(Z.T @ Z + lam * len(yr) / 1000.0 * np.eye(X.shape[1]), Z.T @ (yr - yr.mean()))
+        return lambda Xt: ((Xt - mu) / sd) @ w + yr.mean()
+
+    pred = np.zeros(len(y))
+    for f in range(folds):
+        errs = []
+        for lam in lams:
+            err = 0.0
+            for g in range(folds):
+                if g != f:
+                    model = fit((fold != f) & (fold != g), lam)
+                    err += ((model(X[fold == g]) - y[fold == g]) ** 2).sum()
+            errs.append(err)
+        pred[fold == f] = fit(fold != f, lams[int(np.argmin(errs))])(X[fold == f])
+    return 1.0 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+
+def test_linear_probe_is_honestly_nested_cross_validated():
+    rng = np.random.default_rng(4)
+    T, D = 1500, 60
+    X = rng.standard_normal((T, D)) * rng.uniform(0.1, 5.0, D) + rng.uniform(-3, 3, D)
+    y = X[:, :4] @ np.array([1.0, -0.5, 0.2, 0.1]) + 2.0 * rng.standard_normal(T)
+    lams = (0.1, 1.0, 10.0, 100.0, 1000.0)
+    p = P.linear_probe(X, y, lams=lams)
+    assert p.r2 == pytest.approx(_reference_nested_probe(X, y, lams), abs=1e-9)
+    assert p.lam in lams
+
+
+def test_clamp_suggestion_moves_h_for_saturated_and_normal_cells():
+    c = np.linspace(-55.0, -3.0, 500)  # c far below zero: tanh(c) = -1 on every character
+    sug = P.clamp_suggestion(c, "c", r=0.74)
+    assert sug.saturated and P.is_saturated(c, "c")
+    assert 0.0 < sug.value <= P.C_CLAMP_LIMIT and np.tanh(sug.value) > 0.5  # the other side, where h moves
+    assert P.on_value(c, 0.74) < -3  # the old suggestion was just as saturated
+    ok = np.linspace(-1.5, 1.5, 500)
+    up, down = P.clamp_suggestion(ok, "c", r=0.6), P.clamp_suggestion(ok, "c", r=-0.6)
+    assert not up.saturated and up.value == pytest.approx(np.percentile(ok, 95), abs=1e-3)
+    assert down.value == pytest.approx(np.percentile(ok, 5), abs=1e-3)
+    big = P.clamp_suggestion(np.linspace(-10, 10, 500), "c", r=1.0)
+    assert big.value == pytest.approx(P.C_CLAMP_LIMIT, abs=1e-3)  # kept where tanh still moves
+    h = P.clamp_suggestion(np.full(300, 0.999), "h", r=1.0)
+    assert h.saturated and h.value == pytest.approx(-0.9)
+    assert P.saturation(np.array([0.001, 0.5, 0.999, 0.9999]), "o") == 0.75
+
+
+def test_pattern_candidates_selective_default_and_reasons():
+    text = 'x = 1\n    y = "ab"\n        z\n'
+    cands = P.pattern_candidates(text, "python")
+    assert [text[a:b] for a, b in cands] == ["    ", '"ab', "        "]  # short spans, in text order
+    T, H = len(text), 4
+    S = np.full((T, H), -0.5, dtype=np.float32)
+    a, b = text.index("    "), text.index("    ") + 4
+    S[a:b, 1] = 0.9  # cell 1 is on exactly on the first indentation
+    assert P.first_selective(S, cands, 0.5, 2) == (a, b)
+    assert P.first_selective(S, cands, 0.95, 2) is None
+    s0, s1 = cands[1]
+    assert P.why_no_cells(S, s0, s1, 0.5, 2).startswith("No cell stays at or above θ = 0.50")
+    S[:, 2] = 0.9  # on everywhere: on inside, but also around
+    msg = P.why_no_cells(S, s0, s1, 0.5, 2)
+    assert msg.startswith("1 cell(s) stay at or above") and "also on within the 2 character(s) around" in msg
+    assert P.why_no_cells(S, a, b, 0.5, 2) == ""  # cell 1 does match there

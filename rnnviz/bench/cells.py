@@ -59,6 +59,6 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(result("rank one hypothesis (column stats cached)", round(1000 * b1, 1), "ms"))
     X = np.concatenate([arrays[(1, "h")], arrays[(1, "c")]], axis=1)
     bp, _ = _best(lambda: probes.linear_probe(X, y), 1 if quick else 3)
-    rows.append(result(f"linear probe, 512 features x {len(text):,} chars, 5 folds x 5 lambdas",
+    rows.append(result(f"linear probe, 512 features x {len(text):,} chars, nested 5x4 folds x 5 lambdas",
                        round(bp, 3), "s"))
     return rows
