@@ -201,21 +201,16 @@ def _check_tensors(header: dict, data_bytes: int, cfg: ModelConfig) -> None:
 
 
 def _check_card(card):
+    """Validate a card; the model's size comes before the (possibly long) vocabulary."""
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise ValueError(f"Unsupported model card format (expected {FORMAT}).")
-    if not isinstance(card.get("vocab"), list) or not all(
-        isinstance(c, str) and len(c) == 1 for c in card["vocab"]
-    ):
-        raise ValueError("The model card's vocabulary is malformed.")
-    if len(set(card["vocab"])) != len(card["vocab"]):
-        raise ValueError("The model card's vocabulary has duplicate characters.")
     try:
         cfg = ModelConfig.from_dict(card.get("model") or {})
         cfg.validate()
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise ValueError(f"The model card describes an invalid model: {e}") from None
-    if cfg.vocab_size != len(card["vocab"]):
-        raise ValueError("The model card's vocabulary size does not match its model.")
+    if not all(type(getattr(cfg, k)) is int for k in ("vocab_size", "layers", "hidden", "embed")):
+        raise ValueError("The model card describes an invalid model: its sizes must be whole numbers.")
     size = 4 * sum(math.prod(s) for s in expected_shapes(cfg).values())
     if size > MAX_CHECKPOINT_BYTES:
         raise ValueError(
@@ -223,6 +218,13 @@ def _check_card(card):
             f"more than the {_mb(MAX_CHECKPOINT_BYTES)} rnnviz loads. rnnviz models are far smaller; "
             "load one trained with rnnviz."
         )
+    vocab = card.get("vocab")
+    if not isinstance(vocab, list) or not all(isinstance(c, str) and len(c) == 1 for c in vocab):
+        raise ValueError("The model card's vocabulary is malformed.")
+    if cfg.vocab_size != len(vocab):
+        raise ValueError("The model card's vocabulary size does not match its model.")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError("The model card's vocabulary has duplicate characters.")
 
 
 def from_bytes(data: bytes) -> Checkpoint:
