@@ -162,7 +162,7 @@ def pick_corpus():
             name = st.selectbox("Corpus", corpora.builtin_names(), format_func=_corpus_title, key="tr_corpus")
             return state.corpus(name)
         if src == SOURCES[1]:
-            f = st.file_uploader("A plain-text file (up to 20 MB): .txt, .py, .md, source code...",
+            f = st.file_uploader(f"A plain-text file (up to {corpora.limit_mb()} MB): .txt, .py, .md, source code...",
                                  key="tr_text_upload")
             if f is None:
                 st.info("Upload a text file to train on it.")

@@ -425,6 +425,9 @@ def build(cell="lstm", vocab_size=65, layers=2, hidden=128, embed=64, dropout=0.
     cfg = ModelConfig(cell=cell, vocab_size=vocab_size, layers=layers, hidden=hidden,
                       embed=embed, dropout=dropout, **kw)
     if seed is not None:
+        from .seeds import check_seed
+
+        seed = check_seed(seed)
         g = torch.random.fork_rng()
         with g:
             torch.manual_seed(seed)

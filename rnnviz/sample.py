@@ -16,6 +16,7 @@ import torch
 
 from .corpora import Vocab
 from .models import CharModel, _group_clamps, cell_step, layer_weights, split_state, trace
+from .seeds import check_seed
 
 MAX_LENGTH = 20_000
 
@@ -104,6 +105,7 @@ def sample(
     if len(vocab) != model.config.vocab_size:
         raise ValueError("The vocabulary does not match the model.")
     check_options(length, temperature, top_k, len(vocab))
+    seed = None if seed is None else check_seed(seed)
     prime = prime or ""
     missing = vocab.unknown(prime)
     if missing:

@@ -31,6 +31,7 @@ from . import checkpoint as ckpt
 from .corpora import Corpus
 from .models import CELLS, CharModel, ModelConfig
 from .sample import sample
+from .seeds import check_seed, parse_seed
 
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 MILESTONES = (0, 100, 300, 1000, 3000, 10000, 30000, 100000, 300000)
@@ -81,6 +82,7 @@ class TrainConfig:
             raise ValueError(f"The clipping threshold must be a positive number (got {self.clip_value}).")
         if int(self.eval_every) < 1:
             raise ValueError("Validation must run at least every step count >= 1.")
+        self.seed = check_seed(self.seed)
         return self
 
     def model_config(self, vocab_size: int) -> ModelConfig:
@@ -427,7 +429,7 @@ def main(argv=None):
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--clip", type=float, default=5.0, help="gradient-norm threshold; 0 = off")
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--seed", type=parse_seed, default=1337)
     p.add_argument("--minutes", type=float, default=None, help="wall-time budget")
     p.add_argument("--steps", type=int, default=None, help="step budget (reproducible)")
     p.add_argument("--decay", action="store_true", help="cosine learning-rate decay over --steps")

@@ -184,6 +184,17 @@ def test_latin1_upload_is_accepted(app_test):
     assert "é" in runner(at).trainer.vocab.chars and "û" in runner(at).trainer.vocab.chars
 
 
+def test_upload_cap_counts_the_bytes_sent(app_test, monkeypatch):
+    """Issue 12: the cap applies to the file, not to its text re-measured in UTF-8."""
+    monkeypatch.setattr(corpora, "MAX_BYTES", 4096)
+    data = ("Öl süß, Ärger für Äöü: ça où déjà élève à Ñandú ÿ\n" * 90).encode("latin-1")[:4000]
+    assert len(data.decode("latin-1").encode("utf-8")) > 4096
+    at = tiny(app_test(TRAIN))
+    upload_text(at, "menu.txt", data)
+    assert not at.error and not at.exception, messages(at)
+    assert any("4,000 characters" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
 def test_bad_pastes_then_train(app_test):
     at = tiny(app_test(TRAIN), source="Paste text")
     for bad, words in (("\x00" * 10 + PASTE, "NUL bytes"), ("zzzzzzzzzzzzzzzzzzzz", "one distinct character"),
