@@ -225,6 +225,29 @@ def _check_card(card):
         raise ValueError("The model card's vocabulary size does not match its model.")
     if len(set(vocab)) != len(vocab):
         raise ValueError("The model card's vocabulary has duplicate characters.")
+    _check_card_fields(card)
+
+
+# Card fields the pages show: (type check, what it must be). Text fields may hold
+# anything (pages escape them) but not everything.
+TEXT_FIELDS = {"name": 200, "corpus": 200, "description": 2000}
+
+
+def _is_number(v, low=0.0):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= low
+
+
+def _check_card_fields(card: dict) -> None:
+    for key, limit in TEXT_FIELDS.items():
+        v = card.get(key)
+        if v is not None and (not isinstance(v, str) or len(v) > limit):
+            raise ValueError(f"The model card's {key} must be a text of at most {limit:,} characters.")
+    steps = card.get("steps")
+    if steps is not None and not (type(steps) is int and steps >= 0):
+        raise ValueError("The model card's step count must be a whole number of at least 0.")
+    for key in ("val_loss", "wall_seconds"):
+        if card.get(key) is not None and not _is_number(card[key]):
+            raise ValueError(f"The model card's {key} must be a finite number of at least 0.")
 
 
 def from_bytes(data: bytes) -> Checkpoint:

@@ -170,6 +170,12 @@ def test_card_not_json():
         (lambda c: c["model"].update(hidden=8), "invalid model: Hidden size"),
         (lambda c: c["model"].update(cell="transformer"), "invalid model: Unknown cell"),
         (lambda c: c["model"].update(hidden="many"), "invalid model"),
+        (lambda c: c["model"].update(hidden=64.0), "sizes must be whole numbers"),
+        (lambda c: c.update(name={"a": 1}), "name must be a text"),
+        (lambda c: c.update(description="x" * 2001), "description must be a text of at most 2,000"),
+        (lambda c: c.update(steps="[x](http://127.0.0.1:9/a)"), "step count must be a whole number"),
+        (lambda c: c.update(steps=-3), "step count must be a whole number"),
+        (lambda c: c.update(val_loss=float("nan")), "val_loss must be a finite number"),
     ],
 )
 def test_card_mismatch(data, edit, match):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from html.parser import HTMLParser
 
 import numpy as np
@@ -135,3 +137,43 @@ def test_legend_escapes_labels():
 def test_esc():
     assert H.esc("<a href='x'>&</a>") == "&lt;a href=&#x27;x&#x27;&gt;&amp;&lt;/a&gt;"
     assert H.describe_char(" ") == "space" and H.describe_char("\t") == "tab"
+
+
+# ------------------------------------------------------------------ md(): text into Markdown sinks
+
+HOSTILE_NAME = "[x](http://127.0.0.1:9/a) ![i](http://127.0.0.1:9/i.png) <b>b</b> $x^2$.txt"
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s).replace(H.WORD_JOINER, "")
+
+
+@pytest.mark.parametrize("text", [HOSTILE_NAME, *NASTY, ":red[x] :smile: :material/home: **b** _i_ `c` ~~s~~",
+                                  "# heading\n- item\n1. one\n    code", "a\\b \\[not\\] escaped", "| a | b |"])
+def test_md_escapes_every_punctuation_character(text):
+    out = H.md(text)
+    assert "\n" not in out and "\r" not in out
+    plain = out.replace(H.WORD_JOINER, "")
+    k = 0
+    while k < len(plain):  # every ASCII punctuation character is preceded by a backslash
+        if plain[k] == "\\":
+            assert plain[k + 1] in string.punctuation, (k, plain)
+            k += 2
+            continue
+        assert plain[k] not in string.punctuation, (k, plain)
+        k += 1
+    assert _unescape(out) == re.sub(r"[\n\r]+", " ", text)  # nothing lost: shown literally
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/a", "HTTPS://x.org/y", "www.example.com", "WWW.Example.org",
+                                 "someone@example.com", "mailto:c@d.org"])
+def test_md_breaks_autolinks(url):
+    # GFM autolinks are found after escapes are resolved: the unescaped text must not match them.
+    shown = re.sub(r"\\(.)", r"\1", H.md(f"see {url} now"))
+    assert not re.search(r"(?i)https?://|www\.|[\w.+-]@[\w-]", shown), shown
+    assert shown.replace(H.WORD_JOINER, "") == f"see {url} now"
+
+
+def test_md_accepts_anything():
+    assert H.md(None) == "None" and H.md(12) == "12" and H.md("") == ""
+    assert H.md("tab\there\x00nul") == "tab here nul"
