@@ -156,7 +156,7 @@ elif source == "paste":
     if missing:
         shown = ", ".join(repr(c) for c in missing[:12]) + (f" and {len(missing) - 12} more" if len(missing) > 12 else "")
         st.error(
-            f"Your text contains {len(missing)} character(s) this model never saw in training: {shown}. "
+            f"Your text contains {len(missing)} character(s) this model never saw in training: {H.md(shown)}. "
             "Remove or replace them, or pick a model trained on text that contains them. "
             "Your text is kept in the box above."
         )
@@ -212,7 +212,7 @@ try:
 except ValueError as e:
     y_error = str(e)
 if y_error:
-    st.error(y_error)
+    st.error(H.md(y_error))
 
 # ------------------------------------------------------------------ trace (cached per session)
 tkey = (choice, card.get("created"), card.get("steps"), hashlib.sha1(text.encode("utf-8")).hexdigest())
@@ -618,7 +618,7 @@ else:  # Intervene
             st.session_state["cx_iv"] = {"key": (choice, card.get("created"), card.get("steps")), "res": res,
                                          "what": what, "value": value, "lang": language}
         except ValueError as e:
-            st.error(str(e))
+            st.error(H.md(e))
     held_iv = st.session_state.get("cx_iv")
     if held_iv and held_iv["key"] == (choice, card.get("created"), card.get("steps")):
         res = held_iv["res"]

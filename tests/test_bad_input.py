@@ -19,16 +19,17 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import struct
 
 import pytest
 import torch
+from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
-from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 TRAIN, CELLS, GATES, GRADS = "pages/train.py", "pages/cells.py", "pages/gates.py", "pages/gradients.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -57,7 +58,9 @@ def texts(at) -> list[str]:
 
 
 def messages(at) -> str:
-    return " ".join(e.value for e in list(at.error) + list(at.warning))
+    """Errors and warnings as a reader sees them (Markdown escapes of quoted user text resolved)."""
+    raw = " ".join(e.value for e in list(at.error) + list(at.warning))
+    return re.sub(r"\\(.)", r"\1", raw).replace("\u2060", "")
 
 
 def assert_clean(at, *words):
