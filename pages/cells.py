@@ -156,7 +156,7 @@ elif source == "paste":
     if missing:
         shown = ", ".join(repr(c) for c in missing[:12]) + (f" and {len(missing) - 12} more" if len(missing) > 12 else "")
         st.error(
-            f"Your text contains {len(missing)} character(s) this model never saw in training: {H.md(shown)}. "
+            f"Your text contains {len(missing)} character(s) this model never saw in training: {shown}. "
             "Remove or replace them, or pick a model trained on text that contains them. "
             "Your text is kept in the box above."
         )
@@ -618,7 +618,7 @@ else:  # Intervene
             st.session_state["cx_iv"] = {"key": (choice, card.get("created"), card.get("steps")), "res": res,
                                          "what": what, "value": value, "lang": language}
         except ValueError as e:
-            st.error(H.md(e))
+            st.error(str(e))
     held_iv = st.session_state.get("cx_iv")
     if held_iv and held_iv["key"] == (choice, card.get("created"), card.get("steps")):
         res = held_iv["res"]

@@ -171,7 +171,7 @@ def _choose_text(key, cp):
             try:
                 val = _val_text(key, cp)
             except ValueError as e:
-                st.error(H.md(e))
+                st.error(str(e))
                 return None
             if len(val) < 2:
                 st.error("This model's validation text is too short to show. Paste your own text instead.")
@@ -200,7 +200,7 @@ def _choose_text(key, cp):
             try:
                 vocab.encode(text)
             except ValueError as e:
-                st.error(f"{H.md(e)} Your text is kept above so you can fix it.")
+                st.error(f"{e} Your text is kept above so you can fix it.")
                 return None
             return text
         s1, s2, s3 = st.columns(3)
@@ -530,7 +530,7 @@ def view_saturation():
             try:
                 sat = _saturation_pretrained(choice, chars)
             except ValueError as e:
-                st.error(H.md(e))
+                st.error(str(e))
                 continue
             st.plotly_chart(P.saturation_figure(sat, now_label=choice), width="stretch",
                             key=f"gates_sat_fig_{cell}")
@@ -632,7 +632,7 @@ else:
             try:
                 tr = _trace(key, cp, text)
             except ValueError as e:
-                st.error(H.md(e))
+                st.error(str(e))
                 tr = None
             if tr is not None:
                 st.divider()

@@ -98,7 +98,7 @@ tabs = st.tabs(TABS, key="grad_tab", on_change="rerun")
 
 def need_text() -> bool:
     if text_error:
-        st.error(H.md(text_error))
+        st.error(f"{text_error}")
         return False
     return True
 
@@ -127,7 +127,7 @@ with tabs[0]:
                     tr = cached_profile(name, "trained", text) if "trained" in kinds else None
                     ini = cached_profile(name, "init", text) if "at init" in kinds else None
                 except ValueError as e:
-                    st.warning(f"{CELL_LABELS[cell]} ({name}): {H.md(e)}")
+                    st.warning(f"{CELL_LABELS[cell]} ({name}): {e}")
                     continue
                 panels.append((f"{CELL_LABELS[cell]} ({name})", tr, ini))
                 notes.append((CELL_LABELS[cell], tr or ini))
@@ -140,7 +140,7 @@ with tabs[0]:
                     panels.append((f"Your live model (step {live.card.get('steps', 0):,})", lp, li))
                     notes.append(("Your live model", lp))
                 except ValueError as e:
-                    st.warning(f"Your live model cannot read this text: {H.md(e)}")
+                    st.warning(f"Your live model cannot read this text: {e}")
             if panels:
                 st.plotly_chart(gp.comparison_figure(panels, show_c=show_c), width="stretch", key="grad_cmp_chart")
                 for label, p in notes:
@@ -194,7 +194,7 @@ with tabs[1]:
                                      sigma if rescale else None, bool(orth and cell == "rnn"), layers)
             _, ref = cached_break(name, kind, sub, "tanh", None, False, None)
         except ValueError as e:
-            st.error(H.md(e))
+            st.error(str(e))
         else:
             cols = st.columns(p.layers + 1)
             for k in range(p.layers):
@@ -263,7 +263,7 @@ with tabs[2]:
                     status.update(label="Both runs finished.", state="complete", expanded=False)
                 st.session_state["grad_clip_result"] = result
             except ValueError as e:
-                st.error(f"Could not run the demo: {H.md(e)}")
+                st.error(f"Could not run the demo: {e}")
         result = st.session_state.get("grad_clip_result")
         if result is None:
             st.info("Press **Run the demo** to train both runs and compare them.")
@@ -322,7 +322,7 @@ with tabs[3]:
                         windows = G.batch_windows(tr.corpus.train_ids, seq_len, batch, seed=snap.steps)
                         bp = G.batch_profile(cp.model, windows)
                     except ValueError as e:
-                        st.error(H.md(e))
+                        st.error(str(e))
                         return
                     cache = {"key": key, "steps": snap.steps, "bp": bp,
                              "texts": [cp.vocab.decode(w[:-1]) for w in windows]}
@@ -360,7 +360,7 @@ with tabs[4]:
         kind = c3.radio("Weights", ["trained", "init"], horizontal=True, key="grad_conn_kind",
                         format_func=lambda k: "trained" if k == "trained" else "at init")
         target = text[pos]
-        st.markdown(f"Explaining the prediction of character {pos} ({H.md(H.describe_char(target))}) - shown in bold "
+        st.markdown(f"Explaining the prediction of character {pos} ({H.describe_char(target)}) - shown in bold "
                     "with an outline.")
         cols = st.columns(3)
         for col, (cell, name) in zip(cols, MODELS.items()):
@@ -369,7 +369,7 @@ with tabs[4]:
                 try:
                     vals, prob = cached_connectivity(name, kind, text, pos)
                 except ValueError as e:
-                    st.error(H.md(e))
+                    st.error(str(e))
                     continue
                 u = gp.strength_unit(vals, decades)
                 start = max(0, pos - 600)
@@ -379,7 +379,7 @@ with tabs[4]:
                 titles.append(f"{H.describe_char(target)}  (the predicted character, p = {prob:.3f})")
                 bold = [False] * (len(chars) - 1) + [True]
                 st.html(H.char_spans(chars, colors, titles, bold=bold, max_height=380))
-                st.caption(f"p({H.md(H.describe_char(target))}) = {prob:.3f}; strongest gradient {np.max(vals):.1e}.")
+                st.caption(f"p({H.describe_char(target)}) = {prob:.3f}; strongest gradient {np.max(vals):.1e}.")
         st.html(
             '<div style="display:flex;align-items:center;gap:8px;font-size:12px;color:#444;">'
             f"<span>{decades} powers of ten weaker than the strongest (or less)</span>"

@@ -98,7 +98,7 @@ with st.expander("Model setup: word, hidden size, seed", expanded=False):
             st.session_state.pop(COPY_KEY, None)
             st.success(f"New untrained model: {hidden} hidden units, seed {seed}, word '{ui_html.md(word)}'.")
         except ValueError as e:
-            st.error(f"{ui_html.md(e)} The current model was kept.")
+            st.error(f"{e} The current model was kept.")
 
 model = get_model()
 vocab = model.vocab

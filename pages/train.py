@@ -177,7 +177,7 @@ def pick_corpus():
             return None
         return _user_corpus(("paste", hash(text)), lambda: corpora.from_text(text, name="pasted text"))
     except ValueError as e:
-        st.error(H.md(e))
+        st.error(f"{e}")
         return None
 
 
@@ -244,7 +244,7 @@ def model_choice(out):
         try:
             base = _get_checkpoint(start)
         except ValueError as e:
-            st.error(H.md(e))
+            st.error(str(e))
             base = None
         if base is None:
             out["error"] = "The chosen model is not available."
@@ -263,7 +263,7 @@ def model_choice(out):
             own = base.card.get("corpus")
             own_s = f" — normally its own corpus, **{H.md(_corpus_title(own))}**" if own else ""
             st.warning(f"**{H.md(base.name)}** only knows the {len(base.vocab)} characters it was trained on, and "
-                       f"this text uses {len(unknown)} others: {H.md(shown)}. A trained model can only continue on text "
+                       f"this text uses {len(unknown)} others: {shown}. A trained model can only continue on text "
                        f"made of its own characters{own_s}. Switch the text, or start from a new model.")
             out["error"] = "The model and the text do not fit together (see the warning on the left)."
         elif corpus.vocab != base.vocab:
@@ -567,7 +567,7 @@ def sampling_panel():
             ss["tr_sample_model_used"] = key
         except ValueError as e:
             ss.pop("tr_sample_out", None)
-            st.error(H.md(e))
+            st.error(str(e))
     out = ss.get("tr_sample_out")
     if out is not None:
         label, s = out

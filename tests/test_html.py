@@ -148,21 +148,37 @@ def _unescape(s: str) -> str:
     return re.sub(r"\\(.)", r"\1", s).replace(H.WORD_JOINER, "")
 
 
+ALWAYS = "\\`*[]<>&$~:|"  # characters that can make markup anywhere in a line
+
+
 @pytest.mark.parametrize("text", [HOSTILE_NAME, *NASTY, ":red[x] :smile: :material/home: **b** _i_ `c` ~~s~~",
-                                  "# heading\n- item\n1. one\n    code", "a\\b \\[not\\] escaped", "| a | b |"])
-def test_md_escapes_every_punctuation_character(text):
+                                  "a\\b \\[not\\] escaped", "| a | b |", "x_y _lead trail_ __both__"])
+def test_md_escapes_every_markup_character(text):
     out = H.md(text)
-    assert "\n" not in out and "\r" not in out
     plain = out.replace(H.WORD_JOINER, "")
     k = 0
-    while k < len(plain):  # every ASCII punctuation character is preceded by a backslash
+    while k < len(plain):  # every markup character is preceded by a backslash
         if plain[k] == "\\":
             assert plain[k + 1] in string.punctuation, (k, plain)
             k += 2
             continue
-        assert plain[k] not in string.punctuation, (k, plain)
+        assert plain[k] not in ALWAYS, (k, plain)
+        if plain[k] == "_":  # an unescaped underscore only between two letters/digits
+            assert plain[k - 1].isalnum() and plain[k + 1].isalnum(), (k, plain)
         k += 1
-    assert _unescape(out) == re.sub(r"[\n\r]+", " ", text)  # nothing lost: shown literally
+    assert _unescape(out) == text  # nothing lost: shown literally
+
+
+@pytest.mark.parametrize("text, start", [("# heading", "\\#"), ("- item", "\\-"), ("+ item", "\\+"),
+                                         ("1. one", "1\\."), ("12) x", "12\\)"), ("   > quote", "   \\>"),
+                                         ("=== x", "\\="), ("*a*", "\\*")])
+def test_md_no_block_can_start(text, start):
+    assert H.md(text).startswith(start) and _unescape(H.md(text)) == text
+
+
+def test_md_keeps_harmless_punctuation_and_one_line():
+    assert H.md("ok.txt") == "ok.txt" and H.md("names_gru") == "names_gru" and H.md("C/C++, a-b (c)!") == "C/C++, a-b (c)!"
+    assert H.md("line one\nline two\r\n# three") == "line one line two # three"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/a", "HTTPS://x.org/y", "www.example.com", "WWW.Example.org",
