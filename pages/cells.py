@@ -215,7 +215,7 @@ try:
 except ValueError as e:
     y_error = str(e)
 if y_error:
-    st.error(y_error)
+    st.error(H.md(y_error))
 
 # ------------------------------------------------------------------ trace (cached per session)
 tkey = (choice, card.get("created"), card.get("steps"), hashlib.sha1(text.encode("utf-8")).hexdigest())

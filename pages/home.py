@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import checkpoint as ckpt
+from rnnviz.ui.html import md
 from rnnviz.ui.state import ensure_app_navigation
 
 ensure_app_navigation()
@@ -43,16 +44,16 @@ else:
         try:
             card = ckpt.pretrained_card(name)
         except ValueError as e:
-            st.warning(f"{name}: {e}")
+            st.warning(f"{md(name)}: {md(e)}")
             continue
         m = card["model"]
         rows.append({
-            "model": name,
+            "model": md(name),  # st.table renders its cells as Markdown
             "cell": m["cell"].upper(),
             "size": f"{m['layers']} x {m['hidden']}",
-            "corpus": card.get("corpus", ""),
+            "corpus": md(card.get("corpus") or ""),
             "val loss (nats/char)": f"{card['val_loss']:.3f}" if card.get("val_loss") else None,
-            "training": f"{card.get('steps', 0):,} steps, {card.get('wall_seconds', 0) / 60:.0f} min",
+            "training": f"{card.get('steps') or 0:,} steps, {(card.get('wall_seconds') or 0) / 60:.0f} min",
         })
     if rows:
         st.table(pd.DataFrame(rows).set_index("model"))

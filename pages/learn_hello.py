@@ -96,7 +96,7 @@ with st.expander("Model setup: word, hidden size, seed", expanded=False):
         try:
             st.session_state[MODEL_KEY] = new_model(word=word, hidden=hidden, seed=seed, scale=scale)
             st.session_state.pop(COPY_KEY, None)
-            st.success(f"New untrained model: {hidden} hidden units, seed {seed}, word '{word}'.")
+            st.success(f"New untrained model: {hidden} hidden units, seed {seed}, word '{ui_html.md(word)}'.")
         except ValueError as e:
             st.error(f"{e} The current model was kept.")
 

@@ -111,12 +111,14 @@ def _on_checkpoint_upload():
     try:
         cp = ckpt.from_bytes(f.getvalue())
     except ValueError as e:
-        ss["tr_ckpt_error"] = f"Could not load {f.name}: {e}"
+        ss["tr_ckpt_error"] = f"Could not load {H.md(f.name)}: {H.md(e)}"
         return
     ss["tr_loaded"] = cp
-    ss["tr_ckpt_ok"] = (f"Loaded **{cp.name}** ({_arch(cp.model.config)}, {len(cp.vocab)} characters, "
-                        f"step {cp.card.get('steps', 0):,}). Sample from it below, or train it further: it is "
-                        "now selected under *Start from* on the left.")
+    about = cp.card.get("description")
+    ss["tr_ckpt_ok"] = (f"Loaded **{H.md(cp.name)}** ({_arch(cp.model.config)}, {len(cp.vocab)} characters, "
+                        f"step {cp.card.get('steps') or 0:,}). Sample from it below, or train it further: it is "
+                        "now selected under *Start from* on the left."
+                        + (f" Its card says: {H.md(about)}" if about else ""))
     if session.get_runner() is None:
         ss["tr_start"] = UPLOADED
         corpus_name = cp.card.get("corpus")
@@ -162,7 +164,7 @@ def pick_corpus():
             name = st.selectbox("Corpus", corpora.builtin_names(), format_func=_corpus_title, key="tr_corpus")
             return state.corpus(name)
         if src == SOURCES[1]:
-            f = st.file_uploader("A plain-text file (up to 20 MB): .txt, .py, .md, source code...",
+            f = st.file_uploader(f"A plain-text file (up to {corpora.limit_mb()} MB): .txt, .py, .md, source code...",
                                  key="tr_text_upload")
             if f is None:
                 st.info("Upload a text file to train on it.")
@@ -193,11 +195,11 @@ def settings(locked: bool, runner):
     st.subheader("1 · Text")
     if locked:
         tr = runner.trainer
-        st.markdown(f"Training on **{_corpus_title(tr.corpus.name)}**.")
+        st.markdown(f"Training on **{H.md(_corpus_title(tr.corpus.name))}**.")
         corpus_caption(tr.corpus)
         st.subheader("2 · Model")
         st.markdown(f"**{_arch(tr.model.config)}**, embedding {tr.model.config.embed}" +
-                    (f", continued from **{tr.source}**." if tr.source else ", started from random weights."))
+                    (f", continued from **{H.md(tr.source)}**." if tr.source else ", started from random weights."))
         st.caption("Text and model are fixed while this model exists. Press **Reset** to choose again.")
         corpus, base, start = tr.corpus, None, None
         c = tr.model.config
@@ -252,16 +254,16 @@ def model_choice(out):
             arch = dict(cell=m.cell, layers=m.layers, hidden=m.hidden, embed=m.embed)
             trained_on = base.card.get("corpus") or "unknown text"
             st.caption(f"Architecture fixed by the model: {_arch(m)}, embedding {m.embed}; trained on "
-                       f"{_corpus_title(trained_on)} for {base.card.get('steps', 0):,} steps.")
+                       f"{H.md(_corpus_title(trained_on))} for {base.card.get('steps') or 0:,} steps.")
     # A bundled / uploaded model can only read characters it knows.
     if base is not None and corpus is not None:
         unknown = sorted(set(corpus.vocab.chars) - set(base.vocab.chars))
         if unknown:
             shown = ", ".join(repr(ch) for ch in unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
             own = base.card.get("corpus")
-            own_s = f" — normally its own corpus, **{_corpus_title(own)}**" if own else ""
-            st.warning(f"**{base.name}** only knows the {len(base.vocab)} characters it was trained on, and this "
-                       f"text uses {len(unknown)} others: {shown}. A trained model can only continue on text "
+            own_s = f" — normally its own corpus, **{H.md(_corpus_title(own))}**" if own else ""
+            st.warning(f"**{H.md(base.name)}** only knows the {len(base.vocab)} characters it was trained on, and "
+                       f"this text uses {len(unknown)} others: {shown}. A trained model can only continue on text "
                        f"made of its own characters{own_s}. Switch the text, or start from a new model.")
             out["error"] = "The model and the text do not fit together (see the warning on the left)."
         elif corpus.vocab != base.vocab:
@@ -312,7 +314,7 @@ def summary(cfg: dict, runner):
         return
     base = math.log(V)
     st.markdown(
-        f"**{_arch(m)}** · **{params:,}** parameters · vocabulary **{V}** characters ({_corpus_title(name)}) · "
+        f"**{_arch(m)}** · **{params:,}** parameters · vocabulary **{V}** characters ({H.md(_corpus_title(name))}) · "
         f"{c.batch_size * c.seq_len:,} characters per step · a uniform guess scores "
         f"ln {V} = **{base:.2f}** nats/char (perplexity {V})"
     )
@@ -397,7 +399,7 @@ def controls(cfg, runner):
                 ss.pop("tr_sample_out", None)
             st.rerun()
     except ValueError as e:
-        st.error(f"Could not start training: {e}")
+        st.error(f"Could not start training: {H.md(e)}")
 
 
 def divergence_box(runner):
@@ -571,7 +573,7 @@ def sampling_panel():
         label, s = out
         how = "greedy" if s.greedy else f"temperature {s.temperature:g}" + (f", top-{s.top_k}" if s.top_k else "")
         ppl = math.exp(-s.mean_log_prob()) if len(s.probs) else float("nan")
-        st.caption(f"{label} · {how} · {len(s.text):,} characters · mean probability of the chosen characters "
+        st.caption(f"{H.md(label)} · {how} · {len(s.text):,} characters · mean probability of the chosen characters "
                    f"{float(np.mean(s.probs)):.2f} (perplexity {ppl:.1f}). Bold: your prime.")
         st.html(H.prob_text(s.text, s.probs, s.top, prime=s.prime, max_height=320))
         st.html(H.legend("prob", "probability of the sampled character (hover for the top 5)"))

@@ -108,16 +108,35 @@ class Corpus:
 # ---------------------------------------------------------------- validation
 
 
-def validate_text(text: str, *, min_chars: int = MIN_CHARS, what: str = "The text") -> str:
-    """Return ``text`` if it can train a character model, else raise ValueError."""
+def limit_mb() -> int:
+    """The upload / paste limit in MB, for messages and labels."""
+    return MAX_BYTES // (1024 * 1024)
+
+
+def validate_text(text: str, *, min_chars: int = MIN_CHARS, what: str = "The text",
+                  size_checked: bool = False) -> str:
+    """Return ``text`` if it can train a character model, else raise ValueError.
+
+    The size limit applies to the bytes the user sent: a paste is measured in UTF-8
+    (what the browser sends); decoded uploads pass ``size_checked=True`` because
+    ``decode_bytes`` already measured the file itself (Latin-1 grows in UTF-8).
+    Lone surrogates (half of a UTF-16 pair) are refused here, while the text is
+    loaded: nothing downstream (saving a checkpoint's card) could encode them.
+    """
     if not isinstance(text, str):
         raise ValueError(f"{what} must be a string.")
     if len(text) == 0:
         raise ValueError(f"{what} is empty. Paste or upload some text to train on.")
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as e:
         raise ValueError(
-            f"{what} is larger than {MAX_BYTES // (1024 * 1024)} MB. Use a smaller excerpt."
-        )
+            f"{what} contains an invalid character (character {e.start + 1:,}): a lone surrogate "
+            f"(U+{ord(text[e.start]):04X}), half of a character that lost its other half, e.g. in a "
+            "broken copy-paste. Remove it, or save the text as UTF-8 again."
+        ) from None
+    if not size_checked and size > MAX_BYTES:
+        raise ValueError(f"{what} is larger than {limit_mb()} MB. Use a smaller excerpt.")
     if "\x00" in text:
         raise ValueError(
             f"{what} contains NUL bytes, so it looks like a binary file. Use a plain-text file."
@@ -147,8 +166,8 @@ def decode_bytes(data: bytes, *, what: str = "The file") -> str:
         raise ValueError(f"{what} is empty. Upload a plain-text file with some content.")
     if len(data) > MAX_BYTES:
         raise ValueError(
-            f"{what} is {len(data) / 1e6:.1f} MB, larger than the "
-            f"{MAX_BYTES // (1024 * 1024)} MB limit. Upload a smaller excerpt."
+            f"{what} is {len(data) / (1024 * 1024):.1f} MB, larger than the "
+            f"{limit_mb()} MB limit. Upload a smaller excerpt."
         )
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM (e.g. Windows "Unicode")
         try:
@@ -178,17 +197,18 @@ def decode_bytes(data: bytes, *, what: str = "The file") -> str:
     return text
 
 
-def from_text(text: str, name: str = "pasted text", *, min_chars: int = MIN_CHARS) -> Corpus:
+def from_text(text: str, name: str = "pasted text", *, min_chars: int = MIN_CHARS,
+              size_checked: bool = False) -> Corpus:
     """A corpus from a pasted string (line endings normalised to ``\\n``)."""
     if isinstance(text, str):
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = validate_text(text, min_chars=min_chars)
+    text = validate_text(text, min_chars=min_chars, size_checked=size_checked)
     return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description="Your own text.")
 
 
 def from_bytes(data: bytes, name: str = "uploaded file", *, min_chars: int = MIN_CHARS) -> Corpus:
-    """A corpus from uploaded bytes."""
-    return from_text(decode_bytes(data), name=name, min_chars=min_chars)
+    """A corpus from uploaded bytes (the size limit applies to the bytes, as sent)."""
+    return from_text(decode_bytes(data), name=name, min_chars=min_chars, size_checked=True)
 
 
 # ---------------------------------------------------------------- built-ins

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from .seeds import check_seed
 from .threads import one_thread
 
 DTYPE = torch.float64
@@ -97,7 +99,7 @@ def init_params(vocab_size: int, hidden: int, seed: int = 0, scale: float = 0.5)
         raise ValueError(f"Hidden size must be between {lo} and {hi} (got {hidden}).")
     if not (math.isfinite(scale) and 0.0 < scale <= 3.0):
         raise ValueError(f"Initial weight scale must be in (0, 3] (got {scale}).")
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(check_seed(seed))
     H, V = int(hidden), int(vocab_size)
     p = {
         "W_xh": torch.randn(H, V, generator=g, dtype=DTYPE) * scale,
@@ -460,7 +462,7 @@ def sample_chain(params, vocab: list[str], start: str = "h", length: int = 4, *,
         raise ValueError(f"The chain length must be between 1 and 50 (got {length}).")
     if not greedy and not (math.isfinite(temperature) and 0.01 <= temperature <= 10):
         raise ValueError(f"Temperature must be between 0.01 and 10 (got {temperature}).")
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(check_seed(seed))
     H = params["W_hh"].shape[0]
     h = torch.zeros(1, H, dtype=DTYPE)
     cur = vocab.index(start)
@@ -622,7 +624,7 @@ def _train_copy_task(gap: int = 6, k: int = 4, *, chars: int = 2400, hidden: int
     eval_every = max(1, updates // int(evals))
     t0 = time.perf_counter()
     L = gap + 3
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(check_seed(seed))
     rng = np.random.default_rng(int(seed))
     V, H = len(COPY_VOCAB), int(hidden)
     params = {

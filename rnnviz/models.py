@@ -52,6 +52,9 @@ SIGNAL_LABELS = {
     "pre": "pre-activation a",
 }
 GATE_SIGNALS = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}
+# A trace keeps every signal of every layer for every character (float32): one
+# request must not take a classroom server's memory. See ``check_trace_size``.
+MAX_TRACE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -233,6 +236,31 @@ def join_state(model: CharModel, hs, cs):
     return h
 
 
+def trace_memory_bytes(config: "ModelConfig", chars: int) -> int:
+    """Memory a ``trace`` of ``chars`` characters keeps: every signal of every layer
+    (layers x hidden x signals) plus the logits, float32, per character."""
+    per_char = int(config.layers) * int(config.hidden) * len(SIGNALS[config.cell]) + int(config.vocab_size)
+    return 4 * per_char * int(chars)
+
+
+def max_trace_chars(config: "ModelConfig") -> int:
+    """The longest text ``trace`` accepts for this model (``MAX_TRACE_BYTES``)."""
+    return MAX_TRACE_BYTES // trace_memory_bytes(config, 1)
+
+
+def check_trace_size(config: "ModelConfig", chars: int, what: str = "the text") -> None:
+    """Raise ValueError, naming the cap, if tracing ``chars`` characters needs too much memory."""
+    need = trace_memory_bytes(config, chars)
+    if need > MAX_TRACE_BYTES:
+        c = config
+        raise ValueError(
+            f"Tracing {int(chars):,} characters through this {c.layers} x {c.hidden} {CELL_LABELS[c.cell]} would "
+            f"keep about {need / 2**20:,.0f} MB ({len(SIGNALS[c.cell])} signals x {c.layers} layers x {c.hidden} "
+            f"cells per character); the limit is {MAX_TRACE_BYTES // 2**20:,} MB, which is "
+            f"{max_trace_chars(c):,} characters for this model. Use a shorter part of {what}."
+        )
+
+
 @dataclass
 class Trace:
     """Everything a sequence did inside the network, one row per time step.
@@ -284,11 +312,13 @@ def trace(
     ``activation`` overrides the vanilla RNN's non-linearity ("tanh", "relu",
     "linear") for experiments; ``clamp`` maps (layer, signal, unit) -> value;
     ``embeddings`` replaces the embedding lookup (e.g. a tensor that requires grad).
+    Texts whose trace would exceed ``MAX_TRACE_BYTES`` are refused (``check_trace_size``).
     """
     cfg = model.config
     ids = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
     if ids.numel() == 0:
         raise ValueError("Nothing to trace: the text is empty.")
+    check_trace_size(cfg, ids.numel())
     if int(ids.max()) >= cfg.vocab_size or int(ids.min()) < 0:
         raise ValueError("The ids are outside the model's vocabulary.")
     act = activation or cfg.nonlinearity
@@ -425,6 +455,9 @@ def build(cell="lstm", vocab_size=65, layers=2, hidden=128, embed=64, dropout=0.
     cfg = ModelConfig(cell=cell, vocab_size=vocab_size, layers=layers, hidden=hidden,
                       embed=embed, dropout=dropout, **kw)
     if seed is not None:
+        from .seeds import check_seed
+
+        seed = check_seed(seed)
         g = torch.random.fork_rng()
         with g:
             torch.manual_seed(seed)

@@ -16,6 +16,7 @@ import torch
 
 from .corpora import Vocab
 from .models import CharModel, _group_clamps, cell_step, layer_weights, split_state, trace
+from .seeds import check_seed, parse_seed
 
 MAX_LENGTH = 20_000
 
@@ -104,6 +105,7 @@ def sample(
     if len(vocab) != model.config.vocab_size:
         raise ValueError("The vocabulary does not match the model.")
     check_options(length, temperature, top_k, len(vocab))
+    seed = None if seed is None else check_seed(seed)
     prime = prime or ""
     missing = vocab.unknown(prime)
     if missing:
@@ -199,7 +201,7 @@ def build_parser():
     p.add_argument("--top-k", type=int_at_least(1), default=None,
                    help="sample only among the k most likely characters (default: all)")
     p.add_argument("--greedy", action="store_true", help="always take the most likely character (deterministic)")
-    p.add_argument("--seed", type=int_at_least(0), default=None,
+    p.add_argument("--seed", type=parse_seed, default=None,
                    help="random seed; the same seed and options give the same text (default: a random seed, "
                         "reported on stderr)")
     p.add_argument("--json", action="store_true",

@@ -36,6 +36,7 @@ from .corpora import Corpus
 from .models import CELLS, CharModel, ModelConfig
 from .protocol import LiveTrainer
 from .sample import Sample, sample
+from .seeds import check_seed, parse_seed
 
 OPTIMIZERS = ("adam", "sgd", "adagrad")
 MILESTONES = (0, 100, 300, 1000, 3000, 10000, 30000, 100000, 300000)
@@ -86,6 +87,7 @@ class TrainConfig:
             raise ValueError(f"The clipping threshold must be a positive number (got {self.clip_value}).")
         if int(self.eval_every) < 1:
             raise ValueError("Validation must run at least every step count >= 1.")
+        self.seed = check_seed(self.seed)
         return self
 
     def model_config(self, vocab_size: int) -> ModelConfig:
@@ -779,7 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="cosine learning-rate decay to 10 %% of --lr over this run's --steps or --minutes")
     opt.add_argument("--clip", type=non_negative_float, default=5.0,
                      help="gradient-norm clipping threshold; 0 turns clipping off (default 5)")
-    opt.add_argument("--seed", type=int_at_least(0), default=1337,
+    opt.add_argument("--seed", type=parse_seed, default=1337,
                      help="random seed: same seed and settings give the same run (default 1337)")
     budget = p.add_argument_group("budget (choose one; default 5 minutes)").add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int_at_least(1), default=None,

@@ -19,16 +19,17 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import struct
 
 import pytest
 import torch
+from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
-from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 TRAIN, CELLS, GATES, GRADS = "pages/train.py", "pages/cells.py", "pages/gates.py", "pages/gradients.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -57,7 +58,9 @@ def texts(at) -> list[str]:
 
 
 def messages(at) -> str:
-    return " ".join(e.value for e in list(at.error) + list(at.warning))
+    """Errors and warnings as a reader sees them (Markdown escapes of quoted user text resolved)."""
+    raw = " ".join(e.value for e in list(at.error) + list(at.warning))
+    return re.sub(r"\\(.)", r"\1", raw).replace("\u2060", "")
 
 
 def assert_clean(at, *words):
@@ -182,6 +185,17 @@ def test_latin1_upload_is_accepted(app_test):
     assert any("distinct" in c.value for c in at.caption)
     step_live(at, 10)
     assert "é" in runner(at).trainer.vocab.chars and "û" in runner(at).trainer.vocab.chars
+
+
+def test_upload_cap_counts_the_bytes_sent(app_test, monkeypatch):
+    """Issue 12: the cap applies to the file, not to its text re-measured in UTF-8."""
+    monkeypatch.setattr(corpora, "MAX_BYTES", 4096)
+    data = ("Öl süß, Ärger für Äöü: ça où déjà élève à Ñandú ÿ\n" * 90).encode("latin-1")[:4000]
+    assert len(data.decode("latin-1").encode("utf-8")) > 4096
+    at = tiny(app_test(TRAIN))
+    upload_text(at, "menu.txt", data)
+    assert not at.error and not at.exception, messages(at)
+    assert any("4,000 characters" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 def test_bad_pastes_then_train(app_test):

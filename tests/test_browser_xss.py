@@ -197,3 +197,79 @@ def test_query_parameters_stay_inert(page, server, path, wait_text):
     page.wait_for_selector("[data-testid='stApp']")
     page.get_by_text(wait_text, exact=False).first.wait_for()
     _assert_inert(page, bg, f"query_{path or 'home'}")
+
+
+# ------------------------------------------------------------------ Markdown sinks (issue 12)
+
+MD_NAME = "[x](http://127.0.0.1:9/a) ![i](http://127.0.0.1:9/i.png) <b>b</b> $x^2$.txt"
+MD_TEXT = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
+
+
+def _upload(page, label: str, name: str, data: bytes, mime: str):
+    """Give a Streamlit file uploader a file with any name (built in the page: a real
+    file of this name cannot exist on disk, it holds '/')."""
+    box = page.locator("[data-testid='stFileUploader']").filter(has_text=label).first
+    box.wait_for()
+    box.locator("input[type=file]").evaluate(
+        """(input, [name, bytes, mime]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name, {type: mime}));
+            input.files = dt.files;
+            input.dispatchEvent(new Event('change', {bubbles: true}));
+        }""",
+        [name, list(data), mime],
+    )
+
+
+def _main_text(page) -> str:
+    return page.locator("[data-testid='stMain']").first.inner_text().replace("\u2060", "")
+
+
+def _wait_main_text(page, needle: str, count: int = 1, timeout: float = 120.0) -> str:
+    deadline = time.time() + timeout
+    text = ""
+    while time.time() < deadline:
+        text = _main_text(page)
+        if text.count(needle) >= count:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"{needle!r} not shown {count}x literally; page text: {text[:1500]!r}")
+
+
+def _assert_no_markdown_effects(page, requests):
+    assert page.locator("a[href*='127.0.0.1:9']").count() == 0, "a link was made from text we did not write"
+    assert page.locator("img[src*='127.0.0.1:9']").count() == 0, "an image was made from text we did not write"
+    assert page.locator("[data-testid='stMain'] b").filter(has_text="b").count() == 0
+    assert page.locator(".katex annotation").filter(has_text="x^2").count() == 0, "KaTeX rendered $x^2$"
+    assert not [u for u in requests if "127.0.0.1:9/" in u], requests
+
+
+def test_file_name_and_card_fields_shown_literally(page, server):
+    from rnnviz.corpora import Vocab
+    from rnnviz.models import build
+
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    bg = _open(page, server, "train", "Press Train to start")
+
+    # a text file with a Markdown/HTML/LaTeX file name: the summary line names it
+    page.get_by_text("Upload a file", exact=True).first.click()
+    _upload(page, "A plain-text file", MD_NAME, MD_TEXT.encode(), "text/plain")
+    _wait_main_text(page, f"({MD_NAME})")
+
+    # a checkpoint whose card's name, corpus and description hold the same text
+    vocab = Vocab.from_text(MD_TEXT)
+    model = build("gru", len(vocab), layers=1, hidden=16, embed=8, seed=0)
+    data = ckpt.to_bytes(model, vocab, name=MD_NAME, corpus=MD_NAME, description=MD_NAME, steps=0)
+    _upload(page, "Load a model downloaded from rnnviz", "hostile.safetensors", data, "application/octet-stream")
+    text = _wait_main_text(page, f"Loaded {MD_NAME} (")
+    assert f"Its card says: {MD_NAME}" in text
+    _wait_main_text(page, f"trained on {MD_NAME} for 0 steps")  # the card's corpus, under Start from
+    _assert_no_markdown_effects(page, requests)
+
+    # train it on the uploaded file: the locked settings name both, still literally
+    page.get_by_role("button", name="Step +").first.click()
+    text = _wait_main_text(page, f"Training on {MD_NAME}.")
+    assert f"continued from {MD_NAME}." in text
+    _assert_no_markdown_effects(page, requests)
+    _assert_inert(page, bg, "markdown_sinks")

@@ -12,8 +12,9 @@ import torch
 from safetensors.torch import save as st_save
 
 from rnnviz import checkpoint as ckpt
+from rnnviz.bench.inputs import crafted_file, measure_in_fresh_process
 from rnnviz.corpora import Vocab
-from rnnviz.models import build
+from rnnviz.models import ModelConfig, build
 
 VOCAB = Vocab.from_text("abc déf\n<>&\"'€")
 
@@ -169,6 +170,12 @@ def test_card_not_json():
         (lambda c: c["model"].update(hidden=8), "invalid model: Hidden size"),
         (lambda c: c["model"].update(cell="transformer"), "invalid model: Unknown cell"),
         (lambda c: c["model"].update(hidden="many"), "invalid model"),
+        (lambda c: c["model"].update(hidden=64.0), "sizes must be whole numbers"),
+        (lambda c: c.update(name={"a": 1}), "name must be a text"),
+        (lambda c: c.update(description="x" * 2001), "description must be a text of at most 2,000"),
+        (lambda c: c.update(steps="[x](http://127.0.0.1:9/a)"), "step count must be a whole number"),
+        (lambda c: c.update(steps=-3), "step count must be a whole number"),
+        (lambda c: c.update(val_loss=float("nan")), "val_loss must be a finite number"),
     ],
 )
 def test_card_mismatch(data, edit, match):
@@ -185,10 +192,70 @@ def test_card_says_bigger_model_than_tensors(data):
         ckpt.from_bytes(rebuild(data, card=card))
 
 
-def test_size_cap(data, monkeypatch):
+def test_size_cap(data, monkeypatch, tmp_path):
+    # The message is built from the constant, so it states whatever the cap really is.
+    assert "larger than 200 MB" in ckpt.too_large_message()
     monkeypatch.setattr(ckpt, "MAX_CHECKPOINT_BYTES", 100)
-    with pytest.raises(ValueError, match="larger than 200 MB"):
+    with pytest.raises(ValueError, match="larger than 100 bytes"):
         ckpt.from_bytes(data)
+    (tmp_path / "big.safetensors").write_bytes(data)
+    with pytest.raises(ValueError, match="larger than 100 bytes"):
+        ckpt.load(str(tmp_path / "big.safetensors"))
+
+
+# ------------------------------------------------------------------ crafted headers
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_expected_shapes_match_the_model(cell, layers):
+    m = build(cell, vocab_size=7, layers=layers, hidden=16, embed=5)
+    assert ckpt.expected_shapes(m.config) == {k: tuple(v.shape) for k, v in m.state_dict().items()}
+
+
+header_only = crafted_file
+
+
+@pytest.mark.parametrize("layers, hidden, embed, words", [
+    (3, 1024, 64, ("130,158,240 parameters", "200 MB")),  # the card alone is refused
+    (1, 256, 16, ("cut short",)),  # small enough for the card check: the header's byte ranges refuse it
+])
+def test_crafted_huge_card_refused_cheaply(layers, hidden, embed, words):
+    """Issue 12: vocabulary 100,000 x hidden 1,024 x 3 layers, header only (about 1.6 MB).
+
+    Measured in a fresh interpreter: peak RSS and Python allocations while refusing,
+    and CPU time (not wall time, so a busy machine does not make it fail). The old
+    code built the whole model first (+885 MB, 1.4 s)."""
+    r = measure_in_fresh_process(layers=layers, hidden=hidden, embed=embed)
+    assert r["file_bytes"] > 1_000_000
+    assert r["message"] and all(w in r["message"] for w in words), r
+    assert r["rss_peak_delta_bytes"] <= 20 * 2**20, r  # goal: at most 20 MB
+    assert r["python_peak_bytes"] <= 20 * 2**20, r
+    assert r["cpu_s"] <= 1.0, r  # goal 0.1 s; generous against noise, the old code took 1.4 s
+
+
+def test_header_only_file_of_an_allowed_model_refused_before_loading():
+    cfg = ModelConfig(cell="gru", vocab_size=len(VOCAB), layers=2, hidden=512, embed=64)
+    with pytest.raises(ValueError, match="weights in this file could not be read: the file is cut short"):
+        ckpt.from_bytes(header_only(cfg, list(VOCAB.chars)))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda h: h["head.bias"].update(dtype="I64"), "head.bias is not floating point"),
+    (lambda h: h["head.bias"].update(shape=[3]), r"head.bias has shape \(3,\)"),
+    (lambda h: h["head.bias"].update(shape="14"), "malformed shape"),
+    (lambda h: h["head.bias"].update(data_offsets=[0, 1]), "byte range that does not fit"),
+    (lambda h: h["head.bias"].update(data_offsets=[-56, 0]), "byte range that does not fit"),
+    (lambda h: h.__setitem__("head.bias", [1, 2]), "header entry of tensor head.bias is malformed"),
+    (lambda h: h.__setitem__("extra", {}), "unexpected: extra"),
+    (lambda h: h.pop("embed.weight"), "missing: embed.weight"),
+    (lambda h: h.__setitem__("__metadata__", []), "not saved by rnnviz"),
+])
+def test_crafted_header_entries(edit, match):
+    cfg = ModelConfig(cell="lstm", vocab_size=len(VOCAB), layers=1, hidden=16, embed=6)
+    assert ckpt.from_bytes(header_only(cfg, list(VOCAB.chars), zeros=True)).model.config == cfg
+    with pytest.raises(ValueError, match=match):
+        ckpt.from_bytes(header_only(cfg, list(VOCAB.chars), edit, zeros=True))
 
 
 def test_bundled_models_load():

@@ -209,3 +209,40 @@ def test_bytes_that_decode_to_bad_text():
 def test_not_bytes():
     with pytest.raises(ValueError, match="could not be read"):
         corpora.decode_bytes(12345)
+
+
+# ------------------------------------------------------------------ limits that say what they mean
+
+LATIN1_LINE = "Öl süß, Ärger für Äöü: ça où déjà élève à Ñandú ÿ\n"  # half the characters need 2 bytes in UTF-8
+
+
+def test_upload_cap_is_measured_on_the_bytes_sent(monkeypatch):
+    """A Latin-1 file within the cap grows past it in UTF-8; it must still be accepted."""
+    monkeypatch.setattr(corpora, "MAX_BYTES", 4096)
+    data = (LATIN1_LINE * 90).encode("latin-1")[:4000]
+    assert len(data) <= 4096 < len(data.decode("latin-1").encode("utf-8"))  # 4,000 vs about 5,400
+    c = corpora.from_bytes(data)
+    assert "ß" in c.vocab and len(c.text) == 4000
+    with pytest.raises(ValueError, match="larger than"):  # a paste of the same text is what it is in UTF-8
+        corpora.from_text(data.decode("latin-1"))
+
+
+def test_a_15_mb_latin1_file_is_accepted():
+    data = (LATIN1_LINE * (15 * 1024 * 1024 // len(LATIN1_LINE) + 1)).encode("latin-1")[: 15 * 1024 * 1024]
+    assert len(data.decode("latin-1").encode("utf-8")) > MAX_BYTES  # refused before issue 12
+    c = corpora.from_bytes(data, name="gross.txt")
+    assert len(c.text) == 15 * 1024 * 1024 and "ß" in c.vocab
+
+
+@pytest.mark.parametrize("bad, where", [("\ud800", 101), ("\udfff", 101), ("x\udc80y", 102)])
+def test_lone_surrogates_refused_when_loaded(bad, where):
+    text = (GOOD * 2)[:100] + bad + GOOD
+    with pytest.raises(ValueError, match=f"character {where}\\): a lone surrogate"):
+        corpora.from_text(text)
+    with pytest.raises(ValueError, match="lone surrogate"):
+        corpora.validate_text(text)
+
+
+def test_a_proper_pair_is_fine():
+    c = corpora.from_text(GOOD + "\U0001f642")  # one character, not two halves
+    assert "\U0001f642" in c.vocab

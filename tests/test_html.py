@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from html.parser import HTMLParser
 
 import numpy as np
@@ -135,3 +137,59 @@ def test_legend_escapes_labels():
 def test_esc():
     assert H.esc("<a href='x'>&</a>") == "&lt;a href=&#x27;x&#x27;&gt;&amp;&lt;/a&gt;"
     assert H.describe_char(" ") == "space" and H.describe_char("\t") == "tab"
+
+
+# ------------------------------------------------------------------ md(): text into Markdown sinks
+
+HOSTILE_NAME = "[x](http://127.0.0.1:9/a) ![i](http://127.0.0.1:9/i.png) <b>b</b> $x^2$.txt"
+
+
+def _unescape(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s).replace(H.WORD_JOINER, "")
+
+
+ALWAYS = "\\`*[]<>&$~:|"  # characters that can make markup anywhere in a line
+
+
+@pytest.mark.parametrize("text", [HOSTILE_NAME, *NASTY, ":red[x] :smile: :material/home: **b** _i_ `c` ~~s~~",
+                                  "a\\b \\[not\\] escaped", "| a | b |", "x_y _lead trail_ __both__"])
+def test_md_escapes_every_markup_character(text):
+    out = H.md(text)
+    plain = out.replace(H.WORD_JOINER, "")
+    k = 0
+    while k < len(plain):  # every markup character is preceded by a backslash
+        if plain[k] == "\\":
+            assert plain[k + 1] in string.punctuation, (k, plain)
+            k += 2
+            continue
+        assert plain[k] not in ALWAYS, (k, plain)
+        if plain[k] == "_":  # an unescaped underscore only between two letters/digits
+            assert plain[k - 1].isalnum() and plain[k + 1].isalnum(), (k, plain)
+        k += 1
+    assert _unescape(out) == text  # nothing lost: shown literally
+
+
+@pytest.mark.parametrize("text, start", [("# heading", "\\#"), ("- item", "\\-"), ("+ item", "\\+"),
+                                         ("1. one", "1\\."), ("12) x", "12\\)"), ("   > quote", "   \\>"),
+                                         ("=== x", "\\="), ("*a*", "\\*")])
+def test_md_no_block_can_start(text, start):
+    assert H.md(text).startswith(start) and _unescape(H.md(text)) == text
+
+
+def test_md_keeps_harmless_punctuation_and_one_line():
+    assert H.md("ok.txt") == "ok.txt" and H.md("names_gru") == "names_gru" and H.md("C/C++, a-b (c)!") == "C/C++, a-b (c)!"
+    assert H.md("line one\nline two\r\n# three") == "line one line two # three"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/a", "HTTPS://x.org/y", "www.example.com", "WWW.Example.org",
+                                 "someone@example.com", "mailto:c@d.org"])
+def test_md_breaks_autolinks(url):
+    # GFM autolinks are found after escapes are resolved: the unescaped text must not match them.
+    shown = re.sub(r"\\(.)", r"\1", H.md(f"see {url} now"))
+    assert not re.search(r"(?i)https?://|www\.|[\w.+-]@[\w-]", shown), shown
+    assert shown.replace(H.WORD_JOINER, "") == f"see {url} now"
+
+
+def test_md_accepts_anything():
+    assert H.md(None) == "None" and H.md(12) == "12" and H.md("") == ""
+    assert H.md("tab\there\x00nul") == "tab here nul"

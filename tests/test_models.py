@@ -411,3 +411,37 @@ def test_layer_weights_gate_slices():
     w = models.layer_weights(model, 1)
     assert w.w_ih.shape == (4 * H, H) and w.w_hh.shape == (4 * H, H)
     assert w.w_hh.data_ptr() == model.rnn.weight_hh_l1.data_ptr()  # same weights, not a copy
+
+
+# ------------------------------------------------------------------ trace size cap (issue 12)
+
+
+def test_trace_memory_estimate_matches_what_a_trace_keeps():
+    m = build("lstm", vocab_size=11, layers=2, hidden=16, embed=4, seed=0).eval()
+    with torch.inference_mode():
+        tr = trace(m, torch.arange(11).repeat(3))
+    kept = sum(t.numel() * t.element_size() for layer in tr.layers for t in layer.values())
+    kept += tr.logits.numel() * tr.logits.element_size()
+    assert models.trace_memory_bytes(m.config, 33) == kept
+
+
+def test_trace_length_capped_by_memory(monkeypatch):
+    m = build("gru", vocab_size=5, layers=2, hidden=16, embed=4, seed=0).eval()
+    per_char = models.trace_memory_bytes(m.config, 1)
+    assert per_char == 4 * (2 * 16 * 4 + 5)
+    monkeypatch.setattr(models, "MAX_TRACE_BYTES", per_char * 100)
+    assert models.max_trace_chars(m.config) == 100
+    with torch.inference_mode():
+        assert trace(m, torch.zeros(100, dtype=torch.long)).logits.shape == (100, 5)
+        with pytest.raises(ValueError, match=r"Tracing 101 characters .* 2 x 16 GRU .* which is 100 characters"):
+            trace(m, torch.zeros(101, dtype=torch.long))
+    with pytest.raises(ValueError, match="limit is 0 MB"):  # the message states the (patched) cap
+        models.check_trace_size(m.config, 101)
+
+
+def test_real_trace_cap_fits_the_pages_and_refuses_a_huge_text():
+    cfg = ModelConfig(cell="lstm", vocab_size=166, layers=2, hidden=256, embed=64)  # the largest bundled models
+    assert models.max_trace_chars(cfg) >= 15_000  # the pages trace at most 5,000 characters
+    m = CharModel(cfg).eval()
+    with pytest.raises(ValueError, match=r"1,000,000 characters.*limit is 256 MB"):
+        trace(m, torch.zeros(1_000_000, dtype=torch.long))

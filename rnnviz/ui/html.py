@@ -5,12 +5,18 @@ quotes...). Each character goes through ``html.escape(quote=True)`` on its own;
 colours and tooltips are built only from our own numbers, and tooltip text is
 escaped as well. The result is shown with ``st.html`` (DOMPurify-sanitised), never
 with ``unsafe_allow_html``.
+
+``md`` is the one escaper for text we did not write (file names, checkpoint card
+fields, error messages that quote user text) on its way into a Markdown sink:
+``st.markdown``, captions, alerts, ``st.table`` cells, widget and metric labels.
 """
 
 from __future__ import annotations
 
 import html as _html
 import math
+import re
+import string
 
 import numpy as np
 
@@ -23,6 +29,36 @@ BOX_STYLE = (
     "padding: 10px 12px; border-radius: 8px; border: 1px solid rgba(128,128,128,0.35); "
     "background: #ffffff; color: #111111; max-height: {max_height}px; overflow-y: auto;"
 )
+
+
+WORD_JOINER = "\u2060"  # invisible; breaks GFM autolinks, which survive backslash escapes
+_MD_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_MD_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)")
+# Characters that make markup anywhere in a line (an ``_`` between two letters or
+# digits cannot, so "names_gru" stays as it is); plus what starts a block at the
+# beginning: a list number "1." / "1)" or any leading punctuation (# > - + = ...).
+_MD_INLINE = re.compile(r"[\\`*\[\]<>&$~:|]|(?<![^\W_])_|_(?![^\W_])")
+_MD_START = re.compile(r"^(\s*\d*)([%s])" % re.escape(string.punctuation))
+
+
+def md(text) -> str:
+    """Text we did not write, shown literally by any Markdown sink, on one line.
+
+    Every character that can start markup is backslash-escaped, which stops links,
+    images, emphasis, code, HTML tags, entities, ``$...$`` (KaTeX), strike-through,
+    Streamlit's ``:color[...]`` directives and ``:emoji:`` / ``:material/...:``
+    shortcodes; harmless punctuation (``.``, ``/``, ``_`` inside a word...) stays
+    as it is, so the text still reads and searches normally. GitHub-style
+    autolinks (``http://``, ``www.``, e-mail addresses) are found in the
+    already-unescaped text, so an invisible word joiner is put into them. Line
+    breaks and control characters become spaces, and a leading "1." or "#" is
+    escaped, so no heading, list or code block can start.
+    """
+    s = _MD_AUTOLINK.sub(WORD_JOINER, _MD_BREAKS.sub(" ", str(text)))
+    s = _MD_INLINE.sub(lambda m: "\\" + m.group(0), s)
+    if s.lstrip().startswith("\\"):
+        return s
+    return _MD_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s, count=1)
 
 
 def esc(ch: str) -> str:
