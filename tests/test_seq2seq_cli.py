@@ -11,7 +11,7 @@ from rnnviz.seq2seq import checkpoint as ck
 
 
 def cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "rnnviz.seq2seq", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rnnviz.seq2seq", *args], capture_output=True, text=True, check=False,
                           timeout=timeout)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnviz.seq2seq import dates, explain
-from rnnviz.seq2seq.model import Seq2Seq, Seq2SeqConfig, decode_steps, translate
+from rnnviz.seq2seq.model import Seq2Seq, Seq2SeqConfig, decode_steps, encode_texts, translate
 from rnnviz.seq2seq.trainer import Seq2SeqTrainer, TrainSettings, race
 
 TEXTS = ["jeudi 25 juin 2009", "1.1.2000", "Thursday, December 31, 2009", "25.06.2009", "sáb, 22 nov 1975"]
@@ -38,7 +38,7 @@ def test_attention_weights_sum_to_one_over_the_real_input(data, attention, cell,
     torch.manual_seed(0)
     m = Seq2Seq(Seq2SeqConfig(len(data.in_vocab), cell=cell, bidirectional=bidirectional,
                               attention=attention)).eval()
-    _, x, lens = __import__("rnnviz.seq2seq.model", fromlist=["encode_texts"]).encode_texts(TEXTS, data.in_vocab)
+    _, x, lens = encode_texts(TEXTS, data.in_vocab)
     _, _, att = m.greedy(x, lens)
     assert att.shape == (len(TEXTS), dates.OUT_LEN, x.shape[1])
     assert torch.allclose(att.sum(-1), torch.ones(len(TEXTS), dates.OUT_LEN), atol=1e-5)
@@ -49,7 +49,7 @@ def test_attention_weights_sum_to_one_over_the_real_input(data, attention, cell,
 
 def test_step_by_step_decode_equals_the_batched_decode(data, trained):
     batched = translate(trained, data.in_vocab, TEXTS)
-    _, x, lens = __import__("rnnviz.seq2seq.model", fromlist=["encode_texts"]).encode_texts(TEXTS, data.in_vocab)
+    _, x, lens = encode_texts(TEXTS, data.in_vocab)
     _, probs, att = trained.greedy(x, lens)
     for b, text in enumerate(TEXTS):
         d = decode_steps(trained, data.in_vocab, text)

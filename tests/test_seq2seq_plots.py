@@ -7,7 +7,13 @@ import torch
 
 from rnnviz.plots import seq2seq as P
 from rnnviz.seq2seq import dates, explain
-from rnnviz.seq2seq.model import Decoding, DecodeStep, Seq2Seq, Seq2SeqConfig, decode_steps
+from rnnviz.seq2seq.model import (
+    DecodeStep,
+    Decoding,
+    Seq2Seq,
+    Seq2SeqConfig,
+    decode_steps,
+)
 
 
 def test_attention_map_has_one_row_per_output_and_escaped_labels():

@@ -3,7 +3,9 @@
 * ``time to 90 % / 99 %`` - training seconds (optimisation steps only; the test-set
   evaluations between them are not counted) until exact match on the whole test
   split reaches 90 % and 99 %, with the page's default model (bidirectional GRU 2x32
-  encoder, additive attention, GRU-64 decoder, batch 100). Goal: 99 % within 60 s.
+  encoder, additive attention, GRU-64 decoder, batch 100), one torch thread (one CPU
+  slot, as the app's limiter gives each trainer; two threads on a machine busy with
+  other work oversubscribe the cores and crawl). Goal: 99 % within 60 s.
 * ``exact match after the budget`` - the same budget for the model without attention.
 * ``accuracy by input length`` - test exact match per length bin for both models,
   and the attention test (how often blanking the most-attended input character
@@ -14,9 +16,9 @@ from __future__ import annotations
 
 import torch
 
-from . import result
 from ..seq2seq import dates, explain
 from ..seq2seq.trainer import Seq2SeqTrainer, TrainSettings, exact_match
+from . import result
 
 BUDGET = 60.0
 EVAL_EVERY = 25
@@ -39,7 +41,7 @@ def run_one(data, attention: str, budget: float) -> dict:
 
 
 def run(quick: bool = False) -> list[dict]:
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)
     data = dates.make(0)
     budget = 15.0 if quick else BUDGET
     att, none = run_one(data, "additive", budget), run_one(data, "none", budget)

@@ -27,8 +27,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+from torch import nn
 
 from .dates import OUT_LEN, OUT_VOCAB, Vocab, check_input, encode_input
 
@@ -48,7 +47,7 @@ class Seq2SeqConfig:
     attention: str = "additive"
     attn_dim: int = 32
 
-    def validate(self) -> "Seq2SeqConfig":
+    def validate(self) -> Seq2SeqConfig:
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}.")
         if self.attention not in ATTENTIONS:
@@ -66,7 +65,7 @@ class Seq2SeqConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Seq2SeqConfig":
+    def from_dict(cls, d: dict) -> Seq2SeqConfig:
         if not isinstance(d, dict):
             raise ValueError("the model description is not a JSON object")
         unknown = set(d) - set(cls.__dataclass_fields__)
@@ -103,7 +102,7 @@ class Seq2Seq(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def copy(self) -> "Seq2Seq":
+    def copy(self) -> Seq2Seq:
         return copy.deepcopy(self)
 
     # ------------------------------------------------------------ encoder

@@ -43,7 +43,7 @@ class TrainSettings:
     eval_every: int = 25
     eval_size: int = 500
 
-    def validate(self) -> "TrainSettings":
+    def validate(self) -> TrainSettings:
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 4096:
             raise ValueError("The batch size must be a whole number between 1 and 4096.")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
