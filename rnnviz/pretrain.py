@@ -12,6 +12,7 @@ recorded wall time and validation loss of each run land in its ``card.json``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 
 from . import train
@@ -49,6 +50,13 @@ MODELS = {
         "--corpus names --cell gru --layers 1 --hidden 128 --embed 32 --seq-len 32 --batch-size 32 "
         "--lr 3e-3 --steps 3000 --decay --eval-every 100",
     ),
+    "dates_attention": (
+        "Date translator: bidirectional GRU 2x32 encoder, additive attention, GRU-64 decoder; "
+        "human-readable dates in eight locales -> ISO yyyy-MM-dd.",
+        "--attention additive --cell gru --enc-hidden 32 --dec-hidden 64 --batch-size 100 --lr 5e-3 "
+        "--steps 1500 --decay --seed 0 --data-seed 0",
+        "rnnviz.seq2seq.cli",
+    ),
 }
 
 
@@ -80,17 +88,18 @@ def main(argv=None):
     args = p.parse_args(argv)
     names = args.only or list(MODELS)
     for name in names:
-        desc, cli = MODELS[name]
+        desc, cli, *module = MODELS[name]  # a third item names another CLI module than rnnviz.train
         if args.quick:
             parts = cli.split()
             k = parts.index("--steps")
             parts[k + 1] = str(max(20, int(parts[k + 1]) // 100))
-            cli = " ".join(parts) + " --final-eval-chars 20000"
+            cli = " ".join(parts) + ("" if module else " --final-eval-chars 20000")
         folder = os.path.join(args.out, name)
         if not args.annotate_only:
             print(f"== {name}: {cli}", flush=True)
-            train.main(cli.split() + ["--threads", str(args.threads), "--out", folder,
-                                      "--name", name, "--description", desc])
+            main_fn = importlib.import_module(module[0]).main if module else train.main
+            main_fn(cli.split() + ["--threads", str(args.threads), "--out", folder,
+                                   "--name", name, "--description", desc])
         if name in PROBED:
             rep = annotate_probes(folder, PROBED[name] if not args.quick else 2_000)
             print(f"   best cells: " + ", ".join(

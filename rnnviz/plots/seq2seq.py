@@ -1,0 +1,86 @@
+"""Figures for the seq2seq lab: the attention map, the race, accuracy by length and
+the "does attention explain the output?" test. Pure functions returning Plotly figures.
+
+Input characters come from typed text, so axis labels escape every character
+(``html.escape``; Plotly reads a small HTML subset in labels) and show a space as
+"␣". Axes are numeric with tick texts, so repeated characters stay separate columns.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .training import downsample
+
+COLORS = {"additive": "#1f77b4", "dot": "#2ca02c", "none": "#d62728"}
+
+
+def _label(c: str) -> str:
+    return "␣" if c == " " else html.escape(c)
+
+
+def attention_map(decoding, title: str = "Where the decoder looked") -> go.Figure:
+    """Heatmap of output characters (rows) x input characters (columns) for a
+    ``rnnviz.seq2seq.model.Decoding``; hover shows the weight and the top-5 guesses."""
+    m = decoding.attention_matrix()
+    if m is None:
+        raise ValueError("This model has no attention, so there is no map to draw.")
+    z = np.asarray(m, dtype=np.float32)
+    hover = [[f"{_label(ch)} → {_label(s.char)}: {z[i, j]:.2f}<br>top 5: "
+              + ", ".join(f"{_label(c)} {p:.0%}" for c, p in s.top5)
+              for j, ch in enumerate(decoding.text)] for i, s in enumerate(decoding.steps)]
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0, zmax=1,
+                               colorscale="Blues", text=hover, hoverinfo="text",
+                               colorbar=dict(title="weight")))
+    fig.update_xaxes(tickvals=list(range(z.shape[1])), ticktext=[_label(c) for c in decoding.text],
+                     title="input character", side="top")
+    fig.update_yaxes(tickvals=list(range(z.shape[0])), ticktext=[_label(s.char) for s in decoding.steps],
+                     title="output character", autorange="reversed")
+    fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=80, b=20), uirevision="attention")
+    return fig
+
+
+def race(runs: dict, metric: str = "accuracy") -> go.Figure:
+    """Curves of two (or more) trainers: ``runs`` maps a label to its histories
+    ``{"loss": [(step, v), ...], "accuracy": [(step, v), ...], "attention": name}``."""
+    fig = go.Figure()
+    for label, r in runs.items():
+        x, y = downsample(r.get(metric) or [])
+        fig.add_trace(go.Scatter(x=x, y=y * (100 if metric == "accuracy" else 1), mode="lines",
+                                 name=html.escape(label), line=dict(color=COLORS.get(r.get("attention")))))
+    fig.update_layout(xaxis_title="step", yaxis_title="exact match on validation (%)" if metric == "accuracy"
+                      else "loss per output character (nats)", height=320, uirevision=f"race-{metric}",
+                      margin=dict(l=60, r=20, t=30, b=40), legend=dict(orientation="h"))
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 100])
+    return fig
+
+
+def accuracy_by_length(bins_by_model: dict) -> go.Figure:
+    """Grouped bars: test exact match per input-length bin (``explain.LengthBin`` lists)."""
+    fig = go.Figure()
+    for label, bins in bins_by_model.items():
+        fig.add_trace(go.Bar(x=[f"{b.lo}–{b.hi}" for b in bins], y=[100 * b.exact_match for b in bins],
+                             name=html.escape(label), customdata=[b.n for b in bins],
+                             hovertemplate="%{x} characters: %{y:.1f} % of %{customdata} dates<extra></extra>"))
+    fig.update_layout(barmode="group", xaxis_title="input length (characters)",
+                      yaxis_title="exact match on test (%)", yaxis_range=[0, 100], height=320,
+                      margin=dict(l=60, r=20, t=30, b=40))
+    return fig
+
+
+def attention_test(result) -> go.Figure:
+    """How often each output character changes when the most-attended input character
+    (or a random one) is blanked (``explain.AttentionTest``)."""
+    pos = [f"{i + 1}" for i in range(len(result.per_position))]
+    fig = go.Figure([
+        go.Bar(x=pos, y=[100 * v for v in result.per_position], name="most-attended character blanked"),
+        go.Scatter(x=pos, y=[100 * result.changed_random] * len(pos), mode="lines",
+                   name="random character blanked (mean)", line=dict(dash="dash", color="#7f7f7f")),
+    ])
+    fig.update_layout(xaxis_title="output position (yyyy-MM-dd)", yaxis_title="output changed (%)",
+                      yaxis_range=[0, 100], height=320, margin=dict(l=60, r=20, t=30, b=40))
+    return fig

@@ -1,0 +1,88 @@
+"""Does attention explain the output? And how does accuracy depend on input length?
+
+``attention_test``: for every test example and output position i, find the input
+character the decoder attended to most (argmax_j a_ij), replace it with the padding
+symbol (a "blank" the model never saw inside a date) and decode again. If attention
+explains the output, output character i should change far more often than when a
+*random* other input character is blanked. Both rates are reported.
+
+``accuracy_by_length``: exact match of a model on the test split, grouped by the
+length of the input text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .dates import DateData, tensors
+from .model import Seq2Seq
+
+
+@dataclass
+class AttentionTest:
+    positions: int  # (example, output position) pairs tested
+    changed_top: float  # fraction whose output character changed when the most-attended input was blanked
+    changed_random: float  # same, blanking a random other input character
+    output_changed_top: float  # fraction where the whole output string changed
+    per_position: list[float]  # changed_top for each output position (0..9)
+
+
+def _blank(x, col):
+    x = x.clone()
+    x[torch.arange(len(x)), col] = 0
+    return x
+
+
+@torch.no_grad()
+def attention_test(model: Seq2Seq, data: DateData, limit: int | None = 1000, seed: int = 0) -> AttentionTest:
+    if model.config.attention == "none":
+        raise ValueError("This model has no attention, so there is nothing to test: pick a model "
+                         "trained with additive or dot-product attention.")
+    x, lens, _ = tensors(data.test[:limit], data.in_vocab)
+    ids, _, att = model.greedy(x, lens)
+    top = att.argmax(dim=-1)  # (N, OUT_LEN)
+    gen = torch.Generator().manual_seed(seed)
+    changed, changed_rand, whole = [], [], []
+    for i in range(ids.shape[1]):
+        col = top[:, i]
+        # a random real position other than the most attended one (inputs are >= 2 characters)
+        r = (col + 1 + (torch.rand(len(x), generator=gen) * (lens - 1)).long()) % lens
+        new, _, _ = model.greedy(_blank(x, col), lens)
+        rnd, _, _ = model.greedy(_blank(x, r), lens)
+        changed.append((new[:, i] != ids[:, i]).float())
+        changed_rand.append((rnd[:, i] != ids[:, i]).float())
+        whole.append((new != ids).any(dim=1).float())
+    c, cr, w = torch.stack(changed, 1), torch.stack(changed_rand, 1), torch.stack(whole, 1)
+    return AttentionTest(positions=c.numel(), changed_top=float(c.mean()), changed_random=float(cr.mean()),
+                         output_changed_top=float(w.mean()), per_position=[float(v) for v in c.mean(0)])
+
+
+@dataclass
+class LengthBin:
+    lo: int
+    hi: int  # inclusive
+    n: int
+    exact_match: float
+
+
+@torch.no_grad()
+def accuracy_by_length(model: Seq2Seq, data: DateData, width: int = 5) -> list[LengthBin]:
+    """Test exact match in bins of ``width`` input characters (empty bins left out)."""
+    x, lens, y = tensors(data.test, data.in_vocab)
+    ids, _, _ = model.greedy(x, lens)
+    ok = (ids == y).all(dim=1)
+    bins = []
+    for lo in range(int(lens.min()) // width * width, int(lens.max()) + 1, width):
+        sel = (lens >= lo) & (lens < lo + width)
+        if sel.any():
+            bins.append(LengthBin(lo, lo + width - 1, int(sel.sum()), float(ok[sel].float().mean())))
+    return bins
+
+
+@torch.no_grad()
+def test_exact_match(model: Seq2Seq, data: DateData) -> float:
+    from .trainer import exact_match
+
+    return exact_match(model, *tensors(data.test, data.in_vocab))

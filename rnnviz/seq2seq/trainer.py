@@ -1,0 +1,199 @@
+"""The live trainer for the date translator (a ``rnnviz.protocol.LiveTrainer``).
+
+``Seq2SeqTrainer.step(n)`` runs n Adam steps with teacher forcing on random
+minibatches of the training split, records the loss at every step and the exact-match
+accuracy (the whole ISO date right) on a fixed validation subset every
+``eval_every`` steps, and stops on a NaN / infinite loss. Two trainers built with the
+same data and seed, one with attention and one without, are the page's race; each
+runs in its own ``BackgroundTrainer``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from ..protocol import LiveTrainer
+from . import dates
+from .model import Seq2Seq, Seq2SeqConfig
+
+HISTORY = 20_000
+
+
+@dataclass
+class TrainSettings:
+    """Model and optimisation settings a student can choose."""
+
+    cell: str = "gru"
+    bidirectional: bool = True
+    enc_hidden: int = 32
+    dec_hidden: int = 64
+    embed: int = 16
+    attention: str = "additive"
+    batch_size: int = 100
+    lr: float = 5e-3
+    clip: float = 5.0
+    seed: int = 0
+    eval_every: int = 25
+    eval_size: int = 500
+
+    def validate(self) -> TrainSettings:
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 4096:
+            raise ValueError("The batch size must be a whole number between 1 and 4096.")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 1):
+            raise ValueError("The learning rate must be above 0 and at most 1 (try 0.005).")
+        if not isinstance(self.eval_every, int) or self.eval_every < 1:
+            raise ValueError("eval_every must be a whole number of steps, at least 1.")
+        if not isinstance(self.eval_size, int) or self.eval_size < 1:
+            raise ValueError("eval_size must be at least 1 example.")
+        return self
+
+    def model_config(self, in_vocab_size: int) -> Seq2SeqConfig:
+        return Seq2SeqConfig(in_vocab_size=in_vocab_size, cell=self.cell, bidirectional=self.bidirectional,
+                             enc_hidden=self.enc_hidden, dec_hidden=self.dec_hidden, embed=self.embed,
+                             attention=self.attention).validate()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def exact_match(model: Seq2Seq, x, lens, y, batch: int = 1000) -> float:
+    """Fraction of examples whose whole output equals the target."""
+    was = model.training
+    model.eval()
+    hits = 0
+    for i in range(0, len(x), batch):
+        ids, _, _ = model.greedy(x[i:i + batch], lens[i:i + batch], steps=y.shape[1])
+        hits += int((ids == y[i:i + batch]).all(dim=1).sum())
+    model.train(was)
+    return hits / max(1, len(x))
+
+
+class Seq2SeqTrainer(LiveTrainer):
+    HISTORIES = ("loss_hist", "acc_hist")
+    COUNTERS = ("steps", "examples_seen", "train_time")
+    STATIC = ("train_x", "train_len", "train_y", "val_x", "val_len", "val_y")
+    SERVER_ONLY = ("data",)
+    ALIASES: ClassVar[dict[str, str]] = {"loss": "loss_hist", "accuracy": "acc_hist",
+                                         "train_seconds": "train_time"}
+
+    def __init__(self, data: dates.DateData, settings: TrainSettings | None = None):
+        self.settings = s = (settings or TrainSettings()).validate()
+        self.data = data
+        self.in_vocab = data.in_vocab
+        self.train_x, self.train_len, self.train_y = dates.tensors(data.train, data.in_vocab)
+        val = data.val[:s.eval_size]
+        self.val_x, self.val_len, self.val_y = dates.tensors(val, data.in_vocab)
+        torch.manual_seed(s.seed)
+        self.model = Seq2Seq(s.model_config(len(data.in_vocab))).train()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=s.lr)
+        self.gen = torch.Generator().manual_seed(s.seed)
+        self.steps = 0
+        self.examples_seen = 0
+        self.train_time = 0.0
+        self.loss_hist: deque = deque(maxlen=HISTORY)  # (step, cross-entropy per output character)
+        self.acc_hist: deque = deque(maxlen=HISTORY)  # (step, exact match on the validation subset)
+        self.divergence: str | None = None
+        self.record_accuracy()
+
+    # ------------------------------------------------------------ training
+    def step(self, n: int = 1) -> int:
+        done = 0
+        s, model = self.settings, self.model
+        for _ in range(int(n)):
+            if self.divergence is not None:
+                break
+            t0 = time.perf_counter()
+            idx = torch.randint(0, len(self.train_x), (s.batch_size,), generator=self.gen)
+            lens = self.train_len[idx]
+            x = self.train_x[idx, :int(lens.max())]
+            y = self.train_y[idx]
+            logits = model(x, lens, y)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            lv = float(loss.detach())
+            if not math.isfinite(lv):
+                self.divergence = (f"The loss became {lv} at step {self.steps + 1:,}: lower the "
+                                   "learning rate and start again.")
+                break
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if s.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), s.clip)
+            self.optimizer.step()
+            self.steps += 1
+            done += 1
+            self.examples_seen += s.batch_size
+            self.train_time += time.perf_counter() - t0
+            self.loss_hist.append((self.steps, lv))
+            if self.steps % s.eval_every == 0:
+                self.record_accuracy()
+        return done
+
+    def record_accuracy(self) -> float:
+        acc = exact_match(self.model, self.val_x, self.val_len, self.val_y)
+        self.acc_hist.append((self.steps, acc))
+        return acc
+
+    # ------------------------------------------------------------ protocol
+    @property
+    def diverged(self) -> bool:
+        return self.divergence is not None
+
+    def divergence_message(self) -> str | None:
+        return self.divergence
+
+    def static_key(self) -> str:
+        return f"seq2seq:{self.data.key}:{self.settings.eval_size}"
+
+    def set_lr(self, lr: float) -> None:
+        if not 0 < lr <= 1:
+            raise ValueError("The learning rate must be above 0 and at most 1.")
+        self.settings.lr = lr
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+
+    def summary(self) -> dict:
+        return {"lr": self.settings.lr, "attention": self.settings.attention,
+                "last_loss": self.loss_hist[-1][1] if self.loss_hist else None,
+                "last_accuracy": self.acc_hist[-1][1] if self.acc_hist else None,
+                "examples_per_second": self.examples_seen / self.train_time if self.train_time > 0 else 0.0}
+
+    def card(self, name: str = "model", **extra) -> dict:
+        return {"name": name, "task": "dates", "data_seed": self.data.seed, "train": self.settings.to_dict(),
+                "steps": self.steps, "train_seconds": round(self.train_time, 1),
+                "val_exact_match": self.acc_hist[-1][1] if self.acc_hist else None, **extra}
+
+    def checkpoint(self, name: str = "live"):
+        """A private, frozen copy of the current model (``rnnviz.seq2seq.checkpoint.Seq2SeqCheckpoint``)."""
+        from .checkpoint import Seq2SeqCheckpoint, make_card
+
+        model = self.model.copy().eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return Seq2SeqCheckpoint(model, self.in_vocab, make_card(model, self.in_vocab, self.card(name)))
+
+    def preview(self, seed: int = 0, text: str = "jeudi 25 juin 2009"):
+        """The current model's step-by-step decode of ``text`` (for the live attention map)."""
+        from .model import decode_steps
+
+        was = self.model.training
+        self.model.eval()
+        try:
+            return decode_steps(self.model, self.in_vocab, text)
+        finally:
+            self.model.train(was)
+
+
+def race(data: dates.DateData, settings: TrainSettings | None = None,
+         contender: str = "none") -> tuple[Seq2SeqTrainer, Seq2SeqTrainer]:
+    """Two trainers on the same data and seed: ``settings``' attention vs ``contender``."""
+    s = settings or TrainSettings()
+    other = TrainSettings(**{**s.to_dict(), "attention": contender})
+    return Seq2SeqTrainer(data, s), Seq2SeqTrainer(data, other)

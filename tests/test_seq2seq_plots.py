@@ -1,0 +1,41 @@
+"""Figure builders of the seq2seq lab: shapes, escaping, and no map without attention."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnviz.plots import seq2seq as P
+from rnnviz.seq2seq import dates, explain
+from rnnviz.seq2seq.model import (
+    DecodeStep,
+    Decoding,
+    Seq2Seq,
+    Seq2SeqConfig,
+    decode_steps,
+)
+
+
+def test_attention_map_has_one_row_per_output_and_escaped_labels():
+    steps = [DecodeStep(c, 0.9, [0.5, 0.25, 0.25], [("<", 0.9)] * 5) for c in "2009-06-25"]
+    fig = P.attention_map(Decoding("a<b", "2009-06-25", steps))
+    hm = fig.data[0]
+    assert hm.z.shape == (10, 3) and list(fig.layout.xaxis.ticktext) == ["a", "&lt;", "b"]
+    assert "<b>" not in "".join(t for row in hm.text for t in row).replace("<br>", "")
+    with pytest.raises(ValueError, match="no attention"):
+        P.attention_map(Decoding("ab", "x", [DecodeStep("x", 1.0, None, [])]))
+
+
+def test_the_other_figures_build_from_library_results():
+    data = dates.make(0, n_train=300, n_val=50, n_test=60)
+    torch.manual_seed(0)
+    m = Seq2Seq(Seq2SeqConfig(len(data.in_vocab), enc_hidden=8, dec_hidden=8, embed=4)).eval()
+    assert P.attention_map(decode_steps(m, data.in_vocab, "25 juin 2009")).data[0].z.shape[1] == 12
+    race = P.race({"attention": {"accuracy": [(0, 0.0), (5, 0.5)], "attention": "additive"},
+                   "none": {"accuracy": [(0, 0.0), (5, 0.25)], "attention": "none"}})
+    assert [list(t.y) for t in race.data] == [[0.0, 50.0], [0.0, 25.0]]
+    bins = explain.accuracy_by_length(m, data)
+    fig = P.accuracy_by_length({"with attention": bins})
+    assert sum(fig.data[0].customdata) == 60
+    fig = P.attention_test(explain.attention_test(m, data, limit=20))
+    assert len(fig.data[0].y) == 10
