@@ -90,6 +90,14 @@ def save(model: CharModel, vocab: Vocab, folder: str, card: dict | None = None, 
 
 def read_card(data: bytes) -> dict:
     """Parse only the safetensors header and return the card (validated)."""
+    card = header_card(data)
+    _check_card(card)
+    return card
+
+
+def header_card(data: bytes) -> dict:
+    """The rnnviz card from a safetensors header, parsed but not yet validated
+    (each checkpoint format checks its own card)."""
     if not isinstance(data, (bytes, bytearray)) or len(data) < 8:
         raise ValueError("This is not a safetensors file (it is empty or too short).")
     n = int.from_bytes(data[:8], "little")
@@ -116,7 +124,8 @@ def read_card(data: bytes) -> dict:
         card = json.loads(meta["rnnviz_card"])
     except json.JSONDecodeError:
         raise ValueError("The model card inside this file is not valid JSON.") from None
-    _check_card(card)
+    if not isinstance(card, dict):
+        raise ValueError("The model card inside this file is not a JSON object.")
     return card
 
 
@@ -143,13 +152,25 @@ def from_bytes(data: bytes) -> Checkpoint:
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise ValueError("This checkpoint is larger than 200 MB; rnnviz models are far smaller.")
     card = read_card(data)
-    try:
-        tensors = st_load(bytes(data))
-    except (SafetensorError, Exception) as e:  # safetensors raises several types
-        raise ValueError(f"The weights in this file could not be read ({type(e).__name__}).") from None
+    tensors = load_tensors(data)
     cfg = ModelConfig.from_dict(card["model"])
     model = CharModel(cfg)
-    expected = model.state_dict()
+    check_tensors(model.state_dict(), tensors)
+    model.load_state_dict({k: t.to(torch.float32) for k, t in tensors.items()})
+    model.eval()
+    return Checkpoint(model=model, vocab=Vocab(tuple(card["vocab"])), card=card)
+
+
+def load_tensors(data: bytes) -> dict:
+    """The tensors of a safetensors file (after its card was checked)."""
+    try:
+        return st_load(bytes(data))
+    except (SafetensorError, Exception) as e:  # safetensors raises several types
+        raise ValueError(f"The weights in this file could not be read ({type(e).__name__}).") from None
+
+
+def check_tensors(expected: dict, tensors: dict) -> None:
+    """Every expected tensor present with its shape, floating point and finite; nothing extra."""
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
@@ -169,9 +190,6 @@ def from_bytes(data: bytes) -> Checkpoint:
             raise ValueError(f"Tensor {k} is not floating point.")
         if not torch.isfinite(t).all():
             raise ValueError(f"Tensor {k} contains NaN or infinite values; the model is broken.")
-    model.load_state_dict({k: t.to(torch.float32) for k, t in tensors.items()})
-    model.eval()
-    return Checkpoint(model=model, vocab=Vocab(tuple(card["vocab"])), card=card)
 
 
 def load(path: str) -> Checkpoint:
