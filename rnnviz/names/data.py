@@ -15,7 +15,7 @@ they consist of letters, spaces, apostrophes and hyphens.
 are in both lists. Instead of forcing one answer, every name gets a *soft label*:
 P(female | name) = f_female / (f_female + f_male), from the two frequencies (the
 lists are printed to 0.001 %, so a listed 0.000 is read as 0.0005, half a unit).
-"Mary" is then 0.996 female and "Jordan" about a third female.
+"Mary" is then 0.996 female, "Jordan" 0.18 and "Alva" 0.46.
 
 **One example per distinct name.** A surname listed for several languages (Adam is
 German, French, Czech, ...) becomes one example whose target spreads evenly over
