@@ -290,14 +290,18 @@ class NameGenerator(_Copyable):
         h = h.reshape(-1, c.layers, c.hidden).transpose(0, 1).contiguous()
         return (h, torch.zeros_like(h)) if c.cell == "lstm" else h
 
-    def forward(self, ids: torch.Tensor, cls: torch.Tensor, state=None):
-        """ids [B, T] (the previous letters, BOUNDARY first), cls [B] -> logits [B, T, V], state."""
+    def states(self, ids: torch.Tensor, cls: torch.Tensor, state=None):
+        """ids [B, T] (the previous letters, BOUNDARY first), cls [B] -> h_t [B, T, H], final state."""
         x = self.embed(ids)
         if self.config.condition == "input":
             x = torch.cat([x, self.class_embed(cls)[:, None].expand(-1, ids.shape[1], -1)], dim=-1)
         if state is None:
             state = self.initial_state(cls)
-        out, state = self.rnn(x, state)
+        return self.rnn(x, state)
+
+    def forward(self, ids: torch.Tensor, cls: torch.Tensor, state=None):
+        """ids [B, T] (the previous letters, BOUNDARY first), cls [B] -> logits [B, T, V], state."""
+        out, state = self.states(ids, cls, state)
         return self.head(out), state
 
 
