@@ -9,9 +9,21 @@ import pytest
 import torch
 
 from rnnviz.names import data
-from rnnviz.names.model import (READOUTS, ClassifierConfig, GeneratorConfig, NameClassifier, NameGenerator,
-                                classify, generate, hidden_states, letter_probs, pad, pca_2d, teacher_batch,
-                                trajectory)
+from rnnviz.names.model import (
+    READOUTS,
+    ClassifierConfig,
+    GeneratorConfig,
+    NameClassifier,
+    NameGenerator,
+    classify,
+    generate,
+    hidden_states,
+    letter_probs,
+    pad,
+    pca_2d,
+    teacher_batch,
+    trajectory,
+)
 
 
 @pytest.fixture(scope="module")

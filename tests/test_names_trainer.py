@@ -18,7 +18,10 @@ from safetensors.torch import save as st_save
 from rnnviz.live import BackgroundTrainer, SlotLimiter
 from rnnviz.names import data, store
 from rnnviz.names.model import classify, generate
-from rnnviz.names.trainer import ClassifierTrainer, GeneratorTrainer, evaluate, make_trainer
+from rnnviz.names.trainer import (
+    evaluate,
+    make_trainer,
+)
 from rnnviz.protocol import LiveTrainer
 
 WAIT = 120.0  # generous: the CI machine may be busy

@@ -21,8 +21,8 @@ import time
 import torch
 
 from . import baseline, data, metrics, store
-from .model import CELLS, READOUTS, CONDITIONS, generate, letter_probs
-from .trainer import BALANCES, make_trainer, evaluate
+from .model import CELLS, CONDITIONS, READOUTS, generate, letter_probs
+from .trainer import BALANCES, evaluate, make_trainer
 
 
 def train(args) -> dict:
@@ -56,22 +56,13 @@ def train(args) -> dict:
         line = (f"held-out accuracy {ev.accuracy:.1%} (class-balanced {ev.balanced_accuracy:.1%}) on "
                 f"{ev.n:,} test names; naive Bayes {nb.accuracy:.1%} ({nb.balanced_accuracy:.1%})")
     else:
-        cp.card.update(test_loss_per_char=_test_loss(tr, ds))
+        cp.card.update(test_loss_per_char=tr.split_loss(ds, "test"))
         line = f"held-out loss {cp.card['test_loss_per_char']:.3f} nats per character on the test names"
     if args.out:
         store.save(cp, args.out)
         line += f"; saved {args.out}"
     print(f"{line}  ({tr.steps:,} steps, {wall:.0f} s)")
     return cp.card
-
-
-def _test_loss(tr, ds) -> float:
-    tr.val_in, tr.val_tgt, tr.val_cls = tr._pairs(ds, ds.test)  # score the test split the same way
-    loss = tr.val_hist[-1]
-    v = tr.record_val()
-    tr.val_hist.pop()
-    tr.val_hist.append(loss)
-    return v
 
 
 def _load(args, bundled: str) -> store.NamesCheckpoint:

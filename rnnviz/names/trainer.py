@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -36,8 +36,16 @@ import torch.nn.functional as F
 from ..protocol import LiveTrainer
 from . import data as D
 from . import metrics
-from .model import (ClassifierConfig, GeneratorConfig, NameClassifier, NameGenerator, classify, generate, pad,
-                    teacher_batch)
+from .model import (
+    ClassifierConfig,
+    GeneratorConfig,
+    NameClassifier,
+    NameGenerator,
+    classify,
+    generate,
+    pad,
+    teacher_batch,
+)
 from .store import NamesCheckpoint, make_card
 
 BALANCES = ("none", "weights", "oversample")
@@ -80,7 +88,7 @@ class ClassifierTrainConfig(_Common):
     readout: str = "last"
     balance: str = "none"
 
-    def validate(self) -> "ClassifierTrainConfig":
+    def validate(self) -> ClassifierTrainConfig:
         self._check()
         if self.balance not in BALANCES:
             raise ValueError(f"Unknown imbalance handling {self.balance!r}; choose none, weights or oversample.")
@@ -96,7 +104,7 @@ class GeneratorTrainConfig(_Common):
     samples_per_class: int = 3
     temperature: float = 0.8
 
-    def validate(self) -> "GeneratorTrainConfig":
+    def validate(self) -> GeneratorTrainConfig:
         self._check()
         return self
 
@@ -311,15 +319,22 @@ class GeneratorTrainer(_NamesTrainer):
         logits, _ = self.model(self.train_in[idx, :T], self.train_cls[idx])
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, :T].reshape(-1), ignore_index=-100), B
 
-    def record_val(self) -> float:
+    def _pair_loss(self, inp, tgt, cls) -> float:
         was = self._evaluating()
         try:
             with torch.inference_mode():
-                logits, _ = self.model(self.val_in, self.val_cls)
-                v = float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), self.val_tgt.reshape(-1),
-                                          ignore_index=-100))
+                logits, _ = self.model(inp, cls)
+                return float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
+                                             ignore_index=-100))
         finally:
             self.model.train(was)
+
+    def split_loss(self, ds: D.NameDataset, which: str = "test") -> float:
+        """Loss per character (end of name included) on the pairs of any split."""
+        return self._pair_loss(*self._pairs(ds, ds.split(which)))
+
+    def record_val(self) -> float:
+        v = self._pair_loss(self.val_in, self.val_tgt, self.val_cls)
         if not math.isfinite(v) and self.divergence is None:
             self.divergence = "The validation loss is not a number: lower the learning rate and start again."
         self.val_hist.append((self.steps, v))  # nats per character, end of name included
