@@ -140,13 +140,52 @@ def _card_of(header: dict) -> dict:
         card = json.loads(meta["rnnviz_card"])
     except (json.JSONDecodeError, RecursionError):
         raise ValueError("The model card inside this file is not valid JSON.") from None
-    _check_card(card)
+    if not isinstance(card, dict):
+        raise ValueError("The model card inside this file is not a JSON object.")
     return card
+
+
+def header_card(data: bytes) -> dict:
+    """The rnnviz card from a safetensors header, parsed but not yet validated
+    (each checkpoint format -- char models, the labs' models -- checks its own card)."""
+    return _card_of(_read_header(data))
 
 
 def read_card(data: bytes) -> dict:
     """Parse only the safetensors header and return the card (validated)."""
-    return _card_of(_read_header(data))
+    card = header_card(data)
+    _check_card(card)
+    return card
+
+
+def load_tensors(data: bytes) -> dict:
+    """The tensors of a safetensors file (call after its card and header were checked)."""
+    try:
+        return st_load(bytes(data))
+    except (SafetensorError, Exception) as e:  # safetensors raises several types
+        raise ValueError(f"The weights in this file could not be read ({type(e).__name__}).") from None
+
+
+def check_tensors(expected: dict, tensors: dict) -> None:
+    """Every expected tensor present with its shape, floating point and finite; nothing extra
+    (for formats whose models are cheap to build before their tensors are compared)."""
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            "The file's tensors do not match its model card"
+            + (f"; missing: {', '.join(missing[:5])}" if missing else "")
+            + (f"; unexpected: {', '.join(str(k)[:40] for k in extra[:5])}" if extra else "")
+            + "."
+        )
+    for k, v in expected.items():
+        t = tensors[k]
+        if tuple(t.shape) != tuple(v.shape):
+            raise ValueError(f"Tensor {k} has shape {tuple(t.shape)} but the card's model needs {tuple(v.shape)}.")
+        if not t.dtype.is_floating_point:
+            raise ValueError(f"Tensor {k} is not floating point.")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"Tensor {k} contains NaN or infinite values; the model is broken.")
 
 
 def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -262,10 +301,7 @@ def from_bytes(data: bytes) -> Checkpoint:
     card = _card_of(header)
     cfg = ModelConfig.from_dict(card["model"])
     _check_tensors(header, len(data) - 8 - int.from_bytes(data[:8], "little"), cfg)
-    try:
-        tensors = st_load(bytes(data))
-    except (SafetensorError, Exception) as e:  # safetensors raises several types
-        raise ValueError(f"The weights in this file could not be read ({type(e).__name__}).") from None
+    tensors = load_tensors(data)
     for k, t in tensors.items():
         if not torch.isfinite(t).all():
             raise ValueError(f"Tensor {k} contains NaN or infinite values; the model is broken.")

@@ -60,6 +60,20 @@ MODELS = {
 }
 
 
+# Names-lab models, built by ``python -m rnnviz.names`` (name -> (description, arguments)).
+NAMES_MODELS = {
+    "surnames_gru": (
+        "GRU-64 surname -> language classifier (18 Latin-script languages from Faker), last-state read-out.",
+        "--train classifier --dataset surnames --cell gru --hidden 64 --embed 32 --readout last "
+        "--lr 3e-3 --batch-size 64 --seed 0 --steps 4000 --decay",
+    ),
+    "names_generator": (
+        "GRU-128 surname generator conditioned on the language (class embedding fed with every letter).",
+        "--train generator --dataset surnames --cell gru --hidden 128 --embed 32 --condition input "
+        "--lr 3e-3 --batch-size 64 --seed 0 --steps 4000 --decay",
+    ),
+}
+
 PROBED = {"python_lstm": 20_000}  # models whose card records their best interpretable cells
 
 
@@ -77,6 +91,19 @@ def annotate_probes(folder: str, chars: int) -> dict:
     return rep
 
 
+def _build_names_model(name: str, args) -> None:
+    from .names.__main__ import main as names_main
+
+    desc, cli = NAMES_MODELS[name]
+    parts = cli.split()
+    if args.quick:
+        k = parts.index("--steps")
+        parts[k + 1] = str(max(20, int(parts[k + 1]) // 100))
+    print(f"== {name}: {' '.join(parts)}", flush=True)
+    names_main(parts + ["--threads", str(args.threads), "--out", os.path.join(args.out, name),
+                        "--name", name, "--description", desc])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m rnnviz.pretrain")
     p.add_argument("--only", nargs="*", default=None, help="names of models to build")
@@ -86,8 +113,11 @@ def main(argv=None):
                    help="skip training; only (re)measure the interpretable cells of existing models")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(__file__)), "pretrained"))
     args = p.parse_args(argv)
-    names = args.only or list(MODELS)
+    names = args.only or list(MODELS) + list(NAMES_MODELS)
     for name in names:
+        if name in NAMES_MODELS:
+            _build_names_model(name, args)
+            continue
         desc, cli, *module = MODELS[name]  # a third item names another CLI module than rnnviz.train
         if args.quick:
             parts = cli.split()
@@ -102,7 +132,7 @@ def main(argv=None):
                                    "--name", name, "--description", desc])
         if name in PROBED:
             rep = annotate_probes(folder, PROBED[name] if not args.quick else 2_000)
-            print(f"   best cells: " + ", ".join(
+            print("   best cells: " + ", ".join(
                 f"{k} |r|={rep[k]['abs_r']:.2f}" for k in ("indent", "column", "string")), flush=True)
 
 

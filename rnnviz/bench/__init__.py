@@ -7,7 +7,7 @@ machine noise cancels as far as possible. Results print as a table and are
 written as JSON (``--json PATH``).
 """
 
-SUITES = ("core", "live", "cells", "browser", "inputs", "word2vec", "seq2seq")
+SUITES = ("core", "live", "cells", "browser", "inputs", "word2vec", "seq2seq", "names")
 
 
 def result(name, value, unit="", goal=None, ok=None, **detail):

@@ -1,0 +1,147 @@
+"""Plotly figures of the names lab (pure: data in, figure out; no Streamlit).
+
+Every text that comes from data or a checkpoint (letters, class names) is
+HTML-escaped before it goes into a figure, because Plotly interprets a few tags
+(<a>, <b>, <br>) in labels.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..names.metrics import Evaluation
+from ..names.shapes import Shape
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#ad494a", "#637939", "#a55194", "#6b6ecf",
+           "#8c6d31", "#d6616b")
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _color(k: int) -> str:
+    return PALETTE[k % len(PALETTE)]
+
+
+def shape_figure(shape: Shape) -> go.Figure:
+    """One RNN shape unrolled: inputs (bottom), states (middle), outputs (top); active
+    boxes filled, inactive ones faded; state boxes shaded by ||h_t||."""
+    fig = go.Figure()
+    T = len(shape.steps)
+    top = max((s.state for s in shape.steps), default=1.0) or 1.0
+    for t, s in enumerate(shape.steps):
+        rows = ((0, s.input, "#cfe2f3"), (1, f"{s.state:.1f}", None), (2, s.output, "#d9ead3"))
+        for y, label, fill in rows:
+            active = label is not None
+            if y == 1:
+                fill = f"rgba(230, 145, 56, {0.25 + 0.75 * s.state / top:.2f})"
+            fig.add_shape(type="rect", x0=t - 0.4, x1=t + 0.4, y0=y - 0.3, y1=y + 0.3,
+                          line=dict(color="#444" if active else "#ccc", dash="solid" if active else "dot"),
+                          fillcolor=fill if active else "rgba(0,0,0,0)")
+            if active:
+                fig.add_annotation(x=t, y=y, text=_e(label), showarrow=False)
+        if s.input is not None:
+            fig.add_annotation(x=t, y=0.7, ax=t, ay=0.3, xref="x", yref="y", axref="x", ayref="y", text="",
+                               arrowhead=2)
+        if s.output is not None:
+            fig.add_annotation(x=t, y=1.7, ax=t, ay=1.3, xref="x", yref="y", axref="x", ayref="y", text="",
+                               arrowhead=2)
+        if t:
+            fig.add_annotation(x=t - 0.4, y=1, ax=t - 0.6, ay=1, xref="x", yref="y", axref="x", ayref="y",
+                               text="", arrowhead=2)
+    fig.update_xaxes(visible=False, range=[-0.6, max(T, 1) - 0.4])
+    fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["input", "state h_t", "output"], range=[-0.5, 2.5])
+    fig.update_layout(title=_e(shape.title), height=240, margin=dict(l=70, r=10, t=40, b=10),
+                      plot_bgcolor="white")
+    return fig
+
+
+def letter_probs_figure(letters, classes, probs: np.ndarray, top: int = 5) -> go.Figure:
+    """The probability of each class after every letter (lines), letters on the x axis."""
+    probs = np.asarray(probs)
+    keep = np.argsort(-probs.max(axis=0))[:top]
+    x = list(range(len(letters)))
+    fig = go.Figure()
+    for k in keep:
+        fig.add_trace(go.Scatter(x=x, y=probs[:, k], mode="lines+markers", name=_e(classes[k]),
+                                 line=dict(color=_color(int(k)))))
+    fig.update_xaxes(tickvals=x, ticktext=[_e(c) if c != " " else "␣" for c in letters], title="after reading")
+    fig.update_yaxes(range=[0, 1], title="probability")
+    fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+def confusion_figure(ev: Evaluation, normalise: bool = True) -> go.Figure:
+    """Main class (rows) against predicted class (columns) on held-out names."""
+    cm = ev.confusion.astype(np.float64)
+    z = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalise else cm
+    labels = [_e(c) for c in ev.classes]
+    fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=labels, y=labels, colorscale="Blues",
+                               zmin=0, zmax=1 if normalise else None, customdata=cm.astype(np.int64),
+                               hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} names<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title="true class")
+    fig.update_xaxes(title="predicted")
+    fig.update_layout(height=480, margin=dict(l=90, r=10, t=20, b=90))
+    return fig
+
+
+def accuracy_by_length_figure(evals: dict[str, Evaluation]) -> go.Figure:
+    """Held-out accuracy against name length, one line per model (e.g. RNN and naive Bayes)."""
+    fig = go.Figure()
+    for i, (label, ev) in enumerate(evals.items()):
+        Ls = sorted(ev.by_length)
+        fig.add_trace(go.Scatter(x=Ls, y=[ev.by_length[L][1] for L in Ls], mode="lines+markers", name=_e(label),
+                                 customdata=[ev.by_length[L][0] for L in Ls], line=dict(color=_color(i)),
+                                 hovertemplate="%{x} letters: %{y:.0%} of %{customdata} names<extra></extra>"))
+    fig.update_xaxes(title="name length (letters)")
+    fig.update_yaxes(range=[0, 1], title="accuracy", tickformat=".0%")
+    fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=40))
+    return fig
+
+
+def trajectory_figure(tr, color_by: str = "class") -> go.Figure:
+    """h_t of each name in PCA space, points joined in reading order; each point is
+    coloured by the most likely class at that step ("class") or one colour per name."""
+    fig = go.Figure()
+    classes = None
+    for i, (name, letters, pts, probs) in enumerate(zip(tr.names, tr.letters, tr.points, tr.probs)):
+        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line=dict(color="#aaa", width=1),
+                                 showlegend=False, hoverinfo="skip"))
+        best = probs.argmax(axis=1)
+        colors = [_color(int(k)) for k in best] if color_by == "class" else _color(i)
+        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers+text", name=_e(name),
+                                 text=[_e(c) for c in letters], textposition="top center",
+                                 marker=dict(color=colors, size=9)))
+    ex = tr.pca.explained
+    fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of variance)")
+    fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
+    fig.update_layout(height=420, margin=dict(l=50, r=10, t=20, b=40))
+    return fig
+
+
+def class_counts_figure(counts: dict[str, float]) -> go.Figure:
+    """Names per class (the imbalance)."""
+    labels = [_e(c) for c in counts]
+    fig = go.Figure(go.Bar(x=labels, y=list(counts.values()), marker_color=[_color(i) for i in range(len(counts))]))
+    fig.update_yaxes(title="names")
+    fig.update_layout(height=300, margin=dict(l=50, r=10, t=20, b=80))
+    return fig
+
+
+def step_distribution_figure(g, vocab_chars, top: int = 8) -> go.Figure:
+    """The generator's distribution at every step: the ``top`` likeliest letters per
+    step as a heatmap, with the chosen letter's probability on hover."""
+    probs = np.asarray(g.probs)
+    keep = np.argsort(-probs.max(axis=0))[:top]
+    ylab = [("⏎" if vocab_chars[k] == "\n" else _e(vocab_chars[k])) for k in keep]
+    xlab = [f"{t + 1}: {'⏎' if c == chr(10) else _e(c)}" for t, c in enumerate(g.letters)]
+    fig = go.Figure(go.Heatmap(z=probs[:, keep].T.astype(np.float32), x=xlab, y=ylab, colorscale="Greens",
+                               zmin=0, zmax=1, hovertemplate="step %{x}<br>%{y}: %{z:.1%}<extra></extra>"))
+    fig.update_xaxes(title="step: letter drawn")
+    fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=60))
+    return fig

@@ -1,0 +1,66 @@
+"""Names-lab figures and the map of shapes, from the bundled models."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from rnnviz.names import baseline, data, metrics, shapes, store
+from rnnviz.names.model import generate, letter_probs, trajectory
+from rnnviz.names.trainer import evaluate
+from rnnviz.plots import names as P
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not (ROOT / "pretrained" / "surnames_gru" / store.FILE).exists(),
+                                reason="bundled names models missing")
+
+
+@pytest.fixture(scope="module")
+def models():
+    return store.load_bundled("surnames_gru"), store.load_bundled("names_generator")
+
+
+def test_shapes_map_follows_a_real_forward_pass(models):
+    clf, gen = models
+    sm = {s.key: s for s in shapes.shapes_map(clf, gen, "Kowalski", seed=1)}
+    assert list(sm) == list(shapes.TITLES)
+    mto = sm["many_to_one"].steps
+    assert [s.input for s in mto] == list("Kowalski") and [s.output for s in mto[:-1]] == [None] * 7
+    lp = letter_probs(clf.model, clf.vocab, clf.classes, "Kowalski")
+    assert mto[-1].output == lp.top(1)[0][0] and mto[-1].output_p == pytest.approx(lp.top(1)[0][1])
+    assert len(sm["one_to_one"].steps) == 1
+    otm = sm["one_to_many"].steps
+    g = generate(gen.model, gen.vocab, gen.classes, mto[-1].output, 0.8, seed=1)
+    assert [s.output for s in otm] == [("⏎" if c == "\n" else c) for c in g.letters]
+    assert otm[0].input == mto[-1].output and all(s.input is None for s in otm[1:])
+    assert len(sm["many_to_many"].steps) == len("Kowalski") + 1
+    ed = sm["encoder_decoder"].steps
+    assert [s.part for s in ed] == ["encoder"] * 8 + ["decoder"] * len(otm)
+    fig = P.shape_figure(sm["encoder_decoder"])
+    assert len(fig.layout.shapes) == 3 * len(ed)
+
+
+def test_figures_build_and_escape_text(models):
+    clf, gen = models
+    ds = data.surnames()
+    lp = letter_probs(clf.model, clf.vocab, clf.classes, "Rossi")
+    fig = P.letter_probs_figure(lp.letters, ["<b>x</b>"] + list(clf.classes[1:]), lp.probs, top=len(clf.classes))
+    spec = json.dumps(fig.to_plotly_json())
+    assert "<b>x</b>" not in spec and "&lt;b&gt;x&lt;/b&gt;" in spec
+    assert np.allclose(fig.data[0].y, lp.probs[:, np.argsort(-lp.probs.max(0))[0]])
+    ev = evaluate(clf, ds, "test")
+    nb = metrics.evaluate(ds.test, baseline.fit(ds).predict_proba(list(ds.test.names)), ds.classes)
+    cm = P.confusion_figure(ev)
+    assert np.allclose(np.array(cm.data[0].z).sum(1), 1.0, atol=1e-5)
+    acc = P.accuracy_by_length_figure({"RNN": ev, "naive Bayes": nb})
+    assert len(acc.data) == 2 and acc.data[1].y[0] == nb.by_length[min(nb.by_length)][1]
+    tr = trajectory(clf.model, clf.vocab, clf.classes, ["Rossi", "Murphy"])
+    tf = P.trajectory_figure(tr)
+    assert np.allclose(tf.data[1].x, tr.points[0][:, 0])
+    assert len(P.class_counts_figure(ds.class_counts()["train"]).data[0].x) == len(ds.classes)
+    g = generate(gen.model, gen.vocab, gen.classes, "Finnish", 1.0, seed=2)
+    sf = P.step_distribution_figure(g, gen.vocab.chars)
+    assert np.array(sf.data[0].z).shape[1] == len(g.letters)
