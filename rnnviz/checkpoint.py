@@ -299,6 +299,7 @@ def from_bytes(data: bytes) -> Checkpoint:
         raise ValueError(too_large_message())
     header = _read_header(data)
     card = _card_of(header)
+    _check_card(card)
     cfg = ModelConfig.from_dict(card["model"])
     _check_tensors(header, len(data) - 8 - int.from_bytes(data[:8], "little"), cfg)
     tensors = load_tensors(data)
