@@ -328,13 +328,21 @@ PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 
 
 def pretrained_names() -> list[str]:
-    """Bundled models (folders of ``pretrained/`` holding a model.safetensors)."""
+    """Bundled character models (folders of ``pretrained/`` with a model.safetensors)."""
     if not os.path.isdir(PRETRAINED_DIR):
         return []
-    return sorted(
-        d for d in os.listdir(PRETRAINED_DIR)
-        if os.path.exists(os.path.join(PRETRAINED_DIR, d, "model.safetensors"))
-    )
+    return sorted(d for d in os.listdir(PRETRAINED_DIR) if _is_char_model(os.path.join(PRETRAINED_DIR, d)))
+
+
+def _is_char_model(folder: str) -> bool:
+    """A bundled character model (the labs' bundled models have cards of other formats)."""
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        return False
+    try:
+        with open(os.path.join(folder, "card.json"), encoding="utf-8") as fh:
+            return json.load(fh).get("format", FORMAT) == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return True  # no readable card.json: the weights file's own card decides on load
 
 
 def pretrained_card(name: str) -> dict:
