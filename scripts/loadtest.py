@@ -87,9 +87,10 @@ def wait_healthy(url: str, timeout: float = 90) -> None:
     raise RuntimeError(f"{url} did not become healthy within {timeout:.0f} s")
 
 
-def start_server(log_path: str):
+def start_server(log_path: str, env: dict | None = None):
+    """``streamlit run app.py`` on a free loopback port (``env``: extra variables)."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
