@@ -775,13 +775,12 @@ def parse_args(argv=None):
     p.add_argument("--json", help="write the full JSON here")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--soak", action="store_true",
-                   help="memory soak: " + ", ".join(f"--{k} {v}" for k, v in SOAK.items())
-                        + "; goal: server RSS after warm-up within +-5 %%")
+                   help="memory soak; defaults " + ", ".join(f"--{k} {v}" for k, v in SOAK.items())
+                        + " (other flags still apply); goal: server RSS after warm-up within +-5 %%")
     p.add_argument("--quiet", action="store_true")
+    if "--soak" in (sys.argv[1:] if argv is None else argv):
+        p.set_defaults(**SOAK)  # the soak's class; flags given explicitly still win
     args = p.parse_args(argv)
-    if args.soak:
-        for k, v in SOAK.items():
-            setattr(args, k, v)
     if not 1 <= args.sessions <= 200:
         p.error("--sessions must be between 1 and 200")
     if not 0 < args.duration <= 3600:

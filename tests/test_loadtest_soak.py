@@ -22,6 +22,9 @@ def _samples(values, every=10.0):
 def test_soak_sets_the_class_of_inspectors():
     args = loadtest.parse_args(["--soak"])
     assert (args.sessions, args.trainers, args.drop, args.solo, args.duration) == (22, 0, 0, 0, 1800)
+    short = loadtest.parse_args(["--soak", "--duration", "480"])
+    assert (short.sessions, short.trainers, short.duration) == (22, 0, 480)
+    assert loadtest.parse_args([]).sessions == 30 and not loadtest.parse_args([]).soak
 
 
 def test_flat_memory_is_within_the_band():

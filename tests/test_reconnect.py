@@ -205,9 +205,14 @@ async def _drop_and_come_back(url, pid):
     await late.close()
 
 
+# The whole scenario may take four long waits plus the outages and the grace period.
+SCENARIO = 4 * DEADLINE + GRACE + 2 * DROP
+
+
+@pytest.mark.timeout(SCENARIO + 240)  # + server start; the suite's 300 s default is too short here
 def test_drop_reconnect_and_reopen_continue_the_same_run(grace_server):
     url, pid = grace_server
-    asyncio.run(asyncio.wait_for(_drop_and_come_back(url, pid), 4 * DEADLINE + GRACE))
+    asyncio.run(asyncio.wait_for(_drop_and_come_back(url, pid), SCENARIO))
 
 
 async def _guess(url):
@@ -221,6 +226,7 @@ async def _guess(url):
     await junk.close()
 
 
+@pytest.mark.timeout(2 * DEADLINE + 240)
 def test_a_guessed_token_opens_nothing(grace_server):
     url, _ = grace_server
     asyncio.run(asyncio.wait_for(_guess(url), 2 * DEADLINE))
