@@ -61,4 +61,7 @@ PAGES = {
     ],
 }
 
+from rnnviz.ui import session  # noqa: E402  (after set_page_config; it may show a notice)
+
+session.restore()  # a reload or a dropped connection finds the same training run (?run=<token>)
 st.navigation(PAGES).run()

@@ -3,6 +3,7 @@
     python scripts/loadtest.py                       # 30 sessions, 8 training, 10 min
     python scripts/loadtest.py --sessions 3 --trainers 1 --drop 0 --duration 30 --solo 10 --drain 0
     python scripts/loadtest.py --report docs/LOADTEST.md --json docs/loadtest.json
+    python scripts/loadtest.py --soak --json /tmp/soak.json   # 22 inspectors, 30 min, memory only
 
 What it does (loopback only; bounded in time and count; stops by itself):
 
@@ -87,9 +88,10 @@ def wait_healthy(url: str, timeout: float = 90) -> None:
     raise RuntimeError(f"{url} did not become healthy within {timeout:.0f} s")
 
 
-def start_server(log_path: str):
+def start_server(log_path: str, env: dict | None = None):
+    """``streamlit run app.py`` on a free loopback port (``env``: extra variables)."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -465,6 +467,26 @@ def step_rate(st: Student, t_from: float, t_to: float) -> float | None:
     return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
 
 
+SOAK = {"sessions": 22, "trainers": 0, "drop": 0, "solo": 0, "duration": 1800, "drain": 0}
+SOAK_BAND = 0.05  # the soak's goal: server RSS after warm-up stays within +-5 % of its start
+
+
+def rss_band(samples, t_from: float, t_to: float, ref_seconds: float = 60.0) -> dict | None:
+    """Server RSS over [t_from, t_to] against its mean over the first ``ref_seconds``.
+
+    Returns ref / min / max (MB) and ``deviation``, the largest relative distance of
+    any sample from ref (0.05 = 5 %); None without at least two samples.
+    """
+    pts = [(s.t, s.server_rss_mb) for s in samples if s.server_rss_mb is not None and t_from <= s.t <= t_to]
+    if len(pts) < 2:
+        return None
+    first = [v for t, v in pts if t <= pts[0][0] + ref_seconds]
+    ref = statistics.fmean(first)
+    vals = [v for _, v in pts]
+    return {"ref": ref, "min": min(vals), "max": max(vals),
+            "deviation": max(abs(v - ref) for v in vals) / ref}
+
+
 def pct(values, q: float):
     if not values:
         return None
@@ -584,6 +606,13 @@ async def main_async(args, url: str, pid: int | None) -> dict:
         "orphaned_trainer_threads": (orphans, "0", orphans == 0),
         "aggregate_vs_single": (agg_steps_ratio, ">= 0.9", agg_steps_ratio is not None and agg_steps_ratio >= 0.9),
     }
+    band = rss_band(run.samples, warm, class_end)
+    if args.soak:  # memory only: nobody trains
+        for k in ("aggregate_vs_single", "rss_growth_after_warmup_mb"):
+            goals.pop(k)
+        goals["server_rss_deviation_after_warmup"] = (
+            band["deviation"] if band else None, f"<= {SOAK_BAND:.2f} (+-5 %)",
+            band is not None and band["deviation"] <= SOAK_BAND)
     client_cpu = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "config": {k: v for k, v in vars(args).items() if k not in ("report", "json")},
@@ -592,6 +621,7 @@ async def main_async(args, url: str, pid: int | None) -> dict:
                    "measure_window": [round(window[0], 1), round(window[1], 1)], "class_end": round(class_end, 1),
                    "drain_seconds": round(drain_seconds, 1)},
         "goals": {k: {"value": v, "goal": g, "ok": ok} for k, (v, g, ok) in goals.items()},
+        "server_rss_band": band,
         "latency": {"n": len(lat), "failed": len(failed), "p50": pct(lat, 50), "p95": pct(lat, 95), "max": max(lat) if lat else None,
                     "figure_p50": pct(fig, 50), "figure_p95": pct(fig, 95),
                     "by_page": {p: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for p, v in _by_page(run).items()}},
@@ -744,7 +774,12 @@ def parse_args(argv=None):
     p.add_argument("--report", help="write the markdown report here (e.g. docs/LOADTEST.md)")
     p.add_argument("--json", help="write the full JSON here")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--soak", action="store_true",
+                   help="memory soak; defaults " + ", ".join(f"--{k} {v}" for k, v in SOAK.items())
+                        + " (other flags still apply); goal: server RSS after warm-up within +-5 %%")
     p.add_argument("--quiet", action="store_true")
+    if "--soak" in (sys.argv[1:] if argv is None else argv):
+        p.set_defaults(**SOAK)  # the soak's class; flags given explicitly still win
     args = p.parse_args(argv)
     if not 1 <= args.sessions <= 200:
         p.error("--sessions must be between 1 and 200")

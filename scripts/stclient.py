@@ -10,7 +10,9 @@ same with the ``websockets`` package that ships with Streamlit, so thirty
 
 ``Session`` keeps the current element tree, finds widgets by ``key`` or label,
 sends widget changes and button clicks, emulates fragment timers like the
-browser, and times each interaction: from sending the rerun to the first new
+browser, keeps the page's query string the way the address bar does (and can
+open a page with one, like following a link), can resume its server session
+after a drop like a reconnecting tab, and times each interaction: from sending the rerun to the first new
 figure and to the ``script_finished`` message of that run.
 
 Only loopback servers are accepted: this is a test tool, not a crawler.
@@ -33,7 +35,7 @@ FINISHED = ForwardMsg.ScriptFinishedStatus
 WIDGET_KINDS = ("button", "button_group", "checkbox", "color_picker", "multiselect", "number_input",
                 "radio", "selectbox", "slider", "text_area", "text_input", "download_button")
 TEXT_FIELDS = {"markdown": "body", "text": "body", "heading": "body", "alert": "body", "code": "code_text",
-               "exception": "message", "html": "body"}
+               "exception": "message", "html": "body", "toast": "body"}
 ALERT_ERROR = 1  # Alert.Format.ERROR
 
 
@@ -100,6 +102,8 @@ class Session:
         self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash
         self.page_hash = ""
         self.page_name = ""
+        self.query_string = ""  # the address bar's ?query, updated by st.query_params like the browser
+        self.session_id = ""  # the server's id for this session (a reconnect resumes it)
         self.values: dict[str, object] = {}  # widget id -> WidgetState we send every rerun
         self.current: dict[str, object] = {}  # widget id -> the Python value we set
         self.known: dict[str, object] = {}  # widget id -> value on screen (the browser's memory)
@@ -123,8 +127,13 @@ class Session:
         self._full_run = False
 
     # ------------------------------------------------------------ connection
-    async def connect(self):
-        self.ws = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None, compression=None,
+    async def connect(self, resume: str | None = None):
+        """Open the websocket; ``resume`` = a session id to resume, as a reconnecting tab does."""
+        # Streamlit reads the subprotocol list as: protocol, XSRF token, session to resume.
+        protocols = ["streamlit", "none", resume] if resume else ["streamlit"]
+        self.closed = False
+        self.close_reason = None
+        self.ws = await connect(self.ws_url, subprotocols=protocols, max_size=None, compression=None,
                                 open_timeout=self.open_timeout, ping_interval=20, ping_timeout=60,
                                 max_queue=None)
         self._reader = asyncio.create_task(self._read(), name=f"{self.name}-reader")
@@ -176,6 +185,8 @@ class Session:
     def _handle(self, msg):
         kind = msg.WhichOneof("type")
         if kind == "new_session":
+            if msg.new_session.initialize.session_id:
+                self.session_id = msg.new_session.initialize.session_id
             if not self.page_hash:
                 self.page_hash = msg.new_session.page_script_hash
             if not list(msg.metadata.run.fragment_ids):
@@ -189,6 +200,8 @@ class Session:
                 for p in msg.navigation.app_pages:
                     if p.page_script_hash == self.page_hash:
                         self.page_name = p.url_pathname
+        elif kind == "page_info_changed":
+            self.query_string = msg.page_info_changed.query_string
         elif kind == "session_status_changed":
             self.running = msg.session_status_changed.script_is_running
         elif kind == "delta":
@@ -276,7 +289,7 @@ class Session:
     async def _send_rerun(self, *, fragment_id: str = "", auto: bool = False, extra=()):
         bm = BackMsg()
         cs = bm.rerun_script
-        cs.query_string = ""
+        cs.query_string = self.query_string
         cs.page_script_hash = self.page_hash
         cs.page_name = self.page_name
         if fragment_id:
@@ -306,11 +319,12 @@ class Session:
         finally:
             self._pending = None
 
-    async def open(self, page: str = "", timeout: float = 60.0) -> RunResult:
-        """Open a page by its url path ("" = home), like typing the address.
+    async def open(self, page: str = "", timeout: float = 60.0, query: str = "") -> RunResult:
+        """Open a page by its url path ("" = home) and query string, like typing the address.
 
         A new page forgets the widget values of the previous one.
         """
+        self.query_string = query
         self.page_name = page
         self.page_hash = self.pages.get(page, "") if page else ""
         self.values.clear()
