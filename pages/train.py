@@ -21,7 +21,7 @@ from rnnviz.live import SLOTS
 from rnnviz.models import CELL_LABELS, CELLS, CharModel, ModelConfig
 from rnnviz.plots import training as P
 from rnnviz.sample import sample
-from rnnviz.train import OPTIMIZERS, Trainer, TrainConfig
+from rnnviz.train import OPTIMIZERS, TrainConfig, Trainer
 from rnnviz.ui import html as H
 from rnnviz.ui import session, state
 from rnnviz.ui.state import ensure_app_navigation

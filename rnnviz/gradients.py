@@ -36,8 +36,8 @@ import torch.nn.functional as F
 
 from . import corpora
 from .models import CharModel, build, layer_weights, trace
-from .train import Trainer, TrainConfig
 from .threads import one_thread
+from .train import TrainConfig, Trainer
 
 ACTIVATIONS = ("tanh", "relu", "linear")
 # sup |g'| of each activation: tanh' <= 1, relu' in {0, 1}, linear' = 1.

@@ -221,7 +221,7 @@ def forward_backward(params: dict[str, torch.Tensor], vocab: list[str], word: st
     return Pass(
         vocab=list(vocab), inputs=inputs, targets=targets, xs=xs, cols=arr("cols"), h_prev=arr("h_prev"),
         pre=arr("pre"), hs=hs_np, logits=logits_np, probs=probs,
-        losses=np.array([float(l.detach()) for l in losses]), loss=float(total.detach()),
+        losses=np.array([float(loss.detach()) for loss in losses]), loss=float(total.detach()),
         grads={k: g.detach().numpy().copy() for k, g in zip(PARAM_NAMES, grads)},
         reach_last=np.array([0.0 if g is None else float(g.norm()) for g in reach_last]),
         reach_total=np.array([float(g.norm()) for g in reach_total]),

@@ -34,7 +34,6 @@ import torch
 
 from .protocol import LiveTrainer
 
-
 THREAD_NAME = "rnnviz-trainer"  # also the OS thread name, so ops can count trainers in /proc/PID/task/*/comm
 
 

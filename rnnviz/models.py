@@ -23,12 +23,11 @@ r, z, n for the GRU), so the equations in the lessons map one-to-one onto
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}

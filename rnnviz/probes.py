@@ -700,7 +700,7 @@ def context_start(text: str, pos: int, language: str, lookback: int = 100_000) -
     window = text[lo:pos]
     for p in _CLEAN[language]:
         last = None
-        for last in re.finditer(p, window):
+        for last in re.finditer(p, window):  # noqa: B007 - keep the last match
             pass
         if last is not None:
             return lo + last.end()

@@ -7,7 +7,6 @@ import ast
 import os
 
 import pytest
-
 from conftest import ROOT, open_app
 
 

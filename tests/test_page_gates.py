@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import corpora, gates, models
 from rnnviz import checkpoint as ckpt
+from rnnviz import corpora, gates, models
 from rnnviz.live import BackgroundTrainer, SlotLimiter
-from rnnviz.train import Trainer, TrainConfig
+from rnnviz.train import TrainConfig, Trainer
 
 PAGE = "pages/gates.py"
 

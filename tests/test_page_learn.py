@@ -9,9 +9,9 @@ import re
 
 import numpy as np
 import pytest
+from test_hello import TOL, numpy_reference
 
 from rnnviz import hello
-from test_hello import TOL, numpy_reference
 
 PAGE = "pages/learn_hello.py"
 CHARTS = ("hello_fig_x", "hello_fig_wxh", "hello_fig_hprev", "hello_fig_h", "hello_fig_logits", "hello_fig_probs",

@@ -6,12 +6,12 @@ import json
 import time
 
 import pytest
+from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
-from conftest import runner, steps, tiny, wait_until  # noqa: E402
 
 PAGE = "pages/train.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()

@@ -14,7 +14,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-import stclient
+import stclient  # noqa: E402 - scripts/ is put on the path just above
 
 PATTERNS = [r"(\w+\s?)+:", r"(a+)+$", r"(.*a){20}", r"(x+x+)+y"]
 pytestmark = pytest.mark.timeout(600)

@@ -34,12 +34,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import result
 from .. import corpora
 from ..checkpoint import load_pretrained, pretrained_names
 from ..models import CharModel, build, trace
 from ..sample import sample
 from ..train import TrainConfig, Trainer
+from . import result
 
 TARGET_LOSS = 1.7
 

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import result
 from .. import corpora
 from ..live import BackgroundTrainer, PeriodicSampler, SlotLimiter, cpu_cores
-from ..train import Trainer, TrainConfig
+from ..train import TrainConfig, Trainer
+from . import result
 
 # The Train & sample page's defaults (pages/train.py).
 PAGE_DEFAULTS = dict(cell="lstm", layers=1, hidden=128, embed=32, seq_len=64, batch_size=32, optimizer="adam",

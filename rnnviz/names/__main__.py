@@ -74,7 +74,7 @@ def classify(args) -> None:
     if cp.kind != "classifier":
         raise ValueError("That model is a generator; --classify needs a classifier.")
     lp = letter_probs(cp.model, cp.vocab, cp.classes, args.classify)
-    for t, letter in enumerate(lp.letters):
+    for t, _letter in enumerate(lp.letters):
         k = int(lp.probs[t].argmax())
         print(f"  {''.join(lp.letters[: t + 1]):<{len(lp.letters)}}  {cp.classes[k]:<12} {lp.probs[t, k]:6.1%}")
     print(", ".join(f"{c} {p:.1%}" for c, p in lp.top(3)))

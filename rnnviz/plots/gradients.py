@@ -73,7 +73,7 @@ def comparison_figure(panels: list, *, show_c: bool = True, height: int = 540) -
     fig = make_subplots(rows=1, cols=n, shared_yaxes=True, subplot_titles=[t for t, *_ in panels],
                         horizontal_spacing=0.03)
     seen = set()
-    for i, (title, trained, init) in enumerate(panels):
+    for i, (_title, trained, init) in enumerate(panels):
         for p, dash, label, op in ((trained, "solid", "trained", 1.0), (init, "dash", "at init", 0.8)):
             if p is None:
                 continue

@@ -108,7 +108,6 @@ def trajectory_figure(tr, color_by: str = "class") -> go.Figure:
     """h_t of each name in PCA space, points joined in reading order; each point is
     coloured by the most likely class at that step ("class") or one colour per name."""
     fig = go.Figure()
-    classes = None
     for i, (name, letters, pts, probs) in enumerate(zip(tr.names, tr.letters, tr.points, tr.probs)):
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line=dict(color="#aaa", width=1),
                                  showlegend=False, hoverinfo="skip"))
