@@ -15,26 +15,26 @@ import torch
 torch.set_num_threads(1)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Starting up (once per server)…")
 def _warm_up():
-    """Once per server process: GIL switch interval and periodic memory trimming
-    (rnnviz.housekeeping), start the training worker processes, and pay torch's lazy imports (the optimiser pulls
-    in its compiler stack, ~10-25 s on a busy machine) in a background thread, not in
-    the first student's Train click."""
+    """Once per server process, before any page runs: GIL switch interval and periodic
+    memory trimming, torch's lazy imports, then the training worker processes.
+
+    The imports run here, in the first session's script thread, and every other
+    session waits for them (``cache_resource`` computes once). The optimiser's first
+    step pulls in torch's compiler stack, which calls ``ast.parse`` dozens of times,
+    and CPython 3.11's ``ast.parse`` is not safe in two threads at once
+    (python/cpython#106905). Done in a background thread beside a page, it crashed
+    that page. Pages themselves never parse (``runner.magicEnabled = false``)."""
     import threading
 
     from rnnviz import housekeeping, live, worker
 
     housekeeping.start()
-
-    def work():
-        worker.POOL.prewarm(live.SLOTS.slots)
-        p = torch.zeros(1, requires_grad=True)
-        opt = torch.optim.Adam([p])
-        p.sum().backward()
-        opt.step()
-
-    t = threading.Thread(target=work, name="rnnviz-warmup", daemon=True)
+    housekeeping.finish_lazy_imports()
+    # Starting the workers is only process spawning (each child imports torch itself).
+    t = threading.Thread(target=worker.POOL.prewarm, args=(live.SLOTS.slots,), name="rnnviz-prewarm",
+                         daemon=True)
     t.start()
     return t
 

@@ -22,6 +22,7 @@ ensure_app_navigation()
 
 MODEL_KEY = "hello_model"
 COPY_KEY = "hello_copy_runs"
+NO_STEP_BACK = "—"  # σ_max at t = 1: there is no learned state before h1
 
 
 # ----------------------------------------------------------------- small helpers
@@ -343,14 +344,18 @@ with tabs[3]:
             st.dataframe(
                 [{"t": i + 1, "from L{T}": float(cur.reach_last[i]),
                   "from all L": float(cur.reach_total[i]),
-                  "σ_max": (float(cur.jacobian_norms[i]) if i > 0 else None)} for i in range(T)],
+                  "σ_max": f"{cur.jacobian_norms[i]:.5f}" if i > 0 else NO_STEP_BACK} for i in range(T)],
                 hide_index=True, width="stretch", key="hello_reach_table",
-                column_config={k: st.column_config.NumberColumn(format="%.5f")
-                               for k in (f"from L{T}", "from all L", "σ_max")},
+                column_config={**{k: st.column_config.NumberColumn(format="%.5f")
+                                  for k in (f"from L{T}", "from all L")},
+                               "σ_max": st.column_config.TextColumn(
+                                   help="Largest singular value of ∂h_t/∂h_t−1; none at t = 1")},
             )
             st.caption(f"Gradient norms ‖∂L{T}/∂h_t‖ (last loss only) and ‖∂L/∂h_t‖ (the summed loss). "
                        "σ_max is the largest singular value of the step Jacobian ∂h_t/∂h_t−1 = "
-                       "diag(1 − h_t²) W_hh: the most one step back can stretch a gradient.")
+                       "diag(1 − h_t²) W_hh: the most one step back can stretch a gradient. "
+                       f"At t = 1 it shows {NO_STEP_BACK}: the step before h1 is the fixed all-zero start "
+                       "state h0, which is not learned, so the gradient has nowhere further back to go.")
         st.markdown("##### Gradients of the summed loss, per parameter")
         gc = st.columns(3)
         for col, name, rows, cols_ in ((gc[0], "W_xh", h_labels, v_labels), (gc[1], "W_hh", h_labels, h_labels),

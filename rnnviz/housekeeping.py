@@ -1,4 +1,4 @@
-"""Housekeeping for the web server process: GIL switch interval and memory.
+"""Housekeeping for the web server process: GIL switch interval, memory, imports.
 
 * GIL switch interval (``SWITCH_INTERVAL``, 0.1 ms): each torch op releases the GIL
   and must take it back, and while another thread runs pure Python (a page script
@@ -12,6 +12,12 @@
   freed heap memory back to the OS (glibc ``malloc_trim``). Streamlit runs every page
   script on a new thread, and glibc gives threads their own malloc arenas whose freed
   memory otherwise stays in the process, so the server's RSS crept upward.
+* Imports (``finish_lazy_imports``): torch imports its optimiser's compiler stack on
+  the first optimiser step, and that import calls ``ast.parse`` dozens of times
+  (through ``inspect.signature``). CPython 3.11's ``ast.parse`` is not safe in two
+  threads at once (python/cpython#106905: "AST constructor recursion depth
+  mismatch"), so the server pays these imports once, before any page script runs,
+  instead of in a background thread beside one.
 """
 
 from __future__ import annotations
@@ -52,6 +58,18 @@ def _loop(every: float):
     while True:
         time.sleep(every)
         trim()
+
+
+def finish_lazy_imports() -> None:
+    """Pay torch's lazy imports now: one Adam step on a one-element tensor."""
+    import torch
+
+    from . import train  # noqa: F401  (the trainer module and what it imports)
+
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([p])
+    p.sum().backward()
+    opt.step()
 
 
 def start(every: float = GC_EVERY, switch_interval: float = SWITCH_INTERVAL) -> threading.Thread | None:

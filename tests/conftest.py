@@ -23,12 +23,38 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
 torch.set_num_threads(1)
+# Training workers run at the test's own priority, not 5 below it: on a busy machine a
+# niced worker that has to import torch got so little CPU that it took minutes to
+# start (the killed-worker test's restart waited > 240 s with pytest under `nice`).
+os.environ.setdefault("RNNVIZ_TRAINER_NICE", "0")
+CONFIG = os.path.join(ROOT, ".streamlit", "config.toml")
+
+
+def apply_runner_config() -> dict:
+    """Give AppTest the server's ``[runner]`` settings from the project's config.toml.
+
+    Streamlit reads ``.streamlit/config.toml`` from the *current directory*, so pytest
+    started elsewhere would run pages with the defaults (magic on, which parses every
+    page with ``ast.parse``). Runner settings change how a page is compiled and run, so
+    tests must see the same ones as the server. Returns what was applied.
+    """
+    import tomllib
+
+    from streamlit import config
+
+    with open(CONFIG, "rb") as f:
+        runner = tomllib.load(f).get("runner", {})
+    for key, value in runner.items():
+        config.set_option(f"runner.{key}", value, where_defined=CONFIG)
+    return runner
 
 
 @pytest.fixture
 def app_test():
     """Factory: AppTest started from app.py, optionally switched to a page."""
     from streamlit.testing.v1 import AppTest
+
+    apply_runner_config()
 
     def make(page: str | None = None, timeout: float = 120):
         at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=timeout)
@@ -46,11 +72,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
-    """A real ``streamlit run app.py`` on a free loopback port; yields its base URL."""
+def start_server(deadline_s: float = 90, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free loopback port and wait (up to
+    ``deadline_s``) until it answers its health check; returns (process, base URL)."""
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -58,22 +84,32 @@ def server():
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
+    deadline = time.time() + deadline_s
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
-                break
+                return proc, url
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit server did not become healthy in 90 s")
-    yield url
+    stop_server(proc)
+    pytest.fail(f"streamlit server did not become healthy in {deadline_s:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """A real ``streamlit run app.py`` on a free loopback port; yields its base URL."""
+    proc, url = start_server()
+    yield url
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +145,33 @@ def open_app(page, server, path: str = "", wait_text: str | None = None, timeout
     if wait_text:
         page.get_by_text(wait_text, exact=False).first.wait_for(timeout=timeout)
     return page
+
+
+def another_trainer_ran(limiter, corpus, steps: int = 10, timeout: float = 240.0) -> bool:
+    """Train a throwaway tiny model for ``steps`` steps on *all* of ``limiter``'s slots.
+
+    The check for "this runner stays paused": a runner that still held a slot would
+    keep this one queued (False after ``timeout``), and one that stepped without a
+    slot would have made steps meanwhile. Waiting on another trainer's progress,
+    instead of sleeping, holds on a busy machine too. True when it finished in time.
+    """
+    from rnnviz.live import BackgroundTrainer
+    from rnnviz.train import TrainConfig, Trainer
+
+    cfg = TrainConfig(cell="rnn", layers=1, hidden=16, embed=8, seq_len=8, batch_size=2, eval_every=10_000,
+                      eval_chars=64, milestones=(0,), sample_len=4, seed=0)
+    w = BackgroundTrainer(Trainer(corpus, cfg), threads=limiter.slots, limiter=limiter, chunk=2,
+                          max_steps=steps, executor="thread", idle_timeout=0)
+    try:
+        w.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if w.status == "finished":
+                return w.steps == steps
+            time.sleep(0.05)
+        return False
+    finally:
+        w.stop()
 
 
 def wait_until(at, cond, timeout: float = 30.0, poll: float = 0.2) -> bool:
@@ -153,3 +216,26 @@ def runner(at):
     """The session's background trainer, or None."""
     return at.session_state["rnnviz_runner"] if "rnnviz_runner" in at.session_state else None
 
+
+
+def run_in_fresh_loop(make_coro):
+    """``asyncio.run(make_coro())`` in a worker thread: Playwright's sync API (used by
+    the browser tests in the same pytest session) leaves an event loop running on
+    this thread."""
+    import asyncio
+    import threading
+
+    out = {}
+
+    def work():
+        try:
+            out["value"] = asyncio.run(make_coro())
+        except BaseException as e:  # re-raised in the test thread
+            out["error"] = e
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")

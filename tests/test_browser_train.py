@@ -9,6 +9,7 @@ import pytest
 from conftest import open_app
 
 from rnnviz import checkpoint as ckpt
+from rnnviz.ui import session
 
 pytestmark = pytest.mark.browser
 
@@ -65,10 +66,14 @@ def test_train_updates_then_pause(page, server):
     second = _wait_steps(page, first)  # the live view keeps updating by itself
     assert second > first
     page.get_by_role("button", name="Pause").click()
-    page.get_by_text("Paused at step", exact=False).first.wait_for()
-    a = _step_count(page)
-    time.sleep(2.5)
-    assert _step_count(page) == a
+    paused = page.get_by_text(re.compile(r"Paused at step [\d,]+\."))
+    paused.first.wait_for()
+    a = int(re.search(r"Paused at step ([\d,]+)", paused.first.inner_text()).group(1).replace(",", ""))
+    # A paused trainer stays where it stopped: one Step adds exactly one chunk to it
+    # (a trainer still running would be further on by the time the step lands).
+    page.get_by_role("button", name=f"Step +{session.CHUNK}").click()
+    page.get_by_text(f"Paused at step {a + session.CHUNK:,}.", exact=False).first.wait_for()
+    assert _step_count(page) == a + session.CHUNK
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("Press Train to start", exact=False).first.wait_for()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rnnviz import hello
 
@@ -190,15 +189,37 @@ def test_bad_hyperparameters_are_refused_and_divergence_keeps_weights():
         m.set_optimizer("sgd", 1e6)
     with pytest.raises(ValueError, match="Unknown optimiser"):
         m.set_optimizer("rmsprop", 0.1)
-    # force a blow-up: huge weights make tanh saturate exactly; an infinite step poisons them
+    # A blow-up on the 3rd step of a run: the update poisons a weight with inf. The
+    # model must keep the finite weights of step 2 (not the poisoned ones) and go on.
     m.set_optimizer("sgd", 0.1)
     m.set_clip("none", 5.0)
-    before = hello.params_numpy(m.params)
-    m.params["W_hy"][0, 0] = float("inf")
-    with pytest.raises(ValueError):
-        m.train(1)
-    m.params = {k: torch.from_numpy(v.copy()) for k, v in before.items()}
-    assert m.train(3) == 3
+    assert m.train(2) == 2
+    real_update, calls = m.opt.update, []
+
+    def poisoned_update(params, grads):
+        real_update(params, grads)
+        calls.append(1)
+        if len(calls) == 3:
+            params["W_hy"][0, 0] = float("inf")
+
+    m.opt.update = poisoned_update
+    good = {}
+    real_record = m._record
+
+    def record(p):  # the weights after each good step
+        real_record(p)
+        good.update(hello.params_numpy(m.params))
+
+    m._record = record
+    with pytest.raises(ValueError, match="diverged at step 5"):
+        m.train(5)
+    kept = hello.params_numpy(m.params)
+    assert m.steps == 4 and len(calls) == 3
+    assert all(np.isfinite(v).all() for v in kept.values())
+    assert kept.keys() == good.keys() and all(np.array_equal(kept[k], good[k]) for k in kept)
+    assert "last good weights were kept" in m.last_message
+    m.opt.update = real_update
+    assert m.train(3) == 3 and m.steps == 7
 
 
 # ---------------------------------------------------------------- truncated BPTT

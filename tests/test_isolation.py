@@ -103,7 +103,7 @@ def test_background_finetune_while_another_session_reads():
                                limiter=SlotLimiter(1), chunk=2, max_steps=30, idle_timeout=60)
     runner.start()
     reads = 0
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # generous: the machine may be busy
     try:
         while runner.steps < 30 and time.monotonic() < deadline:
             assert torch.equal(_logits(state.pretrained(NAME).model, ids), ref_logits)
@@ -220,7 +220,7 @@ def test_finetune_through_the_train_page(app_test):
     assert not at.exception
     runner = at.session_state["rnnviz_runner"]
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # generous: the machine may be busy
         while runner.steps < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
             runner.touch()

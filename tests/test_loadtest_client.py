@@ -1,8 +1,8 @@
 """The load-test client speaks Streamlit's wire protocol against a real server.
 
 Bounded: one connection renders the home page, opens an inspection page and moves
-one widget; then a tiny run of ``scripts/loadtest.py --url`` (two sessions, a few
-seconds) must produce its report with timed interactions and no error.
+one widget; then a tiny run of ``scripts/loadtest.py --url`` (two sessions,
+20 seconds) must produce its report with timed interactions and no error.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import loadtest  # noqa: E402
 import stclient  # noqa: E402
+from conftest import run_in_fresh_loop  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -80,30 +81,63 @@ async def _session_roundtrip(url):
 
 
 def test_client_renders_and_interacts(server):
-    _run_in_fresh_loop(lambda: asyncio.wait_for(_session_roundtrip(server), 110))
+    run_in_fresh_loop(lambda: asyncio.wait_for(_session_roundtrip(server), 110))
+
+
+async def _visit_home(url):
+    sess = stclient.Session(url, name="visit", fragments=False)
+    await sess.connect()
+    try:
+        return await sess.open("", timeout=90)
+    finally:
+        await sess.close()
 
 
 def test_server_pid_and_threads(server):
+    assert run_in_fresh_loop(lambda: _visit_home(server)).ok  # the first visit starts the workers
     port = urllib.parse.urlparse(server).port
     pid = loadtest.pid_listening_on(port)
     assert pid is not None
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         assert b"streamlit" in f.read()
-    assert loadtest.rss_mb(pid) > 10
-    assert loadtest.trainer_threads(pid) >= 0
-    assert len(loadtest.thread_names(pid)) > 1
+    deadline = time.monotonic() + 120
+    while not loadtest.children(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kids = loadtest.children(pid)
+    assert kids, "the server starts its training workers at its first visit"
+    # Memory: the server's own RSS is what the kernel reports (statm counts pages), and
+    # the total adds each worker's; a server that imported torch holds > 100 MB.
+    with open(f"/proc/{pid}/statm") as f:
+        statm_mb = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    own = loadtest._own_rss_mb(pid)
+    assert own > 100 and abs(own - statm_mb) <= 0.1 * statm_mb, (own, statm_mb)
+    expected = own + sum(loadtest._own_rss_mb(k) or 0.0 for k in kids)
+    assert expected > own and abs(loadtest.rss_mb(pid) - expected) <= 0.1 * expected
+    # Threads: one name per /proc task (Tornado, script threads, housekeeping...).
+    names = loadtest.thread_names(pid)
+    with open(f"/proc/{pid}/status") as f:
+        threads = next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+    assert len(names) > 3 and abs(len(names) - threads) <= 3, (len(names), threads)
 
 
+@pytest.mark.timeout(300)  # a 20 s class phase (long enough to interact on a busy machine) + start-up
 def test_tiny_loadtest_run(server, tmp_path):
     report, out = tmp_path / "LOADTEST.md", tmp_path / "lt.json"
-    loadtest.main(["--url", server, "--sessions", "2", "--trainers", "0", "--drop", "0", "--duration", "8",
+    loadtest.main(["--url", server, "--sessions", "2", "--trainers", "0", "--drop", "0", "--duration", "20",
                    "--solo", "0", "--drain", "0", "--arrival", "1", "--warmup", "0", "--think", "1", "2",
                    "--pages", "learn_hello", "--timeout", "90", "--sample-every", "1", "--quiet",
                    "--report", str(report), "--json", str(out)])
     res = json.loads(out.read_text())
     assert res["errors"] == [], res["errors"]
-    assert res["latency"]["n"] >= 1
-    assert res["goals"]["max_rss_mb"]["value"] > 0
+    lat = res["latency"]
+    assert lat["n"] >= 1 and lat["failed"] == 0, lat
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["max"] <= 90, lat
+    # every timed interaction was on the one page asked for ("page:widget" keys)
+    assert all(k.startswith("learn_hello:") for k in lat["by_page"]), lat["by_page"]
+    assert sum(v["n"] for v in lat["by_page"].values()) == lat["n"], lat
+    # The report's peak memory is the server's (with its workers) as measured here.
+    now = loadtest.rss_mb(loadtest.pid_listening_on(urllib.parse.urlparse(server).port))
+    assert abs(res["goals"]["max_rss_mb"]["value"] - now) <= 0.25 * now, (res["goals"]["max_rss_mb"], now)
     assert res["goals"]["orphaned_trainer_threads"]["value"] == 0
     text = report.read_text()
     assert "## Goals" in text and "p95" in text
@@ -135,27 +169,6 @@ def test_trainer_thread_visible_to_the_os():
     while loadtest.trainer_threads(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert loadtest.trainer_threads(pid) == 0
-
-
-def _run_in_fresh_loop(make_coro):
-    """asyncio.run in a worker thread: Playwright's sync API (used by the browser
-    tests in the same pytest session) leaves an event loop running on this thread."""
-    import threading
-
-    out = {}
-
-    def work():
-        try:
-            out["value"] = asyncio.run(make_coro())
-        except BaseException as e:  # re-raised in the test thread
-            out["error"] = e
-
-    t = threading.Thread(target=work)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
 
 
 def test_metric_numbers_keep_their_suffix():

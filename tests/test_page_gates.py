@@ -84,14 +84,14 @@ def test_step_inspector_moves_and_shows_the_traced_numbers(at):
     assert abs(d["c"] - float(tr.layers[0]["c"][t, 5])) < 1e-6
 
 
-def test_step_inspector_gru_and_rnn(at):
+@pytest.mark.parametrize("name, marker", [("names_gru", r"h_t &= (1 - z_t)"),
+                                          ("shakespeare_rnn", r"h_t &= \tanh(a_t)")])
+def test_step_inspector_gru_and_rnn(at, name, marker):
+    assert name in ckpt.pretrained_names(), f"the bundled model {name} is missing from pretrained/"
     at.radio(key="gates_view").set_value("Step inspector").run()
-    for name, marker in (("names_gru", r"h_t &= (1 - z_t)"), ("shakespeare_rnn", r"h_t &= \tanh(a_t)")):
-        if name not in ckpt.pretrained_names():
-            pytest.skip(f"bundled model {name} missing")
-        at.selectbox(key="gates_model").set_value(name).run()
-        assert not _errors(at), name
-        assert any(marker in el.value for el in at.latex), name
+    at.selectbox(key="gates_model").set_value(name).run()
+    assert not _errors(at), name
+    assert any(marker in el.value for el in at.latex), name
 
 
 def test_bad_pasted_text_gives_a_clear_error_and_is_kept(at):
@@ -141,7 +141,7 @@ def test_live_saturation_follows_training(at):
         title0, before = _sat_points(at)
         assert "step 0" in title0
         runner.start()
-        deadline = time.time() + 90
+        deadline = time.time() + 240  # generous: the machine may be busy
         while runner.steps < 60 and time.time() < deadline:
             time.sleep(0.2)
         assert runner.steps >= 60

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from conftest import runner, steps, tiny, wait_until  # noqa: E402
+from conftest import another_trainer_ran, runner, steps, tiny, wait_until  # noqa: E402
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
@@ -44,14 +43,17 @@ def test_train_pause_reset(app_test):
     assert any("uniform guess" in (t.get("name") or "") for t in loss_fig["data"])
     assert any("step 0 · validation loss" in h.value for h in at.html)  # samples timeline
     at.button(key="tr_pause").click().run()
-    assert wait_until(at, lambda a: not runner(a).active, 10)
+    assert wait_until(at, lambda a: not runner(a).active, 120)
     at.run()
     a = steps(at)
-    time.sleep(1.0)
+    r = runner(at)
+    # Another trainer gets every CPU slot and trains: the paused one holds none and
+    # makes no steps meanwhile (a wait on progress, not a sleep).
+    assert another_trainer_ran(r.limiter, r.trainer.corpus), "the paused trainer kept its CPU slot"
     at.run()
     b = steps(at)
-    assert a == b, "steps changed after Pause"
-    assert any("Paused at step" in c.value for c in at.caption)
+    assert a == b == r.steps, "steps changed after Pause"
+    assert any(f"Paused at step {b:,}" in c.value for c in at.caption)
     # Train resumes the same model
     at.button(key="tr_train").click().run()
     assert wait_until(at, lambda a2: steps(a2) > b)
