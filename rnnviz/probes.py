@@ -108,6 +108,11 @@ def available(language: str) -> list[Hypothesis]:
     return [h for h in HYPOTHESES.values() if language in h.languages]
 
 
+# A file's extension names its language before its text is guessed at (short files).
+EXTENSION_LANGUAGE = {".py": "python", ".pyw": "python", ".c": "c", ".h": "c", ".cc": "c", ".cpp": "c",
+                      ".cxx": "c", ".hpp": "c", ".hh": "c", ".txt": "text", ".md": "text"}
+
+
 def language_for(corpus_name: str | None, text: str = "") -> str:
     """The language of a built-in corpus, or a guess from the text itself."""
     if corpus_name in CORPUS_LANGUAGE:
@@ -1458,7 +1463,9 @@ def main(argv=None) -> int:
                 return fail(f"The text has {len(missing)} character(s) the model never saw in training: {shown}. "
                             "Remove or replace them, or use a model trained on such text.")
         corpus_name = (cp.card or {}).get("corpus")
-        language = args.language or (language_for(corpus_name) if text is None else language_for(None, text))
+        language = args.language or (language_for(corpus_name) if text is None
+                                     else EXTENSION_LANGUAGE.get(os.path.splitext(args.text)[1].lower())
+                                     or language_for(None, text))
         if args.hypotheses == p.get_default("hypotheses"):  # today's three, where they apply
             keys = tuple(k for k in args.hypotheses.split(",") if language in HYPOTHESES[k].languages)
         else:

@@ -140,3 +140,13 @@ def test_module_entry_point_exit_codes(tiny_ckpt, text_file):
     bad = subprocess.run([sys.executable, "-m", "rnnviz.probes", tiny_ckpt, "--chars", "x"],
                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False)
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
+
+
+@pytest.mark.parametrize("name, language", [("short.py", "python"), ("short.h", "c"), ("short.txt", "text")])
+def test_a_short_file_takes_its_language_from_its_extension(capsys, tiny_ckpt, tmp_path, name, language):
+    # Two lines of code are too few to guess from; the extension decides.
+    p = tmp_path / name
+    p.write_text("def f(x):\n    return 'a' + x\n", encoding="utf-8")
+    rc, out, err = run(capsys, tiny_ckpt, "--text", str(p), "--hypotheses", "indent")
+    assert rc == 0, err
+    assert json.loads(out)["language"] == language
