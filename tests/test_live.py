@@ -78,6 +78,10 @@ def executor(request):
 def runner(runners, tr, **kw):
     kw.setdefault("limiter", SlotLimiter(1))
     kw.setdefault("executor", "thread")
+    # Tests poll snapshots when they need them, not every few seconds like a page: on a busy
+    # machine the "nobody is watching" watchdog would stop a slow test's runner. The tests of
+    # the watchdog itself set their own limit.
+    kw.setdefault("idle_timeout", 3600)
     r = BackgroundTrainer(tr, **kw)
     runners.append(r)
     return r

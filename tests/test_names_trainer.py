@@ -93,7 +93,7 @@ def runners():
 def test_trainers_run_through_the_live_machinery(ds, runners, executor, kind):
     tr = make_trainer(kind, ds, **SMALL)
     vocab = tr.vocab
-    r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=10)
+    r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=10, idle_timeout=3600)
     runners.append(r)
     r.step_once()
     assert wait_until(lambda: r.steps == 10 and r.status == "paused", WAIT)

@@ -61,6 +61,7 @@ def executor(request):
 def runner(runners, tr, **kw):
     kw.setdefault("limiter", SlotLimiter(1))
     kw.setdefault("executor", "thread")
+    kw.setdefault("idle_timeout", 3600)  # tests do not poll like a page; see tests/test_live.py
     r = BackgroundTrainer(tr, **kw)
     runners.append(r)
     return r

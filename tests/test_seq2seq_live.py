@@ -46,7 +46,7 @@ def test_the_trainer_runs_through_background_trainer(data, runners, executor):
     tr = tiny(data)
     assert isinstance(tr, LiveTrainer)
     x0 = tr.train_x
-    r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=5, max_steps=30)
+    r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=5, max_steps=30, idle_timeout=3600)
     runners.append(r)
     r.step_once()
     assert wait_for(lambda: r.steps == 5, WAIT) and settled(r)
