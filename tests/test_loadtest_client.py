@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import loadtest  # noqa: E402
 import stclient  # noqa: E402
-from conftest import run_in_fresh_loop  # noqa: E402
+from conftest import run_in_fresh_loop, start_server, stop_server  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -120,8 +120,20 @@ def test_server_pid_and_threads(server):
     assert len(names) > 3 and abs(len(names) - threads) <= 3, (len(names), threads)
 
 
-@pytest.mark.timeout(300)  # a 20 s class phase (long enough to interact on a busy machine) + start-up
-def test_tiny_loadtest_run(server, tmp_path):
+@pytest.fixture
+def own_server():
+    """A server of its own: on the shared one, runs that other tests left in their reconnect
+    grace period would still be training and count as orphans here."""
+    proc, url = start_server(deadline_s=300)
+    try:
+        yield url
+    finally:
+        stop_server(proc)
+
+
+@pytest.mark.timeout(600)  # a 20 s class phase (long enough to interact on a busy machine) + start-up
+def test_tiny_loadtest_run(own_server, tmp_path):
+    server = own_server
     report, out = tmp_path / "LOADTEST.md", tmp_path / "lt.json"
     loadtest.main(["--url", server, "--sessions", "2", "--trainers", "0", "--drop", "0", "--duration", "20",
                    "--solo", "0", "--drain", "0", "--arrival", "1", "--warmup", "0", "--think", "1", "2",

@@ -28,6 +28,7 @@ import time
 import urllib.parse
 
 import pytest
+from conftest import run_in_fresh_loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -212,7 +213,7 @@ SCENARIO = 4 * DEADLINE + GRACE + 2 * DROP
 @pytest.mark.timeout(SCENARIO + 240)  # + server start; the suite's 300 s default is too short here
 def test_drop_reconnect_and_reopen_continue_the_same_run(grace_server):
     url, pid = grace_server
-    asyncio.run(asyncio.wait_for(_drop_and_come_back(url, pid), SCENARIO))
+    run_in_fresh_loop(lambda: asyncio.wait_for(_drop_and_come_back(url, pid), SCENARIO))
 
 
 async def _guess(url):
@@ -229,4 +230,4 @@ async def _guess(url):
 @pytest.mark.timeout(2 * DEADLINE + 240)
 def test_a_guessed_token_opens_nothing(grace_server):
     url, _ = grace_server
-    asyncio.run(asyncio.wait_for(_guess(url), 2 * DEADLINE))
+    run_in_fresh_loop(lambda: asyncio.wait_for(_guess(url), 2 * DEADLINE))

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_in_fresh_loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -70,11 +71,7 @@ async def _two_sessions(url):
 
 
 def test_catastrophic_patterns_do_not_freeze_other_sessions(server):
-    loop = asyncio.new_event_loop()
-    try:
-        answers, other_times = loop.run_until_complete(asyncio.wait_for(_two_sessions(server), 560))
-    finally:
-        loop.close()
+    answers, other_times = run_in_fresh_loop(lambda: asyncio.wait_for(_two_sessions(server), 560))
     alone, during = other_times
     assert set(answers) == set(PATTERNS)
     p95 = float(np.percentile(during, 95))
