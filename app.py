@@ -61,7 +61,8 @@ PAGES = {
     ],
 }
 
-from rnnviz.ui import session  # noqa: E402  (after set_page_config; it may show a notice)
+from rnnviz.ui import session, state  # noqa: E402  (after set_page_config; it may show a notice)
 
 session.restore()  # a reload or a dropped connection finds the same training run (?run=<token>)
-st.navigation(PAGES).run()
+with state.through_app():  # pages check that they came through here (ui.state.ensure_app_navigation)
+    st.navigation(PAGES).run()

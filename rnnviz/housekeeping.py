@@ -61,8 +61,17 @@ def _loop(every: float):
 
 
 def finish_lazy_imports() -> None:
-    """Pay torch's lazy imports now: one Adam step on a one-element tensor."""
+    """Pay the lazy imports now, before two page scripts can race for them: torch's (one
+    Adam step on a one-element tensor), pandas (Streamlit imports it on first use of some
+    elements, and Plotly's array validators pick up whatever ``sys.modules`` holds: a
+    page building a figure while another page's first pandas import was under way saw a
+    half-initialised module, "partially initialized module 'pandas' has no attribute
+    'Series'") and Plotly's figure machinery."""
+    import pandas  # noqa: F401
+    import plotly.graph_objects as go
     import torch
+
+    go.Figure(go.Heatmap(z=[[0.0, 1.0]], text=[["a", "b"]], hovertemplate=["%{z}"]))
 
     from . import train  # noqa: F401  (the trainer module and what it imports)
 

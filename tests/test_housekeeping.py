@@ -41,3 +41,16 @@ def test_start_sets_the_interval_and_starts_one_thread():
         assert names.count(housekeeping.THREAD_NAME) == 1
     finally:
         sys.setswitchinterval(before)
+
+
+def test_lazy_imports_include_plotlys_pandas():
+    # Two page scripts that built their first Plotly figure at the same moment raced to
+    # import pandas and one crashed; the warm-up must have imported it (fresh process).
+    import subprocess
+
+    code = ("import sys; from rnnviz import housekeeping; assert 'pandas' not in sys.modules; "
+            "housekeeping.finish_lazy_imports(); print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=__file__.rsplit("/tests/", 1)[0])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

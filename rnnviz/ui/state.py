@@ -7,6 +7,9 @@ model must call ``checkpoint.model.copy()`` first.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import streamlit as st
 
 from .. import checkpoint as ckpt
@@ -83,20 +86,39 @@ def model_picker(label: str = "Model", *, key: str, cells=None, default: str | N
     return choice, (live if choice == LIVE else pretrained(choice))
 
 
+_app_run = threading.local()
+
+
+@contextlib.contextmanager
+def through_app():
+    """Marks the current script run as one that came through ``app.py`` (app.py wraps
+    ``st.navigation(...).run()`` in it); ``ensure_app_navigation`` checks the mark."""
+    _app_run.active = True
+    try:
+        yield
+    finally:
+        _app_run.active = False
+
+
 def ensure_app_navigation():
     """Make a deep link on a freshly started server run through ``app.py``.
 
     Streamlit keeps a legacy mode for apps with a ``pages/`` folder: until some
     session has executed ``st.navigation``, a request for ``/cells`` runs
     ``pages/cells.py`` on its own, with an automatic file-name sidebar and without
-    app.py's page config. Every page calls this first; in that legacy mode it
-    switches the process to app.py's navigation and reruns, which lands on the
-    same page (same url path, same page hash) through ``app.py``.
+    app.py's page config and warm-up. Every page calls this first. A run that did not
+    come through app.py (``through_app``) switches the process to app.py's navigation
+    and reruns, which lands on the same page (same url path, same page hash) through
+    ``app.py``. The check is per run, not the process-wide flag alone: two first
+    visits at once both start in legacy mode, and the second one used to see the
+    flag already switched by the first and go on without app.py (its first Plotly
+    figure then raced app.py's warm-up for pandas and crashed).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
+    if not getattr(_app_run, "active", False):
         # Rerun at most once per session: a rerun drops pending button clicks, and
         # AppTest re-enters the legacy mode on every run.
         if not st.session_state.get("_rnnviz_nav_checked"):
