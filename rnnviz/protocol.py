@@ -72,12 +72,17 @@ class LiveTrainer:
     # ------------------------------------------------------------ optional
     @property
     def diverged(self) -> bool:
-        """True once training has blown up (NaN / inf); the runner then stops."""
-        return False
+        """True once training has blown up (NaN / inf); the runner then stops. By
+        default: the trainer's ``divergence`` attribute is set (None while all is well)."""
+        return self.__dict__.get("divergence") is not None
 
     def divergence_message(self) -> str | None:
-        """What went wrong and what to do, for the page (None while all is well)."""
-        return None
+        """What went wrong and what to do, for the page (None while all is well). By
+        default ``divergence`` itself (a sentence), or its ``message()``."""
+        d = self.__dict__.get("divergence")
+        if d is None:
+            return None
+        return d.message() if hasattr(d, "message") else str(d)
 
     def static_key(self) -> str:
         """Identifies the ``STATIC`` part, so trainers on the same data share one copy

@@ -246,10 +246,6 @@ class Trainer(LiveTrainer):
         return chunk[:, :-1], chunk[:, 1:]
 
     # -------------------------------------------------------------- steps
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
     def step(self, n: int = 1) -> int:
         """Run up to ``n`` steps; returns how many ran (fewer if training diverged)."""
         done = 0
@@ -380,9 +376,6 @@ class Trainer(LiveTrainer):
         one copy in each worker. ``hash`` of a str is cached by Python."""
         c = self.corpus
         return f"char:{c.name}:{len(c.text)}:{hash(c.text)}"
-
-    def divergence_message(self) -> str | None:
-        return self.divergence.message() if self.divergence else None
 
     def summary(self) -> dict:
         return {"chars_per_second": self.chars_per_second(), "lr": self.config.lr,

@@ -79,13 +79,6 @@ class LineFit(LiveTrainer):
     def line(self) -> tuple[float, float]:
         return self.model.weight.item(), self.model.bias.item()
 
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
-    def divergence_message(self) -> str | None:
-        return self.divergence
-
     def static_key(self) -> str:
         return "linefit:" + ":".join(map(str, self.data_id))
 

@@ -169,13 +169,6 @@ class _NamesTrainer(LiveTrainer):
     def _after_step(self) -> None:
         pass
 
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
-    def divergence_message(self) -> str | None:
-        return self.divergence
-
     def static_key(self) -> str:
         return f"names-{self.KIND}:{self.data_key}"
 

@@ -142,13 +142,6 @@ class Seq2SeqTrainer(LiveTrainer):
         return acc
 
     # ------------------------------------------------------------ protocol
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
-    def divergence_message(self) -> str | None:
-        return self.divergence
-
     def static_key(self) -> str:
         return f"seq2seq:{self.data.key}:{self.settings.eval_size}"
 

@@ -127,13 +127,6 @@ class Word2VecTrainer(LiveTrainer):
     def static_key(self) -> str:
         return f"word2vec:{self._key}"
 
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
-
-    def divergence_message(self) -> str | None:
-        return self.divergence
-
     def step(self, n: int = 1) -> int:
         done = 0
         for _ in range(int(n)):
