@@ -166,11 +166,10 @@ def load_tensors(data: bytes) -> dict:
         raise ValueError(f"The weights in this file could not be read ({type(e).__name__}).") from None
 
 
-def check_tensors(expected: dict, tensors: dict) -> None:
-    """Every expected tensor present with its shape, floating point and finite; nothing extra
-    (for formats whose models are cheap to build before their tensors are compared)."""
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
+def _same_names(expected, found) -> None:
+    """The file holds exactly the tensors the card's model has (names only)."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
     if missing or extra:
         raise ValueError(
             "The file's tensors do not match its model card"
@@ -178,6 +177,12 @@ def check_tensors(expected: dict, tensors: dict) -> None:
             + (f"; unexpected: {', '.join(str(k)[:40] for k in extra[:5])}" if extra else "")
             + "."
         )
+
+
+def check_tensors(expected: dict, tensors: dict) -> None:
+    """Every expected tensor present with its shape, floating point and finite; nothing extra
+    (for formats whose models are cheap to build before their tensors are compared)."""
+    _same_names(expected, tensors)
     for k, v in expected.items():
         t = tensors[k]
         if tuple(t.shape) != tuple(v.shape):
@@ -208,15 +213,7 @@ def _check_tensors(header: dict, data_bytes: int, cfg: ModelConfig) -> None:
     """Compare the header's tensor entries with the card's model, before loading."""
     expected = expected_shapes(cfg)
     entries = {k: v for k, v in header.items() if k != "__metadata__"}
-    missing = sorted(set(expected) - set(entries))
-    extra = sorted(set(entries) - set(expected))
-    if missing or extra:
-        raise ValueError(
-            "The file's tensors do not match its model card"
-            + (f"; missing: {', '.join(missing[:5])}" if missing else "")
-            + (f"; unexpected: {', '.join(str(k)[:40] for k in extra[:5])}" if extra else "")
-            + "."
-        )
+    _same_names(expected, entries)
     for k, shape in expected.items():
         e = entries[k]
         if not isinstance(e, dict):
