@@ -95,17 +95,23 @@ def to_bytes(model: CharModel, vocab: Vocab, card: dict | None = None, **extra) 
 
 def save(model: CharModel, vocab: Vocab, folder: str, card: dict | None = None, **extra) -> dict:
     """Write ``folder/model.safetensors`` and ``folder/card.json``; return the card."""
-    os.makedirs(folder, exist_ok=True)
     data = to_bytes(model, vocab, card, **extra)
     card = read_card(data)
-    tmp = os.path.join(folder, "model.safetensors.tmp")
+    write_folder(folder, data, card)
+    return card
+
+
+def write_folder(folder: str, data: bytes, card: dict, file: str = "model.safetensors") -> None:
+    """Write a checkpoint folder: ``file`` (atomically, through a temporary name) and
+    ``card.json``. Shared by every checkpoint format (char models and the labs')."""
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, file + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, os.path.join(folder, "model.safetensors"))
+    os.replace(tmp, os.path.join(folder, file))
     with open(os.path.join(folder, "card.json"), "w", encoding="utf-8") as fh:
         json.dump(card, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
-    return card
 
 
 def _read_header(data) -> dict:

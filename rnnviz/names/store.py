@@ -67,15 +67,7 @@ def to_bytes(cp: NamesCheckpoint) -> bytes:
 
 def save(cp: NamesCheckpoint, folder: str) -> dict:
     """Write ``folder/names.safetensors`` and ``folder/card.json``; return the card."""
-    os.makedirs(folder, exist_ok=True)
-    data = to_bytes(cp)
-    tmp = os.path.join(folder, FILE + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, os.path.join(folder, FILE))
-    with open(os.path.join(folder, "card.json"), "w", encoding="utf-8") as fh:
-        json.dump(cp.card, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
+    ckpt.write_folder(folder, to_bytes(cp), cp.card, file=FILE)
     return cp.card
 
 

@@ -55,16 +55,9 @@ def to_bytes(model: Seq2Seq, vocab: Vocab, card: dict | None = None) -> bytes:
 
 def save(model: Seq2Seq, vocab: Vocab, folder: str, card: dict | None = None) -> dict:
     """Write ``folder/model.safetensors`` and ``folder/card.json``; return the card."""
-    os.makedirs(folder, exist_ok=True)
     data = to_bytes(model, vocab, card)
     card, _ = _header(data)
-    tmp = os.path.join(folder, "model.safetensors.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, os.path.join(folder, "model.safetensors"))
-    with open(os.path.join(folder, "card.json"), "w", encoding="utf-8") as fh:
-        json.dump(card, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
+    charckpt.write_folder(folder, data, card)
     return card
 
 
