@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..checkpoint import versions
+from ..checkpoint import versions, write_folder
 from .vectors import Embeddings
 
 FORMAT = "rnnviz-wordvectors/1"
@@ -40,16 +40,9 @@ def to_bytes(emb: Embeddings, **card) -> bytes:
 
 def save(emb: Embeddings, folder: str, **card) -> dict:
     """Write ``folder/vectors.safetensors`` and ``folder/card.json``; return the card."""
-    os.makedirs(folder, exist_ok=True)
     data = to_bytes(emb, **card)
     card = read_card(data)
-    tmp = os.path.join(folder, FILE + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, os.path.join(folder, FILE))
-    with open(os.path.join(folder, "card.json"), "w", encoding="utf-8") as fh:
-        json.dump(card, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
+    write_folder(folder, data, card, file=FILE)
     return card
 
 
