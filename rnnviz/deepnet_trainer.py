@@ -75,7 +75,7 @@ def data(cfg: RaceConfig):
 
 class DeepNetRace(LiveTrainer):
     HISTORIES = ("loss_hist", "acc_hist", "stats_hist")
-    COUNTERS = ("steps",)
+    COUNTERS = ("steps", "latest")  # latest: small, replaced (never mutated) at every record
     STATIC = ("X", "y", "X_val", "y_val")
     ALIASES: ClassVar[dict[str, str]] = {"loss": "loss_hist", "acc": "acc_hist", "stats": "stats_hist"}
 
@@ -102,16 +102,17 @@ class DeepNetRace(LiveTrainer):
         return dict(self.models)
 
     def _record(self) -> None:
-        stats, accs = {}, []
+        stats, accs, latest = {}, [], {}
         for k, m in self.models.items():
             s = deepnet.layer_stats(m, self.X[:PROBE], self.y[:PROBE], self.config.lr)
             stats[k] = (tuple(map(float, s.grad)), tuple(map(float, s.ratio)), tuple(map(float, s.saturated)))
             with torch.no_grad():
                 accs.append(float((m(self.X_val).argmax(1) == self.y_val).float().mean()))
-            self.latest[k] = {"hist": s.hist.tolist(), "edges": s.edges.tolist(), "train_acc": s.accuracy,
-                              "train_loss": s.loss}
+            latest[k] = {"hist": s.hist.tolist(), "edges": s.edges.tolist(), "train_acc": s.accuracy,
+                         "train_loss": s.loss}
+        self.latest = latest
         self.stats_hist.append((self.steps, stats))
-        self.acc_hist.append((self.steps, *accs, *(self.latest[k]["train_acc"] for k in RUNS)))
+        self.acc_hist.append((self.steps, *accs, *(latest[k]["train_acc"] for k in RUNS)))
 
     def step(self, n: int = 1) -> int:
         done = 0
@@ -140,7 +141,7 @@ class DeepNetRace(LiveTrainer):
         return done
 
     def summary(self) -> dict:
-        return {"latest": self.latest, "config": self.config.to_dict()}
+        return {"config": self.config.to_dict()}
 
     def decision_grids(self, n: int = 60) -> dict:
         """Class probabilities over the plane for both runs (call under the runner's lock)."""

@@ -6,8 +6,10 @@ with that key, showing that value: a renamed widget or a changed label breaks th
 moment, and this test says which.
 """
 
+import os
+
 import pytest
-from conftest import apply_runner_config
+from conftest import ROOT, apply_runner_config
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import moments
@@ -46,7 +48,7 @@ def same(shown: str, wanted: str) -> bool:
 
 
 def open_moment(m: moments.Moment) -> AppTest:
-    at = AppTest.from_file("app.py", default_timeout=300)
+    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
     at.run()
     for k, v in m.params.items():
         at.query_params[k] = v
