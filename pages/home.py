@@ -4,23 +4,23 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import checkpoint as ckpt
+from rnnviz.ui import page
 from rnnviz.ui.html import md
-from rnnviz.ui.state import ensure_app_navigation
 
-ensure_app_navigation()
-
-st.title("rnnviz: look inside recurrent neural networks")
-st.markdown(
+page.header(
+    "rnnviz: look inside recurrent neural networks",
     "Recurrent networks read text one character at a time and carry a memory, the hidden "
     "state, from each step to the next. Here you can train small character models "
     "yourself and open them up: watch the samples improve, find single cells that track "
-    "quotes or indentation, read the gates of an LSTM and see why gradients vanish."
+    "quotes or indentation, read the gates of an LSTM and see why gradients vanish.",
 )
 
 cols = st.columns(3)
 with cols[0]:
     st.subheader(":material/school: Learn")
-    st.markdown("Start with a three-unit RNN that learns the word *hello*, every number on screen.")
+    st.markdown("Teaching? **Lessons** lists ready-made moments in the order the lectures teach them. "
+                "Or start with a three-unit RNN that learns the word *hello*, every number on screen.")
+    st.page_link("pages/lessons.py", label="Lessons", icon=":material/arrow_forward:")
     st.page_link("pages/learn_hello.py", label="Hello, RNN", icon=":material/arrow_forward:")
 with cols[1]:
     st.subheader(":material/model_training: Train")
@@ -32,6 +32,7 @@ with cols[2]:
     st.page_link("pages/cells.py", label="Cell explorer", icon=":material/arrow_forward:")
     st.page_link("pages/gates.py", label="LSTM gates", icon=":material/arrow_forward:")
     st.page_link("pages/gradients.py", label="Gradient flow", icon=":material/arrow_forward:")
+    st.page_link("pages/deepnets.py", label="Deep nets", icon=":material/arrow_forward:")
 
 st.divider()
 st.subheader("Bundled models")
