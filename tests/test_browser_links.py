@@ -1,0 +1,54 @@
+"""Every view is a link, in Chromium: change a page's settings by clicking, copy the
+address from "Share this view", open it in a fresh browser (a new context: no
+cookies, no session), and the same figure is drawn from the same numbers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import open_app
+
+pytestmark = pytest.mark.browser
+
+FIGURE_DATA = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+    d => d.data.map(t => [t.name || '', Array.from(t.y || []).map(v => Number(v).toPrecision(6))]))"""
+
+
+def _figures(page, timeout_s: float = 120):
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0 && "
+                           "document.querySelector('.js-plotly-plot').data", timeout=timeout_s * 1000)
+    return page.evaluate(FIGURE_DATA)
+
+
+def _settled(page):
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=120_000)
+
+
+def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
+    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = first.new_page()
+    page.set_default_timeout(120_000)
+    open_app(page, server, "deepnets", wait_text="Gradients by layer", timeout=120_000)
+    before = _figures(page)
+    page.get_by_role("button", name="tanh").first.click()  # network A's activation
+    page.wait_for_url(re.compile(r"dn_a_act=tanh"))
+    page.get_by_role("button", name="Xavier (Glorot)").first.click()
+    page.wait_for_url(re.compile(r"dn_a_init=Xavier"))
+    _settled(page)
+    shown = _figures(page)
+    assert shown != before  # the clicks changed the figure
+
+    page.get_by_role("button", name="Share this view").click()
+    link = page.locator("[data-testid='stPopoverBody'] code").first.inner_text().strip()
+    assert "dn_a_act=tanh" in link and "dn_a_init=Xavier" in link and "run=" not in link
+    first.close()
+
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = fresh.new_page()
+    other.set_default_timeout(120_000)
+    other.goto(link, wait_until="domcontentloaded")
+    other.get_by_text("Gradients by layer").first.wait_for()
+    _settled(other)
+    assert _figures(other) == shown
+    fresh.close()
