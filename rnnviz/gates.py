@@ -299,6 +299,48 @@ def clamp(value, lo: int, hi: int) -> int:
     return max(int(lo), min(int(hi), int(value)))
 
 
+@dataclass(frozen=True)
+class BeltSpec:
+    """Which signals make a cell type's conveyor belt: its memory, the gate that keeps it
+    (1 = keep) and the gate that writes into it (``write=None``: 1 - keep, as in the GRU)."""
+
+    memory: str
+    keep: str
+    write: str | None
+    memory_label: str
+    keep_label: str
+    write_label: str
+
+
+# Cell types with a belt; the vanilla RNN has none (its state goes through a matrix every step).
+BELTS = {
+    "lstm": BeltSpec("c", "f", "i", "cell state c_t", "forget gate f (1 = keep)", "input gate i (1 = write)"),
+    "gru": BeltSpec("h", "z", None, "hidden state h_t (the GRU's only memory)", "update gate z (1 = keep)",
+                    "1 − z (1 = overwrite with n)"),
+}
+
+
+@dataclass
+class Belt:
+    """[T, H] memory, keep and write values of one layer, with their labels."""
+
+    memory: np.ndarray
+    keep: np.ndarray
+    write: np.ndarray
+    labels: dict
+
+
+def belt(tr: Trace, layer: int) -> Belt | None:
+    """The conveyor belt of one layer of a trace, or None for a cell type without one."""
+    spec = BELTS.get(tr.cell)
+    if spec is None:
+        return None
+    keep = tr.numpy(layer, spec.keep)
+    write = tr.numpy(layer, spec.write) if spec.write else 1.0 - keep
+    labels = {"memory_label": spec.memory_label, "keep_label": spec.keep_label, "write_label": spec.write_label}
+    return Belt(tr.numpy(layer, spec.memory), keep, write, labels)
+
+
 # ------------------------------------------------------------------ tables
 
 

@@ -353,3 +353,19 @@ def test_trace_memo_is_bounded_by_bytes():
     assert made.count(100) == 7
     big = memo.get("big", make(1000))  # larger than the budget: kept alone, as the newest entry
     assert len(memo) == 1 and memo.get("big", make(1000)) is big
+
+
+def test_belt():
+    for cell in ("lstm", "gru"):
+        m = _model(cell)
+        with torch.inference_mode():
+            tr = models.trace(m, _ids(30))
+        b = G.belt(tr, 1)
+        spec = G.BELTS[cell]
+        np.testing.assert_array_equal(b.memory, tr.numpy(1, spec.memory))
+        np.testing.assert_array_equal(b.keep, tr.numpy(1, spec.keep))
+        write = tr.numpy(1, "i") if cell == "lstm" else 1.0 - tr.numpy(1, "z")
+        np.testing.assert_allclose(b.write, write)
+        assert set(b.labels) == {"memory_label", "keep_label", "write_label"}
+    with torch.inference_mode():
+        assert G.belt(models.trace(_model("rnn"), _ids(10)), 0) is None
