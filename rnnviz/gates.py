@@ -394,6 +394,20 @@ def step_check(tr: Trace, d: dict) -> tuple[dict, float]:
     return ref, max(abs(v - d[name]) for name, v in ref.items())
 
 
+# What a student should know to read the inspector's numbers, by cell type: (text, first layer only).
+STEP_NOTES = {
+    "gru": [("PyTorch applies the reset gate after the matrix product, r ⊙ (W_hn h + b_hn), where some "
+             "textbooks write W (r ⊙ h). With z = 1 the old state is kept; with z = 0 it is replaced by n.", False)],
+    "rnn": [("In layer 1, x_t is the character's learned embedding vector, so the input part W_xh x_t is the "
+             "same number every time this character appears; only the recurrent part carries context.", True)],
+}
+
+
+def step_notes(cell: str, layer: int) -> list[str]:
+    """The notes under the inspector's equations for this cell type and layer."""
+    return [text for text, first_only in STEP_NOTES.get(cell, []) if layer == 0 or not first_only]
+
+
 # ------------------------------------------------------------------ live saturation
 
 
@@ -411,6 +425,13 @@ def step0_saturation(model: CharModel, initial_weights, ids) -> Saturation | Non
     except (RuntimeError, KeyError):
         return None
     return saturation(fresh, ids, step=0)
+
+
+def measured_ids(corpus, min_val: int = 200) -> np.ndarray:
+    """The ids a live run's saturation is measured on: its validation text, or all of its
+    text when the validation split is too short to say much (under ``min_val`` characters)."""
+    ids = corpus.val_ids
+    return ids if len(ids) >= min_val else corpus.ids
 
 
 COMPARE = {"first": "the first measurement", "previous": "the previous measurement", "none": "nothing"}

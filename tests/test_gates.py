@@ -369,3 +369,17 @@ def test_belt():
         assert set(b.labels) == {"memory_label", "keep_label", "write_label"}
     with torch.inference_mode():
         assert G.belt(models.trace(_model("rnn"), _ids(10)), 0) is None
+
+
+def test_step_notes():
+    assert G.step_notes("lstm", 0) == []
+    assert len(G.step_notes("gru", 1)) == 1 and "reset gate" in G.step_notes("gru", 0)[0]
+    assert len(G.step_notes("rnn", 0)) == 1 and G.step_notes("rnn", 1) == []
+
+
+def test_measured_ids():
+    from types import SimpleNamespace
+
+    long = SimpleNamespace(val_ids=np.arange(300), ids=np.arange(3000))
+    short = SimpleNamespace(val_ids=np.arange(50), ids=np.arange(500))
+    assert len(G.measured_ids(long)) == 300 and len(G.measured_ids(short)) == 500
