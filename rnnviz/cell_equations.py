@@ -77,3 +77,15 @@ def rnn_lines(d: dict) -> list[str]:
 def aligned(lines: list[str]) -> str:
     """One ``aligned`` block, a little space between the lines (for ``st.latex``)."""
     return r"\begin{aligned}" + r" \\[4pt] ".join(lines) + r"\end{aligned}"
+
+
+def lstm(d: dict) -> str:
+    return aligned(lstm_lines(d))
+
+
+def gru(d: dict) -> str:
+    return aligned(gru_lines(d))
+
+
+def rnn(d: dict) -> str:
+    return aligned(rnn_lines(d))

@@ -100,6 +100,14 @@ def saturation(model: CharModel, ids, *, low: float = LOW, high: float = HIGH, s
     return saturation_from_trace(tr, low=low, high=high, step=step)
 
 
+def corpus_saturation(model: CharModel, corpus, chars: int, *, step=None) -> Saturation:
+    """Saturation over ``chars`` characters of ``corpus``'s validation text (evenly spaced excerpts)."""
+    if corpus is None:
+        raise ValueError("This model does not say which built-in text it was trained on, so there is no "
+                         "validation text to measure its gates on.")
+    return saturation(model, corpus_sample(corpus.val_ids, chars), step=step)
+
+
 def corpus_sample(ids, chars: int, pieces: int = 4) -> np.ndarray:
     """``chars`` ids taken as ``pieces`` evenly spaced excerpts (more varied than one block).
 
@@ -320,6 +328,12 @@ BELTS = {
 }
 
 
+def keep_gate(cell: str) -> str | None:
+    """The gate that says "keep the memory" (f, or the GRU's z); None without a belt."""
+    spec = BELTS.get(cell)
+    return spec.keep if spec else None
+
+
 @dataclass
 class Belt:
     """[T, H] memory, keep and write values of one layer, with their labels."""
@@ -453,6 +467,14 @@ class SaturationHistory:
     def matches(self, owner, chars: int) -> bool:
         return self.owner == owner and self.chars == int(chars)
 
+    @classmethod
+    def kept(cls, store, key: str, owner, chars: int) -> "SaturationHistory":
+        """The history held in ``store[key]`` (a session's state), new when the run or the sample changed."""
+        hist = store.get(key)
+        if hist is None or not hist.matches(owner, chars):
+            hist = store[key] = cls(owner, chars)
+        return hist
+
     def due(self, steps: int, every: int, running: bool) -> bool:
         """Measure now? First time, every ``every`` steps, and once more after training stops."""
         if not self.items:
@@ -471,6 +493,13 @@ class SaturationHistory:
         while len(self.items) > self.keep:
             del self.items[1]
         return sat
+
+    def measure_run(self, checkpoint, trainer) -> Saturation:
+        """Measure a live run from a private ``checkpoint`` of it and its ``trainer``'s text
+        and initial weights."""
+        ids = corpus_sample(measured_ids(trainer.corpus), self.chars)
+        step = int(checkpoint.card.get("steps") or 0)
+        return self.measure(checkpoint.model, ids, step, getattr(trainer, "initial_weights", None))
 
     def compared(self, mode: str) -> Saturation | None:
         """The grey measurement for ``mode`` (a key of ``COMPARE``), or None."""

@@ -175,8 +175,7 @@ def test_figures():
 import re  # noqa: E402
 
 from rnnviz import cell_equations as E  # noqa: E402
-
-LINES = {"lstm": E.lstm_lines, "gru": E.gru_lines, "rnn": E.rnn_lines}
+from rnnviz.celltypes import CELL_TYPES  # noqa: E402
 
 
 def _bold(latex: str, name: str) -> float:
@@ -191,7 +190,8 @@ def test_equations_show_the_traced_numbers(cell):
     with torch.inference_mode():
         tr = models.trace(m, _ids(30))
     d = G.inspect_step(m, tr, 1, 12, 5)
-    body = E.aligned(LINES[cell](d))
+    body = CELL_TYPES[cell].equations(d)  # the registry's builder
+    assert body == E.aligned(getattr(E, f"{cell}_lines")(d))
     assert body.startswith(r"\begin{aligned}") and body.endswith(r"\end{aligned}")
     assert abs(_bold(body, "h_t") - float(tr.layers[1]["h"][12, 5])) <= 5e-5
     if cell == "lstm":
@@ -212,7 +212,7 @@ def test_relu_rnn_equation():
     m = _model("rnn", nonlinearity="relu")
     with torch.inference_mode():
         tr = models.trace(m, _ids(10))
-    assert r"\operatorname{relu}" in E.aligned(E.rnn_lines(G.inspect_step(m, tr, 0, 3, 1)))
+    assert r"\operatorname{relu}" in E.rnn(G.inspect_step(m, tr, 0, 3, 1))
 
 
 def test_part_and_push_rows():
@@ -383,3 +383,28 @@ def test_measured_ids():
     long = SimpleNamespace(val_ids=np.arange(300), ids=np.arange(3000))
     short = SimpleNamespace(val_ids=np.arange(50), ids=np.arange(500))
     assert len(G.measured_ids(long)) == 300 and len(G.measured_ids(short)) == 500
+
+
+def test_keep_gate():
+    assert (G.keep_gate("lstm"), G.keep_gate("gru"), G.keep_gate("rnn")) == ("f", "z", None)
+
+
+def test_corpus_saturation_and_measure_run():
+    from types import SimpleNamespace
+
+    m = _model("lstm", layers=1)
+    corpus = SimpleNamespace(val_ids=_ids(400), ids=_ids(4000))
+    sat = G.corpus_saturation(m, corpus, 200, step=7)
+    ref = G.saturation(m, G.corpus_sample(corpus.val_ids, 200))
+    assert sat.step == 7 and sat.chars == 200
+    np.testing.assert_array_equal(sat.right[(0, "f")], ref.right[(0, "f")])
+    with pytest.raises(ValueError, match="built-in text"):
+        G.corpus_saturation(m, None, 200)
+    trainer = SimpleNamespace(corpus=corpus, initial_weights={k: v.clone() for k, v in m.state_dict().items()})
+    hist = G.SaturationHistory.kept({}, "h", "run", 200)
+    hist.measure_run(SimpleNamespace(model=m, card={"steps": 40}), trainer)
+    assert [s.step for s in hist.items] == [0, 40]
+    store = {}
+    a = G.SaturationHistory.kept(store, "h", "run", 200)
+    assert G.SaturationHistory.kept(store, "h", "run", 200) is a
+    assert G.SaturationHistory.kept(store, "h", "other run", 200) is not a
