@@ -204,9 +204,8 @@ LINKS = {
 
 
 def _open(app_test, params=None, state=None):
-    from streamlit.testing.v1 import AppTest
-
     from conftest import ROOT, apply_runner_config
+    from streamlit.testing.v1 import AppTest
 
     apply_runner_config()
     at = AppTest.from_file(f"{ROOT}/app.py", default_timeout=240)
