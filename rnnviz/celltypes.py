@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import models
+from . import cell_equations, models
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,8 @@ class CellType:
     clamp_signals: tuple[str, ...]  # signals an intervention may overwrite
     gate_blocks: int  # rows of W_hh per hidden unit (4 for an LSTM)
     summary: str  # one sentence on how the cell updates its state
-    # number-filled LaTeX of one step: ``equations(values) -> str`` (values: dict of
-    # the step's vectors); None until a page needs it
+    # number-filled LaTeX of one step: ``equations(d) -> str`` with ``d`` one unit's step
+    # from ``gates.inspect_step`` (see ``cell_equations``)
     equations: Callable[[dict], str] | None = field(default=None, compare=False)
 
     @property
@@ -51,16 +51,19 @@ CELL_TYPES: dict[str, CellType] = {
         key="rnn", label=models.CELL_LABELS["rnn"], signals=models.SIGNALS["rnn"], gates=(),
         memory_signal="h", clamp_signals=("h",), gate_blocks=1,
         summary="The new hidden state is a squashed mix of the input and the previous hidden state.",
+        equations=cell_equations.rnn,
     ),
     "lstm": CellType(
         key="lstm", label=models.CELL_LABELS["lstm"], signals=models.SIGNALS["lstm"], gates=("i", "f", "o"),
         memory_signal="c", clamp_signals=("c", "h"), gate_blocks=4,
         summary="Gates decide what the cell state forgets, what it writes and what it shows as h.",
+        equations=cell_equations.lstm,
     ),
     "gru": CellType(
         key="gru", label=models.CELL_LABELS["gru"], signals=models.SIGNALS["gru"], gates=("r", "z"),
         memory_signal="h", clamp_signals=("h",), gate_blocks=3,
         summary="An update gate blends the old hidden state with a candidate built through a reset gate.",
+        equations=cell_equations.gru,
     ),
 }
 assert tuple(CELL_TYPES) == models.CELLS and all(

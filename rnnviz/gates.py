@@ -14,12 +14,20 @@ Three things a lesson about gates needs, all computed from a model's own weights
   a cell's old content survives, the "conveyor belt" that carries information
   (and gradients) across many steps.
 
+Around them sit the small pieces of analysis the page shows as tables (the biggest
+pushes from h_{t-1}, the saturation summary, the longest open runs), the history of
+a live model's saturation while it trains (with its step-0 weights), and
+``TraceMemo``, the server-wide trace cache bounded by bytes rather than by entries
+(a count bound let 24 traces of up to 29 MB each pile up).
+
 PyTorch conventions are kept: LSTM gate rows i, f, g, o; GRU rows r, z, n with
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +98,14 @@ def saturation(model: CharModel, ids, *, low: float = LOW, high: float = HIGH, s
     with torch.inference_mode():
         tr = trace(model, ids)
     return saturation_from_trace(tr, low=low, high=high, step=step)
+
+
+def corpus_saturation(model: CharModel, corpus, chars: int, *, step=None) -> Saturation:
+    """Saturation over ``chars`` characters of ``corpus``'s validation text (evenly spaced excerpts)."""
+    if corpus is None:
+        raise ValueError("This model does not say which built-in text it was trained on, so there is no "
+                         "validation text to measure its gates on.")
+    return saturation(model, corpus_sample(corpus.val_ids, chars), step=step)
 
 
 def corpus_sample(ids, chars: int, pieces: int = 4) -> np.ndarray:
@@ -278,3 +294,264 @@ def signal_scale(values, quantile: float = 0.99) -> float:
         return 1.0
     m = float(np.quantile(v, quantile))
     return 1.0 if m <= 1.0 else round(m, 2)
+
+
+def top_varying_units(values, count: int = 3) -> list[int]:
+    """The ``count`` units whose value changes most over the text (largest std), best first."""
+    v = np.asarray(values, dtype=np.float64)
+    return [int(u) for u in np.argsort(-v.std(axis=0), kind="stable")[:count]]
+
+
+def clamp(value, lo: int, hi: int) -> int:
+    """``value`` as an int inside [lo, hi] (a window start after the text got shorter)."""
+    return max(int(lo), min(int(hi), int(value)))
+
+
+@dataclass(frozen=True)
+class BeltSpec:
+    """Which signals make a cell type's conveyor belt: its memory, the gate that keeps it
+    (1 = keep) and the gate that writes into it (``write=None``: 1 - keep, as in the GRU)."""
+
+    memory: str
+    keep: str
+    write: str | None
+    memory_label: str
+    keep_label: str
+    write_label: str
+
+
+# Cell types with a belt; the vanilla RNN has none (its state goes through a matrix every step).
+BELTS = {
+    "lstm": BeltSpec("c", "f", "i", "cell state c_t", "forget gate f (1 = keep)", "input gate i (1 = write)"),
+    "gru": BeltSpec("h", "z", None, "hidden state h_t (the GRU's only memory)", "update gate z (1 = keep)",
+                    "1 − z (1 = overwrite with n)"),
+}
+
+
+def keep_gate(cell: str) -> str | None:
+    """The gate that says "keep the memory" (f, or the GRU's z); None without a belt."""
+    spec = BELTS.get(cell)
+    return spec.keep if spec else None
+
+
+@dataclass
+class Belt:
+    """[T, H] memory, keep and write values of one layer, with their labels."""
+
+    memory: np.ndarray
+    keep: np.ndarray
+    write: np.ndarray
+    labels: dict
+
+
+def belt(tr: Trace, layer: int) -> Belt | None:
+    """The conveyor belt of one layer of a trace, or None for a cell type without one."""
+    spec = BELTS.get(tr.cell)
+    if spec is None:
+        return None
+    keep = tr.numpy(layer, spec.keep)
+    write = tr.numpy(layer, spec.write) if spec.write else 1.0 - keep
+    labels = {"memory_label": spec.memory_label, "keep_label": spec.keep_label, "write_label": spec.write_label}
+    return Belt(tr.numpy(layer, spec.memory), keep, write, labels)
+
+
+# ------------------------------------------------------------------ tables
+
+
+def part_rows(d: dict) -> list[dict]:
+    """One row per block of ``inspect_step``'s result: the addends of its pre-activation."""
+    return [{
+        "block": f"{name}: {GATE_NAMES[name]}",
+        "from x_t": round(q["x"], 4),
+        "from h_{t-1}": round(q["rec"], 4),
+        "bias": round(q["bias"], 4),
+        "pre-activation": round(q["pre"], 4),
+        "value": round(q["value"], 4),
+    } for name, q in d["parts"].items()]
+
+
+def push_rows(d: dict, block: str) -> list[dict]:
+    """The previous-state cells that push ``block``'s pre-activation hardest (weight x h)."""
+    if block not in d["parts"]:
+        raise ValueError(f"This cell has no block {block!r}; it has {', '.join(d['parts'])}.")
+    return [{"cell j": j, "weight W[unit, j]": round(w, 4), "h_{t-1}[j]": round(h, 4), "weight × h": round(p, 4)}
+            for j, w, h, p in d["parts"][block]["top"]]
+
+
+def saturation_rows(sat: Saturation) -> list[dict]:
+    """Per layer and gate: share of units mostly closed, mostly open, and hardly ever saturated."""
+    rows = []
+    for (k, g), (closed, opened) in sat.summary().items():
+        between = float(np.mean((sat.left[(k, g)] + sat.right[(k, g)]) < 0.1))
+        rows.append({"layer": k + 1, "gate": g, "closed": f"{closed:.0%}", "open": f"{opened:.0%}",
+                     "in between": f"{between:.0%}"})
+    return rows
+
+
+def open_run_rows(text: str, keep, count: int = 8, width: int = 60) -> list[dict]:
+    """The ``count`` cells whose keep gate stays open longest over ``text``, with that stretch of text."""
+    length, where = open_runs(keep)
+    rows = []
+    for u in np.argsort(-length, kind="stable")[:count]:
+        a, n = int(where[u]), int(length[u])
+        snippet = text[a : a + n]
+        snippet = snippet[:width] + " …" if len(snippet) > width else snippet
+        rows.append({"cell": int(u), "open for (chars)": n, "from t": a, "text": snippet.replace("\n", " ↵ ")})
+    return rows
+
+
+def step_check(tr: Trace, d: dict) -> tuple[dict, float]:
+    """The network's own values of the inspected step (``{"c": .., "h": ..}``, c only when the
+    trace has it) and the largest difference from ``inspect_step``'s recomputation."""
+    layer, t, unit = d["layer"], d["t"], d["unit"]
+    ref = {name: float(tr.layers[layer][name][t, unit]) for name in ("c", "h") if name in tr.layers[layer]}
+    return ref, max(abs(v - d[name]) for name, v in ref.items())
+
+
+# What a student should know to read the inspector's numbers, by cell type: (text, first layer only).
+STEP_NOTES = {
+    "gru": [("PyTorch applies the reset gate after the matrix product, r ⊙ (W_hn h + b_hn), where some "
+             "textbooks write W (r ⊙ h). With z = 1 the old state is kept; with z = 0 it is replaced by n.", False)],
+    "rnn": [("In layer 1, x_t is the character's learned embedding vector, so the input part W_xh x_t is the "
+             "same number every time this character appears; only the recurrent part carries context.", True)],
+}
+
+
+def step_notes(cell: str, layer: int) -> list[str]:
+    """The notes under the inspector's equations for this cell type and layer."""
+    return [text for text, first_only in STEP_NOTES.get(cell, []) if layer == 0 or not first_only]
+
+
+# ------------------------------------------------------------------ live saturation
+
+
+def step0_saturation(model: CharModel, initial_weights, ids) -> Saturation | None:
+    """Saturation of ``model``'s architecture with its weights before training, if they are known.
+
+    ``model`` is not changed (a copy gets ``initial_weights``); None when there are no
+    initial weights or they do not fit the model.
+    """
+    if not initial_weights:
+        return None
+    fresh = model.copy()
+    try:
+        fresh.load_state_dict(initial_weights)
+    except (RuntimeError, KeyError):
+        return None
+    return saturation(fresh, ids, step=0)
+
+
+def measured_ids(corpus, min_val: int = 200) -> np.ndarray:
+    """The ids a live run's saturation is measured on: its validation text, or all of its
+    text when the validation split is too short to say much (under ``min_val`` characters)."""
+    ids = corpus.val_ids
+    return ids if len(ids) >= min_val else corpus.ids
+
+
+COMPARE = {"first": "the first measurement", "previous": "the previous measurement", "none": "nothing"}
+
+
+class SaturationHistory:
+    """Saturation measurements of one live run while it trains.
+
+    ``owner`` identifies the run and ``chars`` the measured sample; a page keeps one
+    history and starts a new one when either changes. The first measurement is kept
+    (step 0 when the run's initial weights are known) together with the latest ones,
+    ``keep`` in all.
+    """
+
+    def __init__(self, owner, chars: int, keep: int = 8):
+        self.owner, self.chars, self.keep = owner, int(chars), max(2, int(keep))
+        self.items: list[Saturation] = []
+
+    def matches(self, owner, chars: int) -> bool:
+        return self.owner == owner and self.chars == int(chars)
+
+    @classmethod
+    def kept(cls, store, key: str, owner, chars: int) -> "SaturationHistory":
+        """The history held in ``store[key]`` (a session's state), new when the run or the sample changed."""
+        hist = store.get(key)
+        if hist is None or not hist.matches(owner, chars):
+            hist = store[key] = cls(owner, chars)
+        return hist
+
+    def due(self, steps: int, every: int, running: bool) -> bool:
+        """Measure now? First time, every ``every`` steps, and once more after training stops."""
+        if not self.items:
+            return True
+        last = self.items[-1].step or 0
+        return steps - last >= every or (not running and steps != last)
+
+    def measure(self, model: CharModel, ids, step: int, initial_weights=None) -> Saturation:
+        """Measure ``model`` (the run's weights at ``step``), first adding step 0 when possible."""
+        if not self.items and step > 0:
+            first = step0_saturation(model, initial_weights, ids)
+            if first is not None:
+                self.items.append(first)
+        sat = saturation(model, ids, step=int(step))
+        self.items.append(sat)
+        while len(self.items) > self.keep:
+            del self.items[1]
+        return sat
+
+    def measure_run(self, checkpoint, trainer) -> Saturation:
+        """Measure a live run from a private ``checkpoint`` of it and its ``trainer``'s text
+        and initial weights."""
+        ids = corpus_sample(measured_ids(trainer.corpus), self.chars)
+        step = int(checkpoint.card.get("steps") or 0)
+        return self.measure(checkpoint.model, ids, step, getattr(trainer, "initial_weights", None))
+
+    def compared(self, mode: str) -> Saturation | None:
+        """The grey measurement for ``mode`` (a key of ``COMPARE``), or None."""
+        if mode not in COMPARE:
+            raise ValueError(f"Unknown comparison {mode!r}; choose one of {', '.join(COMPARE)}.")
+        if len(self.items) < 2 or mode == "none":
+            return None
+        return self.items[0] if mode == "first" else self.items[-2]
+
+
+# ------------------------------------------------------------------ trace cache
+
+
+def trace_nbytes(tr: Trace) -> int:
+    """Memory a trace holds in its tensors (signals, logits, embeddings)."""
+    tensors = [t for layer in tr.layers for t in layer.values()] + [tr.logits, tr.embeddings]
+    return int(sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor)))
+
+
+class TraceMemo:
+    """A thread-safe LRU of traces shared by every session, bounded by the bytes they hold.
+
+    ``get(key, make)`` returns the cached value for ``key`` or stores ``make()``; the
+    oldest entries go once the total passes ``budget`` bytes (the newest entry always
+    stays, whatever its size). Values must be treated as read-only.
+    """
+
+    def __init__(self, budget: int, size=trace_nbytes):
+        self.budget, self.size = int(budget), size
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value = make()  # outside the lock: tracing takes a while, other sessions go on
+        n = int(self.size(value))
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, n)
+                self._bytes += n
+            while self._bytes > self.budget and len(self._items) > 1:
+                _, (_, gone) = self._items.popitem(last=False)
+                self._bytes -= gone
+            return self._items[key][0] if key in self._items else value
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -61,6 +61,21 @@ MOMENTS: list[Moment] = []
 
 
 # ---------------------------------------------------------------- gates (pages/gates.py)
+MOMENTS += [
+    Moment("gates", "Forget gates that stay open", "pages/gates.py",
+           {"gates_view": "Saturation", "gates_sat_chars": "5,000 characters"},
+           "Shakespeare LSTM, forget gate: in layer 2 more than half of the units are open most of the time "
+           "(long-term memory), in layer 1 fewer than one in five; compare with the GRU's update gate."),
+    Moment("gates", "The conveyor belt of a docstring cell", "pages/gates.py",
+           {"gates_view": "Conveyor belt", "gates_model": "python_lstm", "gates_len": "2000", "gates_layer": "layer 2",
+            "gates_belt_cells": "14", "gates_width": "400", "gates_start": "880"},
+           "Python LSTM, cell 14: its memory c climbs through the whole docstring while its forget gate stays "
+           "near 1, and falls back once the code resumes."),
+    Moment("gates", "A forget gate letting go", "pages/gates.py",
+           {"gates_view": "Step inspector", "gates_layer": "layer 2", "gates_cell": "141", "gates_t": "401"},
+           "Shakespeare LSTM, layer 2, cell 141: the forget gate is 0.08 here, so c_t keeps almost nothing of "
+           "its old value (about 105) and drops to about 8.5; read the kept and written parts."),
+]
 
 
 # ---------------------------------------------------------------- gradients (pages/gradients.py)

@@ -1,5 +1,6 @@
-"""AppTest for the LSTM gates page: every view, the step inspector, bad input and
-the live saturation plot that follows a training run."""
+"""AppTest for the LSTM gates page: every view, the step inspector, bad input, the
+live saturation plot that follows a training run, and every view opened from a link
+(query string) showing the same widgets and the same figure as set by hand."""
 
 import json
 import re
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from rnnviz import checkpoint as ckpt
-from rnnviz import corpora, gates, models
+from rnnviz import corpora, gates, models, probes
 from rnnviz.live import BackgroundTrainer, SlotLimiter
 from rnnviz.train import TrainConfig, Trainer
 
@@ -25,6 +26,10 @@ def _figs(at):
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def _view(at, view):
+    at.segmented_control(key="gates_view").set_value(view).run()
+
+
 @pytest.fixture
 def at(app_test):
     a = app_test(PAGE)
@@ -33,23 +38,31 @@ def at(app_test):
 
 
 def test_every_view_renders(at):
-    assert at.radio(key="gates_view").value == "Gates over text"
+    assert at.segmented_control(key="gates_view").value == "text"
     assert not _errors(at)
     assert any("rnnviz-text" in h.value for h in at.html)  # per-character heat text
     assert any("1 (open)" in h.value for h in at.html)  # the gate colour legend
     figs = _figs(at)
     assert figs and all(f["data"][0]["type"] == "heatmap" for f in figs)
-    assert len(at.latex) >= 3  # lesson equations
+    lesson = next(m.value for m in at.markdown if r"c_t = f \odot c_{t-1}" in m.value)  # lesson equations
+    assert r"h_t = o \odot \tanh(c_t)" in lesson and r"h_t = (1 - z_t)" in lesson
 
-    at.radio(key="gates_view").set_value("Conveyor belt").run()
+    _view(at, "belt")
     assert not _errors(at)
     assert any(len(f["data"]) >= 9 for f in _figs(at))  # c, f, i, kept share for 3 cells
     assert at.dataframe  # longest open runs
 
-    at.radio(key="gates_view").set_value("Saturation").run()
+    _view(at, "saturation")
     assert not _errors(at)
     scatter = [f for f in _figs(at) if any(t.get("mode") == "markers" for t in f["data"])]
     assert len(scatter) == 2  # LSTM and GRU side by side
+
+
+def _page_text(at, corpus: str) -> str:
+    """The validation excerpt the page traced (same source, offset and length as its widgets)."""
+    c = corpora.load(corpus)
+    n, offset = at.select_slider(key="gates_len").value, at.number_input(key="gates_offset").value
+    return probes.validation_excerpt(c, probes.language_for(c.name), int(n), int(offset)).text
 
 
 def _shown_number(latex: str, name: str) -> float:
@@ -59,14 +72,14 @@ def _shown_number(latex: str, name: str) -> float:
 
 
 def test_step_inspector_moves_and_shows_the_traced_numbers(at):
-    at.radio(key="gates_view").set_value("Step inspector").run()
+    _view(at, "inspector")
     assert not _errors(at)
-    at.number_input(key="gates_unit").set_value(5).run()
-    t0 = at.number_input(key="gates_t").value
-    at.button(key="gates_fwd").click().run()
-    at.button(key="gates_fwd").click().run()
+    at.number_input(key="gates_cell").set_value(5).run()
+    t0 = at.number_input(key="gates_t").set_value(20).run().number_input(key="gates_t").value
+    at.button(key="gates_t_next").click().run()
+    at.button(key="gates_t_next").click().run()
     assert at.number_input(key="gates_t").value == t0 + 2
-    at.button(key="gates_back").click().run()
+    at.button(key="gates_t_prev").click().run()
     t = at.number_input(key="gates_t").value
     assert t == t0 + 1
     assert not _errors(at)
@@ -74,28 +87,29 @@ def test_step_inspector_moves_and_shows_the_traced_numbers(at):
     from rnnviz.ui import state  # the page's cached model, never mutated
 
     cp = state.pretrained("shakespeare_lstm")
-    text = corpora.load("shakespeare").val_text[:600]
+    text = _page_text(at, "shakespeare")
     with torch.inference_mode():
         tr = models.trace(cp.model, cp.vocab.encode(text))
     body = next(el.value for el in at.latex if "c_t &=" in el.value)
-    assert abs(_shown_number(body, "c_t") - float(tr.layers[0]["c"][t, 5])) <= 5e-5
-    assert abs(_shown_number(body, "h_t") - float(tr.layers[0]["h"][t, 5])) <= 5e-5
-    d = gates.inspect_step(cp.model, tr, 0, t, 5)
-    assert abs(d["c"] - float(tr.layers[0]["c"][t, 5])) < 1e-6
+    layer = at.segmented_control(key="gates_layer").value - 1
+    assert abs(_shown_number(body, "c_t") - float(tr.layers[layer]["c"][t, 5])) <= 5e-5
+    assert abs(_shown_number(body, "h_t") - float(tr.layers[layer]["h"][t, 5])) <= 5e-5
+    d = gates.inspect_step(cp.model, tr, layer, t, 5)
+    assert abs(d["c"] - float(tr.layers[layer]["c"][t, 5])) < 1e-6
 
 
 @pytest.mark.parametrize("name, marker", [("names_gru", r"h_t &= (1 - z_t)"),
                                           ("shakespeare_rnn", r"h_t &= \tanh(a_t)")])
 def test_step_inspector_gru_and_rnn(at, name, marker):
     assert name in ckpt.pretrained_names(), f"the bundled model {name} is missing from pretrained/"
-    at.radio(key="gates_view").set_value("Step inspector").run()
+    _view(at, "inspector")
     at.selectbox(key="gates_model").set_value(name).run()
     assert not _errors(at), name
     assert any(marker in el.value for el in at.latex), name
 
 
 def test_bad_pasted_text_gives_a_clear_error_and_is_kept(at):
-    at.radio(key="gates_source").set_value("Your own text").run()
+    at.segmented_control(key="gates_source").set_value("paste").run()
     assert not _errors(at)
     bad = "To be or not \u2603 to be <script>alert(1)</script> \u00e9\u00e9"
     at.text_area(key="gates_paste").input(bad).run()
@@ -107,11 +121,11 @@ def test_bad_pasted_text_gives_a_clear_error_and_is_kept(at):
     assert not _errors(at)
     assert any("that is the question" in re.sub(r"<[^>]+>", "", h.value) for h in at.html)
 
-    at.radio(key="gates_source").set_value("A sample from the model").run()
+    at.segmented_control(key="gates_source").set_value("sample").run()
     assert not _errors(at)
-    first = at.session_state["gates_sample_text"]
-    at.button(key="gates_resample_btn").click().run()
-    assert not _errors(at) and at.session_state["gates_sample_text"] != first
+    first = at.session_state["gates_sample_memo"][1]
+    at.number_input(key="gates_s_seed").set_value(1).run()  # another seed: another sample
+    assert not _errors(at) and at.session_state["gates_sample_memo"][1] != first
 
 
 def _sat_points(at):
@@ -135,7 +149,7 @@ def test_live_saturation_follows_training(at):
     runner = BackgroundTrainer(Trainer(corpus, cfg), threads=1, limiter=SlotLimiter(1), chunk=5)
     try:
         at.session_state["rnnviz_runner"] = runner
-        at.radio(key="gates_view").set_value("Saturation").run()
+        _view(at, "saturation")
         at.number_input(key="gates_live_every").set_value(30).run()
         assert not _errors(at)
         title0, before = _sat_points(at)
@@ -163,3 +177,69 @@ def test_live_saturation_follows_training(at):
                                    before[: 2 * 16], atol=1e-6)  # step-0 weights reproduce step 0
     finally:
         runner.stop()
+
+
+# ------------------------------------------------------------------ links
+
+# One link per view: URL values are what the widgets show (labels for select widgets).
+LINKS = {
+    "text": ({"gates_view": "Gates over text", "gates_model": "python_lstm", "gates_offset": "700",
+              "gates_len": "1000", "gates_layer": "layer 1", "gates_signal": "input gate i", "gates_cells": "14",
+              "gates_width": "200", "gates_start": "300", "gates_rows": "chosen cells", "gates_hm": "output gate o"},
+             {"gates_view": "text", "gates_model": "python_lstm", "gates_offset": 700, "gates_len": 1000,
+              "gates_layer": 1, "gates_signal": "i", "gates_cells": [14], "gates_width": 200, "gates_start": 300,
+              "gates_rows": "chosen", "gates_hm": ["o"]}),
+    "inspector": ({"gates_view": "Step inspector", "gates_model": "names_gru", "gates_t": "33", "gates_cell": "9",
+                   "gates_push": "z (update gate)"},
+                  {"gates_view": "inspector", "gates_model": "names_gru", "gates_t": 33, "gates_cell": 9,
+                   "gates_push": "z"}),
+    "belt": ({"gates_view": "Conveyor belt", "gates_model": "python_lstm", "gates_layer": "layer 2",
+              "gates_belt_cells": "14", "gates_width": "300", "gates_start": "150", "gates_ret": "false"},
+             {"gates_view": "belt", "gates_model": "python_lstm", "gates_layer": 2, "gates_belt_cells": [14],
+              "gates_width": 300, "gates_start": 150, "gates_ret": False}),
+    "saturation": ({"gates_view": "Saturation", "gates_sat_chars": "1,000 characters",
+                    "gates_sat_lstm_model": "python_lstm"},
+                   {"gates_view": "saturation", "gates_sat_chars": 1000, "gates_sat_lstm_model": "python_lstm"}),
+}
+
+
+def _open(app_test, params=None, state=None):
+    from conftest import ROOT, apply_runner_config
+    from streamlit.testing.v1 import AppTest
+
+    apply_runner_config()
+    at = AppTest.from_file(f"{ROOT}/app.py", default_timeout=240)
+    at.run()
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page(PAGE).run()
+    assert not _errors(at), _errors(at)
+    return at
+
+
+def _strip(fig):
+    fig["layout"].pop("template", None)
+    return fig
+
+
+@pytest.mark.parametrize("view", list(LINKS))
+def test_a_link_opens_the_same_view(app_test, view):
+    params, values = LINKS[view]
+    linked = _open(app_test, params=params)
+    for k, v in values.items():
+        assert linked.session_state[k] == v, (k, linked.session_state[k], v)
+    by_hand = _open(app_test, state=values)
+    figs = [_strip(f) for f in _figs(linked)]
+    assert figs and figs == [_strip(f) for f in _figs(by_hand)]
+    assert [h.value for h in linked.html] == [h.value for h in by_hand.html]
+    default = _open(app_test, params={"gates_view": params["gates_view"]})
+    assert [_strip(f) for f in _figs(default)] != figs  # the link really changed what is on screen
+
+
+def test_a_bad_link_falls_back_to_the_defaults(app_test):
+    at = _open(app_test, params={"gates_view": "Nonsense", "gates_model": "no_such_model", "gates_cell": "99999",
+                                 "gates_layer": "layer 7"})
+    assert at.session_state["gates_view"] == "text" and at.session_state["gates_model"] == "shakespeare_lstm"
+    assert at.get("plotly_chart")
