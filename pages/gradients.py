@@ -19,7 +19,7 @@ ensure_app_navigation()
 
 MODELS = {"rnn": "shakespeare_rnn", "lstm": "shakespeare_lstm", "gru": "shakespeare_gru"}
 TABS = ["Gradient vs distance", "Break it", "Clipping", "During training", "Connectivity", "Lesson"]
-INIT_SEED = 0
+INIT_SEED = G.INIT_SEED
 
 
 # ------------------------------------------------------------------ cached computations
@@ -28,10 +28,7 @@ INIT_SEED = 0
 @st.cache_resource(show_spinner=False)
 def init_model(name: str):
     """The bundled model's architecture at initialisation (shared: read-only)."""
-    m = G.fresh_like(state.pretrained(name).model, seed=INIT_SEED)
-    for p in m.parameters():
-        p.requires_grad_(False)
-    return m
+    return G.init_model(state.pretrained(name).model, seed=INIT_SEED)
 
 
 def model_for(name: str, kind: str):
@@ -47,30 +44,14 @@ def cached_profile(name: str, kind: str, text: str) -> G.GradientProfile:
 @st.cache_data(show_spinner="Back-propagating through time...", max_entries=64)
 def cached_break(name: str, kind: str, text: str, activation: str, sigma, orthogonal: bool, layers):
     cp = state.pretrained(name)
-    model = model_for(name, kind)
-    ids = G.encode(cp.vocab, text)
-    before = G.spectral_norms(model)
-    if sigma is not None:
-        model = G.scale_recurrent(model, float(sigma), layers, orthogonal=orthogonal)
-    act = activation if model.config.cell == "rnn" else None
-    return before, G.gradient_profile(model, ids, activation=act, text=text)
+    return G.break_profile(model_for(name, kind), G.encode(cp.vocab, text), activation=activation,
+                           sigma=sigma, layers=layers, orthogonal=orthogonal, text=text)
 
 
 @st.cache_data(show_spinner="Computing connectivity...", max_entries=64)
 def cached_connectivity(name: str, kind: str, text: str, position: int):
     cp = state.pretrained(name)
     return G.connectivity(model_for(name, kind), G.encode(cp.vocab, text), position)
-
-
-def profile_summary(p: G.GradientProfile) -> str:
-    top = p.h[-1]
-    far = min(50, p.steps - 1)
-    if top[-1] > 0 and far > 0 and np.isfinite(top[-1 - far]):
-        ratio = top[-1 - far] / top[-1]
-        tail = f"; {far} steps back the gradient is **{ratio:.1e}** x its size next to the loss"
-    else:
-        tail = ""
-    return f"p(last character) = {p.prob:.3f}{tail}."
 
 
 # ------------------------------------------------------------------ page
@@ -144,7 +125,7 @@ with tabs[0]:
             if panels:
                 st.plotly_chart(gp.comparison_figure(panels, show_c=show_c), width="stretch", key="grad_cmp_chart")
                 for label, p in notes:
-                    st.markdown(f"**{label}**: " + profile_summary(p))
+                    st.markdown(f"**{label}**: " + G.summary(p))
             st.caption(
                 "x = 0 is the last character read; the loss is the surprise at the next one. For a 2-layer model "
                 "the blue line is layer 1 (bottom), red is layer 2 (top). Gradients were taken with respect to "
@@ -187,8 +168,8 @@ with tabs[1]:
                                help="Uses the last T+1 characters of the text: the prediction stays the same, "
                                     "the history gets longer.")
         name = MODELS[cell]
-        sub = text[-(length + 1):]
-        layers = None if which == "all" else [int(which.split()[1]) - 1]
+        sub = G.last_steps(text, length)
+        layers = G.layers_to_scale("all" if which == "all" else which.split()[1])
         try:
             before, p = cached_break(name, kind, sub, act if cell == "rnn" else "tanh",
                                      sigma if rescale else None, bool(orth and cell == "rnn"), layers)
@@ -197,11 +178,8 @@ with tabs[1]:
             st.error(str(e))
         else:
             cols = st.columns(p.layers + 1)
-            for k in range(p.layers):
-                rad = f", largest |eigenvalue| {p.radius[k]:.2f}" if p.radius and p.radius[k] is not None else ""
-                cols[k].metric(f"Layer {k + 1}: beta_W of W_hh", f"{p.sigma[k]:.2f}",
-                               delta=f"{p.sigma[k] - before[k]:+.2f} (was {before[k]:.2f}){rad}",
-                               delta_color="off", help="beta_W is the largest singular value of the recurrent "
+            for col, (label, value, change) in zip(cols, G.layer_report(p, before)):
+                col.metric(label, value, delta=change, delta_color="off", help="beta_W is the largest singular value of the recurrent "
                                "matrix W_hh: the most any step can stretch a vector.")
             rate = p.ratio_per_step()
             cols[-1].metric("Observed change per step back", f"x {rate:.3f}" if np.isfinite(rate) else "n/a",
@@ -371,22 +349,9 @@ with tabs[4]:
                 except ValueError as e:
                     st.error(str(e))
                     continue
-                u = gp.strength_unit(vals, decades)
-                start = max(0, pos - 600)
-                chars = list(text[start:pos + 1])
-                colors = [gp.strength_rgb(x) for x in u[start:]] + [(255, 214, 0)]
-                titles = [f"{H.describe_char(ch)}  gradient {v:.2e}" for ch, v in zip(text[start:pos], vals[start:])]
-                titles.append(f"{H.describe_char(target)}  (the predicted character, p = {prob:.3f})")
-                bold = [False] * (len(chars) - 1) + [True]
-                st.html(H.char_spans(chars, colors, titles, bold=bold, max_height=380))
+                st.html(gp.connectivity_html(text, pos, vals, prob, decades))
                 st.caption(f"p({H.describe_char(target)}) = {prob:.3f}; strongest gradient {np.max(vals):.1e}.")
-        st.html(
-            '<div style="display:flex;align-items:center;gap:8px;font-size:12px;color:#444;">'
-            f"<span>{decades} powers of ten weaker than the strongest (or less)</span>"
-            '<div style="width:180px;height:12px;border-radius:3px;border:1px solid #ccc;'
-            f'background:linear-gradient(to right, rgb{gp.strength_rgb(0)}, rgb{gp.strength_rgb(0.5)}, '
-            f'rgb{gp.strength_rgb(1)});"></div><span>strongest gradient (per model)</span></div>'
-        )
+        st.html(gp.strength_legend(decades))
 
 # ------------------------------------------------------------------ 6. lesson
 with tabs[5]:

@@ -2,7 +2,8 @@
 
 Gradient norms span many orders of magnitude, so every gradient axis is
 logarithmic. Zeros and non-finite values (an overflow) are drawn as gaps rather
-than dropped, so the x positions always match the characters.
+than dropped, so the x positions always match the characters. The connectivity
+view is coloured text, built here as escaped HTML (``connectivity_html``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from ..ui import html as H  # string builders only (no Streamlit)
 
 LAYER_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
 CELL_COLORS = {"rnn": "#7f7f7f", "lstm": "#1f77b4", "gru": "#ff7f0e"}
@@ -187,3 +190,38 @@ def strength_rgb(u: float) -> tuple[int, int, int]:
     """0 -> white, 1 -> deep purple (one-sided scale: gradient strength has no sign)."""
     u = float(min(1.0, max(0.0, u)))
     return (int(255 - 120 * u), int(255 - 170 * u), int(255 - 45 * u))
+
+
+CONNECTIVITY_WINDOW = 600  # characters shown before the explained one
+TARGET_RGB = (255, 214, 0)  # the explained character
+
+
+def connectivity_html(text: str, position: int, values, prob: float, decades: float,
+                      *, window: int = CONNECTIVITY_WINDOW, max_height: int = 380) -> str:
+    """Characters before ``position`` coloured by gradient strength; the explained one in bold yellow.
+
+    ``values[k]`` is the gradient reaching character k (k < position), ``prob`` the
+    model's p(text[position]). Every character is escaped by ``html.char_spans``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) != position or not 1 <= position < len(text):
+        raise ValueError("connectivity_html needs one value per character before the position.")
+    u = strength_unit(values, decades)
+    start = max(0, position - int(window))
+    target = text[position]
+    colors = [strength_rgb(x) for x in u[start:]] + [TARGET_RGB]
+    titles = [f"{H.describe_char(ch)}  gradient {v:.2e}" for ch, v in zip(text[start:position], values[start:])]
+    titles.append(f"{H.describe_char(target)}  (the predicted character, p = {prob:.3f})")
+    chars = list(text[start:position + 1])
+    bold = [False] * (len(chars) - 1) + [True]
+    return H.char_spans(chars, colors, titles, bold=bold, max_height=max_height)
+
+
+def strength_legend(decades: float) -> str:
+    """The colour bar of the connectivity view (static HTML from our own numbers)."""
+    stops = ", ".join(f"rgb{strength_rgb(u)}" for u in (0.0, 0.5, 1.0))
+    bar = ("width:180px;height:12px;border-radius:3px;border:1px solid #ccc;"
+           f"background:linear-gradient(to right, {stops});")
+    return (f'<div style="display:flex;align-items:center;gap:8px;font-size:12px;color:#444;">'
+            f"<span>{decades:g} powers of ten weaker than the strongest (or less)</span>"
+            f'<div style="{bar}"></div><span>strongest gradient (per model)</span></div>')
