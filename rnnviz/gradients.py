@@ -40,7 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import corpora
+from . import celltypes, corpora
 from .models import CharModel, build, layer_weights, trace
 from .threads import one_thread
 from .train import TrainConfig, Trainer
@@ -160,7 +160,7 @@ def plain_recurrence(cell: str) -> bool:
     textbook bound (beta_W beta_h)^(T-t) be drawn; gated cells stack their gate
     matrices in W_hh and their Jacobian depends on the gates.
     """
-    return cell == "rnn"
+    return not celltypes.of(cell).has_gates
 
 
 def layers_to_scale(choice: str) -> list[int] | None:
@@ -338,6 +338,19 @@ def layer_report(p: GradientProfile, before: list[float]) -> list[tuple[str, str
     return rows
 
 
+def experiment(what: str, model: CharModel, vocab: corpora.Vocab, text: str, **kw):
+    """One named experiment on ``text``: "profile", "break" (``break_profile``) or
+    "connectivity" (``kw["position"]``); one entry point the page caches."""
+    ids = encode(vocab, text)
+    if what == "profile":
+        return gradient_profile(model, ids, text=text)
+    if what == "break":
+        return break_profile(model, ids, text=text, **kw)
+    if what == "connectivity":
+        return connectivity(model, ids, kw["position"])
+    raise ValueError(f"Unknown experiment {what!r}.")
+
+
 # ------------------------------------------------------------------ connectivity
 
 
@@ -417,16 +430,32 @@ def batch_profile(model: CharModel, windows: np.ndarray) -> BatchProfile:
     return BatchProfile(h=h, loss=losses, windows=windows)
 
 
-def live_batch(model: CharModel, vocab: corpora.Vocab, train_ids, seq_len: int, batch: int,
-               seed: int) -> tuple[BatchProfile, list[str]]:
-    """A training-like batch of the live model and its gradients, plus each window's text."""
+def live_batch(checkpoint, train_ids, seq_len: int, batch: int, seed: int) -> tuple[BatchProfile, list[str]]:
+    """A training-like batch through ``checkpoint`` (``.model``, ``.vocab``): gradients and each window's text."""
     windows = batch_windows(train_ids, seq_len, batch, seed=seed)
-    return batch_profile(model, windows), [vocab.decode(w[:-1]) for w in windows]
+    return batch_profile(checkpoint.model, windows), [checkpoint.vocab.decode(w[:-1]) for w in windows]
 
 
 def needs_refresh(cached_steps: int | None, steps: int, every: int) -> bool:
     """Recompute the live batch view? (nothing yet, a restarted run, or ``every`` steps on)."""
     return cached_steps is None or steps < cached_steps or steps - cached_steps >= int(every)
+
+
+@dataclass
+class LiveBatch:
+    """The live view's last result: what it was computed for, at which step."""
+
+    key: tuple
+    steps: int
+    profile: BatchProfile
+    texts: list
+
+
+def refresh_live(held: LiveBatch | None, key: tuple, steps: int, every: int, compute) -> LiveBatch:
+    """``held`` while it is still current, else a new ``LiveBatch`` from ``compute()`` -> (profile, texts)."""
+    if held is not None and held.key == key and not needs_refresh(held.steps, steps, every):
+        return held
+    return LiveBatch(key, int(steps), *compute())
 
 
 # ------------------------------------------------------------------ clipping demo
@@ -480,6 +509,13 @@ class ClipRun:
     diverged_at: int | None
     final_loss: float | None
     blowup: tuple | None = None  # (what, value) that stopped the run: ("loss", nan), ("loss", 16.2), ...
+
+    def report(self) -> tuple[bool, str]:
+        """(finished cleanly, one sentence for the student)."""
+        if self.divergence:
+            return False, self.divergence
+        fl = f"{self.final_loss:.3f}" if self.final_loss is not None else "n/a"
+        return True, f"Trained all {self.steps:,} steps without overflow; last loss {fl} nats/char."
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import types
 
 import numpy as np
 import pytest
@@ -357,12 +358,46 @@ def test_live_batch_and_refresh_rule():
     vocab = corpora.Vocab.from_text("abcdefgh")
     model = build("rnn", vocab_size=len(vocab), layers=1, hidden=16, embed=4, seed=0)
     ids = np.random.default_rng(0).integers(0, len(vocab), size=300)
-    bp, texts = G.live_batch(model, vocab, ids, 12, 3, seed=5)
+    cp = types.SimpleNamespace(model=model, vocab=vocab)
+    bp, texts = G.live_batch(cp, ids, 12, 3, seed=5)
     assert bp.h.shape == (3, 1, 12) and len(texts) == 3
     assert texts == [vocab.decode(w[:-1]) for w in G.batch_windows(ids, 12, 3, seed=5)]
+    assert np.allclose(bp.h, G.batch_profile(model, G.batch_windows(ids, 12, 3, seed=5)).h)
     assert G.needs_refresh(None, 0, 25)
     assert not G.needs_refresh(100, 110, 25) and G.needs_refresh(100, 125, 25)
     assert G.needs_refresh(100, 40, 25)  # the run restarted
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return bp, texts
+
+    held = G.refresh_live(None, ("run", 3), 100, 25, compute)
+    assert held.steps == 100 and held.profile is bp and held.texts == texts
+    assert G.refresh_live(held, ("run", 3), 110, 25, compute) is held  # still current: not recomputed
+    assert G.refresh_live(held, ("run", 2), 110, 25, compute) is not held  # other batch size
+    assert G.refresh_live(held, ("run", 3), 125, 25, compute).steps == 125
+    assert len(calls) == 3
+
+
+def test_experiment_dispatches_and_clip_run_reports():
+    vocab = corpora.Vocab.from_text("abcdefgh ")
+    model = build("lstm", vocab_size=len(vocab), layers=1, hidden=16, embed=4, seed=0)
+    text = "abc defg hab"
+    p = G.experiment("profile", model, vocab, text)
+    assert np.allclose(p.h, G.gradient_profile(model, vocab.encode(text)).h) and p.text == text
+    before, q = G.experiment("break", model, vocab, text, sigma=0.5)
+    assert q.sigma[0] == pytest.approx(0.5, rel=1e-5) and before == G.spectral_norms(model)
+    vals, prob = G.experiment("connectivity", model, vocab, text, position=5)
+    assert vals.shape == (5,) and 0 < prob < 1
+    with pytest.raises(ValueError, match="never seen"):
+        G.experiment("profile", model, vocab, "xyz")
+    with pytest.raises(ValueError, match="Unknown experiment"):
+        G.experiment("nope", model, vocab, text)
+    ok = G.ClipRun("with clipping", True, [], [], 30, None, None, 2.5)
+    assert ok.report() == (True, "Trained all 30 steps without overflow; last loss 2.500 nats/char.")
+    bad = G.ClipRun("without clipping", False, [], [], 7, "Training stopped at step 7.", 7, None)
+    assert bad.report() == (False, "Training stopped at step 7.")
 
 
 def test_clip_demo_store_keeps_results_by_config(monkeypatch):
