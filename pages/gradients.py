@@ -215,6 +215,16 @@ def view_connect(choice, text):
     st.html(gplots.strength_legend(decades))
 
 
+def _model_and_text():
+    choice = pickers.model_picker("grad", default="shakespeare_rnn", help="The model to study; two views show "
+                                  "it next to the three bundled Shakespeare models.")
+    picked = choice and pickers.text_picker("grad", choice, cap=grads.MAX_STEPS + 1, default_length=400,
+                                            sources=("paste", "val", "upload", "sample"), lengths=TEXT_LENGTHS,
+                                            default_paste=grads.DEFAULT_TEXT,
+                                            label="Text (the loss is on predicting its last character)")
+    return choice, picked and picked.text
+
+
 def main():
     page.header("Gradient flow through time",
                 "Training an RNN sends the error of each prediction backwards through every earlier step. Here you "
@@ -225,21 +235,14 @@ def main():
         st.markdown(page.read_lesson(f"gradients_{view}"))  # our own Markdown
     choice = text = None
     if view in ("distance", "break", "connect"):
-        choice = pickers.model_picker("grad", default="shakespeare_rnn", help="The model to study; two views show "
-                                      "it next to the three bundled Shakespeare models.")
-        if choice is None:
-            return
-        picked = pickers.text_picker("grad", choice, cap=grads.MAX_STEPS + 1, default_length=400,
-                                     sources=("paste", "val", "upload", "sample"), default_paste=grads.DEFAULT_TEXT,
-                                     lengths=TEXT_LENGTHS, label="Text (the loss is on predicting its last character)")
-        if picked is None:
-            return
-        text = picked.text
+        with present.controls("Model and text"):
+            choice, text = _model_and_text()
         try:
+            if text is None:  # the picker said why (in the closed expander while presenting: point to it)
+                return st.info("Open **Model and text** above.") if present.presenting() else None
             grads.encode(choice.vocab, text)
         except ValueError as e:
-            st.error(md(e))
-            return
+            return st.error(md(e))
     {"distance": view_distance, "break": view_break, "clip": view_clip, "live": view_live,
      "connect": view_connect}[view](choice, text)
 

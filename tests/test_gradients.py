@@ -433,3 +433,13 @@ def test_connectivity_html_escapes_and_marks_the_target():
     with pytest.raises(ValueError):
         gp.connectivity_html(text, 8, vals[:3], 0.25, decades=3)
     assert "2 powers of ten" in gp.strength_legend(2)
+
+
+def test_subplot_titles_leave_room_for_the_toolbar():
+    model = build("rnn", vocab_size=6, layers=1, hidden=16, embed=4, seed=0)
+    p = G.gradient_profile(model, [1, 2, 3, 4, 5], text="abcde")
+    assert gp.comparison_figure([("RNN", p, None)]).layout.margin.t >= 80
+    run = G.ClipRun("with clipping", True, [(1, 2.0)], [(1, 1.0)], 1, None, None, 2.0)
+    assert gp.clip_figure([run]).layout.margin.t >= 80
+    fig = gp.break_figure(p)
+    assert fig.layout.margin.t == 40 and fig.layout.legend.y < 0  # no subplot titles; legend below, clear of the toolbar

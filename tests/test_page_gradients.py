@@ -261,6 +261,7 @@ def test_presenter_mode_tucks_settings_away(app_test):
     at = _open(app_test, "break", {"present": "true"})
     labels = [e.label for e in at.expander]
     assert any("Settings" in lb for lb in labels) and "About this view" in labels
+    assert any("Model and text" in lb for lb in labels)
     assert at.get("plotly_chart") and at.slider(key="grad_brk_sigma").value == 0.9
 
 

@@ -36,11 +36,13 @@ def _hover_chars(text: str, steps: int) -> list:
     return [_char_label(c) for c in chars]
 
 
-def _layout(fig, height, title=None, legend_below=False):
+def _layout(fig, height, title=None, legend_below=False, top=None):
+    """Shared look; ``top`` leaves room above subplot titles for the chart's toolbar (PNG export)."""
     legend = (dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0) if legend_below
               else dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+    top = top or (60 if title else 40)
     fig.update_layout(
-        height=height, margin=dict(l=60, r=20, t=60 if title else 40, b=130 if legend_below else 50), font=FONT, legend=legend,
+        height=height, margin=dict(l=60, r=20, t=top, b=130 if legend_below else 50), font=FONT, legend=legend,
         hovermode="closest", template="plotly_white", title=title,
     )
     return fig
@@ -87,10 +89,10 @@ def comparison_figure(panels: list, *, show_c: bool = True, height: int = 540) -
         fig.update_xaxes(title_text="t - T (steps before the loss)", row=1, col=i + 1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="gradient norm")
     fig.update_yaxes(type="log", exponentformat="power")
-    return _layout(fig, height, legend_below=True)
+    return _layout(fig, height, legend_below=True, top=80)
 
 
-def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: int = 460) -> go.Figure:
+def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: int = 520) -> go.Figure:
     """One model's profile (+ the unmodified model faded, + the (beta_W beta_h)^(T-t) bound)."""
     fig = go.Figure()
     if reference is not None:
@@ -106,7 +108,7 @@ def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: 
         ))
     fig.update_xaxes(title_text="t - T (steps before the loss)")
     fig.update_yaxes(type="log", exponentformat="power", title_text="||dL_T / dh_t||")
-    return _layout(fig, height)
+    return _layout(fig, height, legend_below=True)  # a legend on top would run under the toolbar
 
 
 def clip_figure(runs: list, height: int = 480) -> go.Figure:
@@ -143,7 +145,7 @@ def clip_figure(runs: list, height: int = 480) -> go.Figure:
                                bgcolor="rgba(255,255,255,0.85)")
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=2)
-    return _layout(fig, height, legend_below=True)
+    return _layout(fig, height, legend_below=True, top=80)
 
 
 def batch_heatmap(h: np.ndarray, windows_text: list, height: int | None = None) -> go.Figure:
