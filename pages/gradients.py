@@ -199,7 +199,7 @@ def view_connect(choice, text):
                                    bind="query-params")
         kind = _weights_radio("grad_conn_kind", c2)
     target = md(describe_char(text[pos]))
-    st.markdown(f"Explaining the prediction of character {pos} ({target}), shown in bold with an outline.")
+    st.markdown(f"Explaining the prediction of character {pos} ({target}), shown in bold on yellow.")
     panels = _panels(choice)
     for col, c in zip(st.columns(len(panels)), panels):
         with col:
