@@ -16,6 +16,9 @@ on real networks instead of on a product of scalars:
   live model (an RNNbow-style view of where the gradient of a batch comes from).
 * ``clipping_demo`` - the same vanilla RNN trained twice from one seed with a
   high learning rate, with and without gradient-norm clipping.
+* ``init_model``, ``break_profile``, ``summary``, ``layer_report``,
+  ``live_batch`` - the page-level recipes built from the above (the page only
+  caches and draws them).
 
 Everything runs ``models.trace`` with autograd on and asks
 ``torch.autograd.grad`` for the per-step tensors the replay really used. Given
@@ -26,15 +29,18 @@ experiments work on copies.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import corpora
+from . import celltypes, corpora
 from .models import CharModel, build, layer_weights, trace
 from .threads import one_thread
 from .train import TrainConfig, Trainer
@@ -43,6 +49,10 @@ ACTIVATIONS = ("tanh", "relu", "linear")
 # sup |g'| of each activation: tanh' <= 1, relu' in {0, 1}, linear' = 1.
 BETA_H = {"tanh": 1.0, "relu": 1.0, "linear": 1.0}
 MAX_STEPS = 400  # longest text a profile replays (a step-by-step Python loop)
+INIT_SEED = 0  # seed of the "at initialisation" copies, so every view shows the same init
+WEIGHTS = {"trained": "trained", "init": "at initialisation"}
+LAYER_CHOICES = ("all", "1", "2")  # which W_hh a "break it" rescale touches (stable, for links)
+SUMMARY_DISTANCE = 50  # the summary compares the gradient this many steps back with the one at the loss
 
 DEFAULT_TEXT = (
     "ROMEO:\nBut, soft! what light through yonder window breaks?\n"
@@ -55,8 +65,6 @@ DEFAULT_TEXT = (
 
 
 # ------------------------------------------------------------------ helpers
-
-
 
 
 def _single_threaded(fn):
@@ -135,6 +143,39 @@ def fresh_like(model: CharModel, seed: int = 0) -> CharModel:
     c = model.config
     return build(c.cell, c.vocab_size, c.layers, c.hidden, c.embed, seed=seed,
                  nonlinearity=c.nonlinearity).eval()
+
+
+def init_model(model: CharModel, seed: int = INIT_SEED) -> CharModel:
+    """``fresh_like`` with frozen parameters: safe to cache and share between sessions."""
+    m = fresh_like(model, seed=seed)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def plain_recurrence(cell: str) -> bool:
+    """True when one step's Jacobian is diag(g') W_hh with a square W_hh (the vanilla RNN).
+
+    Only then can the activation be switched, W_hh made orthogonal, and the
+    textbook bound (beta_W beta_h)^(T-t) be drawn; gated cells stack their gate
+    matrices in W_hh and their Jacobian depends on the gates.
+    """
+    return not celltypes.of(cell).has_gates
+
+
+def layers_to_scale(choice: str) -> list[int] | None:
+    """A ``LAYER_CHOICES`` entry -> the layer indices to rescale (None: all layers)."""
+    if choice not in LAYER_CHOICES:
+        raise ValueError(f"Unknown layer choice {choice!r}; choose one of {', '.join(LAYER_CHOICES)}.")
+    return None if choice == "all" else [int(choice) - 1]
+
+
+def last_steps(text: str, length: int) -> str:
+    """The last ``length`` + 1 characters: same prediction, a history of ``length`` steps."""
+    length = int(length)
+    if length < 1:
+        raise ValueError("The sequence needs at least one step before the loss.")
+    return text[-(length + 1):]
 
 
 def _leaf_embeddings(model: CharModel, ids: torch.Tensor) -> torch.Tensor:
@@ -254,6 +295,62 @@ def gradient_profile(model: CharModel, ids, *, activation: str | None = None, te
     )
 
 
+def break_profile(model: CharModel, ids, *, activation: str = "tanh", sigma: float | None = None,
+                  layers=None, orthogonal: bool = False, text: str = "") -> tuple[list[float], GradientProfile]:
+    """The "break it" experiment: (beta_W per layer before the change, profile after it).
+
+    ``sigma`` None keeps W_hh; otherwise W_hh of ``layers`` is rescaled on a
+    private copy (``scale_recurrent``). ``activation`` and ``orthogonal`` only
+    apply to a plain recurrence and are ignored for gated cells, so one set of
+    controls works for every model.
+    """
+    plain = plain_recurrence(model.config.cell)
+    before = spectral_norms(model)
+    if sigma is not None:
+        model = scale_recurrent(model, float(sigma), layers, orthogonal=bool(orthogonal and plain))
+    return before, gradient_profile(model, ids, activation=activation if plain else None, text=text)
+
+
+def far_ratio(p: GradientProfile, far: int = SUMMARY_DISTANCE) -> tuple[int, float] | None:
+    """(distance, ||dL/dh|| that many steps back / ||dL/dh|| at the loss) for the top layer, or None."""
+    top = p.h[-1]
+    far = min(int(far), p.steps - 1)
+    if far <= 0 or not top[-1] > 0 or not np.isfinite(top[-1 - far]):
+        return None
+    return far, float(top[-1 - far] / top[-1])
+
+
+def summary(p: GradientProfile) -> str:
+    """One Markdown sentence (our words, our numbers) on how much gradient survives."""
+    fr = far_ratio(p)
+    tail = f"; {fr[0]} steps back the gradient is **{fr[1]:.1e}** x its size next to the loss" if fr else ""
+    return f"p(last character) = {p.prob:.3f}{tail}."
+
+
+def layer_report(p: GradientProfile, before: list[float]) -> list[tuple[str, str, str]]:
+    """(label, value, change) per layer for the "break it" metrics: beta_W now, before, |eigenvalue|."""
+    rows = []
+    for k in range(p.layers):
+        rad = p.radius[k] if k < len(p.radius) else None
+        extra = f", largest |eigenvalue| {rad:.2f}" if rad is not None else ""
+        rows.append((f"Layer {k + 1}: beta_W of W_hh", f"{p.sigma[k]:.2f}",
+                     f"{p.sigma[k] - before[k]:+.2f} (was {before[k]:.2f}){extra}"))
+    return rows
+
+
+def experiment(what: str, model: CharModel, vocab: corpora.Vocab, text: str, **kw):
+    """One named experiment on ``text``: "profile", "break" (``break_profile``) or
+    "connectivity" (``kw["position"]``); one entry point the page caches."""
+    ids = encode(vocab, text)
+    if what == "profile":
+        return gradient_profile(model, ids, text=text)
+    if what == "break":
+        return break_profile(model, ids, text=text, **kw)
+    if what == "connectivity":
+        return connectivity(model, ids, kw["position"])
+    raise ValueError(f"Unknown experiment {what!r}.")
+
+
 # ------------------------------------------------------------------ connectivity
 
 
@@ -333,6 +430,34 @@ def batch_profile(model: CharModel, windows: np.ndarray) -> BatchProfile:
     return BatchProfile(h=h, loss=losses, windows=windows)
 
 
+def live_batch(checkpoint, train_ids, seq_len: int, batch: int, seed: int) -> tuple[BatchProfile, list[str]]:
+    """A training-like batch through ``checkpoint`` (``.model``, ``.vocab``): gradients and each window's text."""
+    windows = batch_windows(train_ids, seq_len, batch, seed=seed)
+    return batch_profile(checkpoint.model, windows), [checkpoint.vocab.decode(w[:-1]) for w in windows]
+
+
+def needs_refresh(cached_steps: int | None, steps: int, every: int) -> bool:
+    """Recompute the live batch view? (nothing yet, a restarted run, or ``every`` steps on)."""
+    return cached_steps is None or steps < cached_steps or steps - cached_steps >= int(every)
+
+
+@dataclass
+class LiveBatch:
+    """The live view's last result: what it was computed for, at which step."""
+
+    key: tuple
+    steps: int
+    profile: BatchProfile
+    texts: list
+
+
+def refresh_live(held: LiveBatch | None, key: tuple, steps: int, every: int, compute) -> LiveBatch:
+    """``held`` while it is still current, else a new ``LiveBatch`` from ``compute()`` -> (profile, texts)."""
+    if held is not None and held.key == key and not needs_refresh(held.steps, steps, every):
+        return held
+    return LiveBatch(key, int(steps), *compute())
+
+
 # ------------------------------------------------------------------ clipping demo
 
 
@@ -361,6 +486,10 @@ class ClipDemoConfig:
             stop_on_blowup=False,  # let the unclipped run go all the way to Inf/NaN, as in the lecture
         )
 
+    def key(self) -> tuple:
+        """Everything that decides the result (the runs are deterministic given the seed)."""
+        return dataclasses.astuple(self)
+
     def validate(self) -> "ClipDemoConfig":
         if not 1 <= int(self.steps) <= 2000:
             raise ValueError(f"Steps must be between 1 and 2,000 (got {self.steps}).")
@@ -380,6 +509,13 @@ class ClipRun:
     diverged_at: int | None
     final_loss: float | None
     blowup: tuple | None = None  # (what, value) that stopped the run: ("loss", nan), ("loss", 16.2), ...
+
+    def report(self) -> tuple[bool, str]:
+        """(finished cleanly, one sentence for the student)."""
+        if self.divergence:
+            return False, self.divergence
+        fl = f"{self.final_loss:.3f}" if self.final_loss is not None else "n/a"
+        return True, f"Trained all {self.steps:,} steps without overflow; last loss {fl} nats/char."
 
 
 @dataclass
@@ -422,3 +558,35 @@ def clipping_demo(config: ClipDemoConfig | None = None, corpus: corpora.Corpus |
             blowup=(tr.divergence.what, float(tr.divergence.value)) if tr.divergence else None,
         ))
     return out
+
+
+class ClipDemoStore:
+    """The last few clipping-demo results by configuration, shared and thread-safe.
+
+    The demo takes seconds of CPU, so it only runs on request; keeping results by
+    configuration lets a shared link with the same settings show the same figure
+    at once, and keeps a session's result across reruns. Results are never changed
+    after they are stored.
+    """
+
+    def __init__(self, maxsize: int = 16):
+        self.maxsize = int(maxsize)
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, config: ClipDemoConfig) -> ClipDemo | None:
+        with self._lock:
+            hit = self._items.get(config.key())
+            if hit is not None:
+                self._items.move_to_end(config.key())
+            return hit
+
+    def run(self, config: ClipDemoConfig, corpus: corpora.Corpus | None = None, progress=None) -> ClipDemo:
+        """Run the demo (raises ValueError for a bad configuration) and keep its result."""
+        result = clipping_demo(config, corpus=corpus, progress=progress)
+        with self._lock:
+            self._items[config.key()] = result
+            self._items.move_to_end(config.key())
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return result

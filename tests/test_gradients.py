@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import types
 
 import numpy as np
 import pytest
@@ -288,3 +289,157 @@ def test_comparison_figure_has_log_axes_and_gaps():
     u = gp.strength_unit([1e-6, 1e-3, 1.0, 0.0], decades=3)
     assert u.tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0])
     assert gp.strength_unit([1e-2, 1e-1, 1.0], decades=2).tolist() == pytest.approx([0.0, 0.5, 1.0])
+
+
+# ------------------------------------------------------------------ page recipes (moved out of the page)
+
+
+def test_init_model_is_a_frozen_fresh_copy_with_a_fixed_seed():
+    trained = build("gru", vocab_size=6, layers=2, hidden=16, embed=4, seed=9)
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
+    a, b = G.init_model(trained), G.init_model(trained)
+    assert a is not trained and a.config == trained.config
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not all(torch.equal(x, before[k]) for k, x in a.state_dict().items())
+    assert all(not p.requires_grad for p in a.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in trained.state_dict().items())
+    other = G.init_model(trained, seed=1)
+    assert not torch.equal(other.state_dict()["embed.weight"], a.state_dict()["embed.weight"])
+
+
+def test_layers_to_scale_and_last_steps():
+    assert G.layers_to_scale("all") is None
+    assert G.layers_to_scale("1") == [0] and G.layers_to_scale("2") == [1]
+    with pytest.raises(ValueError, match="layer choice"):
+        G.layers_to_scale("3")
+    assert G.last_steps("abcdef", 3) == "cdef"
+    assert G.last_steps("abc", 10) == "abc"
+    with pytest.raises(ValueError, match="at least one step"):
+        G.last_steps("abc", 0)
+    assert G.plain_recurrence("rnn") and not G.plain_recurrence("lstm") and not G.plain_recurrence("gru")
+
+
+def test_break_profile_rescales_a_copy_and_reports_before_and_after():
+    model = build("rnn", vocab_size=10, layers=2, hidden=16, embed=4, seed=0)
+    ids = np.random.default_rng(0).integers(0, 10, size=31)
+    before, p = G.break_profile(model, ids, activation="linear", sigma=1.3, layers=[1], orthogonal=True)
+    assert before == G.spectral_norms(model)  # the given model is untouched
+    assert p.sigma[0] == pytest.approx(before[0]) and p.sigma[1] == pytest.approx(1.3, rel=1e-5)
+    assert p.radius[1] == pytest.approx(1.3, rel=1e-4)  # orthogonal: every |eigenvalue| is sigma
+    assert p.activation == "linear" and p.h.shape == (2, 30)
+    same_before, ref = G.break_profile(model, ids)
+    assert same_before == before and ref.sigma == before
+    assert np.allclose(ref.h, G.gradient_profile(model, ids).h)
+    # a gated cell ignores the RNN-only options instead of failing
+    lstm = build("lstm", vocab_size=10, layers=1, hidden=16, embed=4, seed=0)
+    _, q = G.break_profile(lstm, ids, activation="relu", sigma=0.5, orthogonal=True)
+    assert q.activation == "tanh" and q.sigma[0] == pytest.approx(0.5, rel=1e-5)
+    with pytest.raises(ValueError, match="Layer 2"):
+        G.break_profile(lstm, ids, sigma=0.5, layers=[1])
+
+
+def test_summary_and_layer_report_use_the_measured_numbers():
+    p = _linear_profile(0.5, orthogonal=True, steps=60)
+    far, ratio = G.far_ratio(p)
+    assert far == 50 and ratio == pytest.approx(p.h[-1][-51] / p.h[-1][-1])
+    assert ratio == pytest.approx(0.5 ** 50, rel=1e-3)  # linear + orthogonal: exactly sigma per step
+    text = G.summary(p)
+    assert text.startswith(f"p(last character) = {p.prob:.3f}") and f"**{ratio:.1e}**" in text
+    short = _linear_profile(0.5, steps=5)
+    assert G.far_ratio(short)[0] == 4
+    assert G.far_ratio(_linear_profile(0.5, steps=1)) is None
+    assert "steps back" not in G.summary(_linear_profile(0.5, steps=1))
+    rows = G.layer_report(p, [0.8])
+    assert rows == [("Layer 1: beta_W of W_hh", "0.50", f"{p.sigma[0] - 0.8:+.2f} (was 0.80), largest "
+                     f"|eigenvalue| {p.radius[0]:.2f}")]
+
+
+def test_live_batch_and_refresh_rule():
+    vocab = corpora.Vocab.from_text("abcdefgh")
+    model = build("rnn", vocab_size=len(vocab), layers=1, hidden=16, embed=4, seed=0)
+    ids = np.random.default_rng(0).integers(0, len(vocab), size=300)
+    cp = types.SimpleNamespace(model=model, vocab=vocab)
+    bp, texts = G.live_batch(cp, ids, 12, 3, seed=5)
+    assert bp.h.shape == (3, 1, 12) and len(texts) == 3
+    assert texts == [vocab.decode(w[:-1]) for w in G.batch_windows(ids, 12, 3, seed=5)]
+    assert np.allclose(bp.h, G.batch_profile(model, G.batch_windows(ids, 12, 3, seed=5)).h)
+    assert G.needs_refresh(None, 0, 25)
+    assert not G.needs_refresh(100, 110, 25) and G.needs_refresh(100, 125, 25)
+    assert G.needs_refresh(100, 40, 25)  # the run restarted
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return bp, texts
+
+    held = G.refresh_live(None, ("run", 3), 100, 25, compute)
+    assert held.steps == 100 and held.profile is bp and held.texts == texts
+    assert G.refresh_live(held, ("run", 3), 110, 25, compute) is held  # still current: not recomputed
+    assert G.refresh_live(held, ("run", 2), 110, 25, compute) is not held  # other batch size
+    assert G.refresh_live(held, ("run", 3), 125, 25, compute).steps == 125
+    assert len(calls) == 3
+
+
+def test_experiment_dispatches_and_clip_run_reports():
+    vocab = corpora.Vocab.from_text("abcdefgh ")
+    model = build("lstm", vocab_size=len(vocab), layers=1, hidden=16, embed=4, seed=0)
+    text = "abc defg hab"
+    p = G.experiment("profile", model, vocab, text)
+    assert np.allclose(p.h, G.gradient_profile(model, vocab.encode(text)).h) and p.text == text
+    before, q = G.experiment("break", model, vocab, text, sigma=0.5)
+    assert q.sigma[0] == pytest.approx(0.5, rel=1e-5) and before == G.spectral_norms(model)
+    vals, prob = G.experiment("connectivity", model, vocab, text, position=5)
+    assert vals.shape == (5,) and 0 < prob < 1
+    with pytest.raises(ValueError, match="never seen"):
+        G.experiment("profile", model, vocab, "xyz")
+    with pytest.raises(ValueError, match="Unknown experiment"):
+        G.experiment("nope", model, vocab, text)
+    ok = G.ClipRun("with clipping", True, [], [], 30, None, None, 2.5)
+    assert ok.report() == (True, "Trained all 30 steps without overflow; last loss 2.500 nats/char.")
+    bad = G.ClipRun("without clipping", False, [], [], 7, "Training stopped at step 7.", 7, None)
+    assert bad.report() == (False, "Training stopped at step 7.")
+
+
+def test_clip_demo_store_keeps_results_by_config(monkeypatch):
+    calls = []
+
+    def fake_demo(config, corpus=None, progress=None):
+        calls.append(config.key())
+        return G.ClipDemo(config=config)
+
+    monkeypatch.setattr(G, "clipping_demo", fake_demo)
+    store = G.ClipDemoStore(maxsize=2)
+    a, b, c = G.ClipDemoConfig(seed=1), G.ClipDemoConfig(seed=2), G.ClipDemoConfig(seed=3)
+    assert store.get(a) is None
+    ra = store.run(a)
+    assert store.get(G.ClipDemoConfig(seed=1)) is ra  # equal settings, same result
+    store.run(b)
+    store.get(a)  # a is now the most recent
+    store.run(c)
+    assert store.get(b) is None and store.get(a) is ra and store.get(c) is not None
+    assert calls == [a.key(), b.key(), c.key()]
+
+
+def test_connectivity_html_escapes_and_marks_the_target():
+    text = 'a<b>&"c\nd'
+    vals = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 0.5, 1e-6, 0.2])
+    out = gp.connectivity_html(text, 8, vals, 0.25, decades=3)
+    assert "<b>" not in out and "&lt;" in out and "&amp;" in out and "&quot;" in out
+    assert out.count("<span") >= 9 and "p = 0.250" in out
+    assert "rgb(255,214,0)" in out and "font-weight: 700" in out
+    assert f"rgb{gp.strength_rgb(1.0)}".replace(" ", "") in out  # the strongest in the deepest colour
+    long = gp.connectivity_html("x" * 700, 650, np.ones(650), 0.5, decades=2, window=100)
+    assert long.count("<span") == 101
+    with pytest.raises(ValueError):
+        gp.connectivity_html(text, 8, vals[:3], 0.25, decades=3)
+    assert "2 powers of ten" in gp.strength_legend(2)
+
+
+def test_subplot_titles_leave_room_for_the_toolbar():
+    model = build("rnn", vocab_size=6, layers=1, hidden=16, embed=4, seed=0)
+    p = G.gradient_profile(model, [1, 2, 3, 4, 5], text="abcde")
+    assert gp.comparison_figure([("RNN", p, None)]).layout.margin.t >= 80
+    run = G.ClipRun("with clipping", True, [(1, 2.0)], [(1, 1.0)], 1, None, None, 2.0)
+    assert gp.clip_figure([run]).layout.margin.t >= 80
+    fig = gp.break_figure(p)
+    assert fig.layout.margin.t == 40 and fig.layout.legend.y < 0  # no subplot titles; legend below, clear of the toolbar

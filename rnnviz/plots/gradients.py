@@ -2,7 +2,8 @@
 
 Gradient norms span many orders of magnitude, so every gradient axis is
 logarithmic. Zeros and non-finite values (an overflow) are drawn as gaps rather
-than dropped, so the x positions always match the characters.
+than dropped, so the x positions always match the characters. The connectivity
+view is coloured text, built here as escaped HTML (``connectivity_html``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from ..ui import html as H  # string builders only (no Streamlit)
 
 LAYER_COLORS = ("#1f77b4", "#d62728", "#2ca02c")
 CELL_COLORS = {"rnn": "#7f7f7f", "lstm": "#1f77b4", "gru": "#ff7f0e"}
@@ -33,11 +36,13 @@ def _hover_chars(text: str, steps: int) -> list:
     return [_char_label(c) for c in chars]
 
 
-def _layout(fig, height, title=None, legend_below=False):
+def _layout(fig, height, title=None, legend_below=False, top=None):
+    """Shared look; ``top`` leaves room above subplot titles for the chart's toolbar (PNG export)."""
     legend = (dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0) if legend_below
               else dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+    top = top or (60 if title else 40)
     fig.update_layout(
-        height=height, margin=dict(l=60, r=20, t=60 if title else 40, b=130 if legend_below else 50), font=FONT, legend=legend,
+        height=height, margin=dict(l=60, r=20, t=top, b=130 if legend_below else 50), font=FONT, legend=legend,
         hovermode="closest", template="plotly_white", title=title,
     )
     return fig
@@ -84,10 +89,10 @@ def comparison_figure(panels: list, *, show_c: bool = True, height: int = 540) -
         fig.update_xaxes(title_text="t - T (steps before the loss)", row=1, col=i + 1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="gradient norm")
     fig.update_yaxes(type="log", exponentformat="power")
-    return _layout(fig, height, legend_below=True)
+    return _layout(fig, height, legend_below=True, top=80)
 
 
-def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: int = 460) -> go.Figure:
+def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: int = 520) -> go.Figure:
     """One model's profile (+ the unmodified model faded, + the (beta_W beta_h)^(T-t) bound)."""
     fig = go.Figure()
     if reference is not None:
@@ -103,7 +108,7 @@ def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: 
         ))
     fig.update_xaxes(title_text="t - T (steps before the loss)")
     fig.update_yaxes(type="log", exponentformat="power", title_text="||dL_T / dh_t||")
-    return _layout(fig, height)
+    return _layout(fig, height, legend_below=True)  # a legend on top would run under the toolbar
 
 
 def clip_figure(runs: list, height: int = 480) -> go.Figure:
@@ -140,7 +145,7 @@ def clip_figure(runs: list, height: int = 480) -> go.Figure:
                                bgcolor="rgba(255,255,255,0.85)")
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=2)
-    return _layout(fig, height, legend_below=True)
+    return _layout(fig, height, legend_below=True, top=80)
 
 
 def batch_heatmap(h: np.ndarray, windows_text: list, height: int | None = None) -> go.Figure:
@@ -187,3 +192,38 @@ def strength_rgb(u: float) -> tuple[int, int, int]:
     """0 -> white, 1 -> deep purple (one-sided scale: gradient strength has no sign)."""
     u = float(min(1.0, max(0.0, u)))
     return (int(255 - 120 * u), int(255 - 170 * u), int(255 - 45 * u))
+
+
+CONNECTIVITY_WINDOW = 600  # characters shown before the explained one
+TARGET_RGB = (255, 214, 0)  # the explained character
+
+
+def connectivity_html(text: str, position: int, values, prob: float, decades: float,
+                      *, window: int = CONNECTIVITY_WINDOW, max_height: int = 380) -> str:
+    """Characters before ``position`` coloured by gradient strength; the explained one in bold yellow.
+
+    ``values[k]`` is the gradient reaching character k (k < position), ``prob`` the
+    model's p(text[position]). Every character is escaped by ``html.char_spans``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) != position or not 1 <= position < len(text):
+        raise ValueError("connectivity_html needs one value per character before the position.")
+    u = strength_unit(values, decades)
+    start = max(0, position - int(window))
+    target = text[position]
+    colors = [strength_rgb(x) for x in u[start:]] + [TARGET_RGB]
+    titles = [f"{H.describe_char(ch)}  gradient {v:.2e}" for ch, v in zip(text[start:position], values[start:])]
+    titles.append(f"{H.describe_char(target)}  (the predicted character, p = {prob:.3f})")
+    chars = list(text[start:position + 1])
+    bold = [False] * (len(chars) - 1) + [True]
+    return H.char_spans(chars, colors, titles, bold=bold, max_height=max_height)
+
+
+def strength_legend(decades: float) -> str:
+    """The colour bar of the connectivity view (static HTML from our own numbers)."""
+    stops = ", ".join(f"rgb{strength_rgb(u)}" for u in (0.0, 0.5, 1.0))
+    bar = ("width:180px;height:12px;border-radius:3px;border:1px solid #ccc;"
+           f"background:linear-gradient(to right, {stops});")
+    return (f'<div style="display:flex;align-items:center;gap:8px;font-size:12px;color:#444;">'
+            f"<span>{decades:g} powers of ten weaker than the strongest (or less)</span>"
+            f'<div style="{bar}"></div><span>strongest gradient (per model)</span></div>')
