@@ -13,7 +13,8 @@ import math
 import numpy as np
 import streamlit as st
 
-from rnnviz import hello
+from rnnviz import bptt, hello
+from rnnviz.equations import tex_char, tex_mat, tex_vec
 from rnnviz.plots import learn as plots
 from rnnviz.ui import html as ui_html
 from rnnviz.ui.state import ensure_app_navigation
@@ -29,23 +30,6 @@ NO_STEP_BACK = "—"  # σ_max at t = 1: there is no learned state before h1
 
 def show(ch: str) -> str:
     return "␣" if ch == " " else ch
-
-
-_TEX = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%", "&": r"\&", "#": r"\#",
-        "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", " ": r"\textvisiblespace{}"}
-
-
-def tex_char(ch: str) -> str:
-    return r"\texttt{" + "".join(_TEX.get(c, c) for c in ch) + "}"
-
-
-def tex_vec(v, fmt: str = "{:+.3f}") -> str:
-    return r"\begin{bmatrix}" + r" \\ ".join(fmt.format(float(x)) for x in v) + r"\end{bmatrix}"
-
-
-def tex_mat(M, fmt: str = "{:+.2f}") -> str:
-    rows = [" & ".join(fmt.format(float(x)) for x in row) for row in np.asarray(M)]
-    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
 
 
 def chart(fig, key: str) -> None:
@@ -428,13 +412,13 @@ with tabs[4]:
     with left:
         c = st.columns(4)
         gap = c[0].slider("Gap G (dots between x and ?)", 2, 10, 6, key="hello_gap")
-        span = hello.dependency_span(gap)
+        span = bptt.dependency_span(gap)
         k_short = c[1].slider("k short", 1, 24, 4, key="hello_k_short")
         k_long = c[2].slider("k long", 2, 40, 9, key="hello_k_long")
         cseed = c[3].number_input("Seed", min_value=0, max_value=10_000, value=0, key="hello_copy_seed")
         st.caption(f"Dependency span: x is read {span} steps before the prediction that needs it. "
                    f"A record is {gap + 3} letters long.")
-        text = hello.copy_stream(gap, 3, seed=int(cseed))
+        text = bptt.copy_stream(gap, 3, seed=int(cseed))
         q_positions = [i for i, ch in enumerate(text[:-1]) if ch == "?"]
         runs = st.session_state.get(COPY_KEY)
         if runs and (runs["gap"], runs["seed"]) != (gap, int(cseed)):
@@ -450,9 +434,9 @@ with tabs[4]:
         if runs and runs.get(k_long) is not None:
             params, source = runs[k_long].params, f"the model trained with k = {k_long} below"
         else:
-            params = hello.init_params(len(hello.COPY_VOCAB), 8, int(cseed), 0.5)
+            params = hello.init_params(len(bptt.COPY_VOCAB), 8, int(cseed), 0.5)
             source = "a fresh untrained 8-unit RNN (run the comparison to use a trained one)"
-        reach = hello.gradient_reach(params, hello.COPY_VOCAB, text, int(dk), int(lp))
+        reach = bptt.gradient_reach(params, bptt.COPY_VOCAB, text, int(dk), int(lp))
         chart(plots.tbptt_diagram(text, int(dk), int(lp), reach.truncated), "hello_fig_tbptt")
         chart(plots.reach_compare(reach.full, reach.truncated, [f"{i + 1} '{text[i]}'" for i in range(lp + 1)],
                                   int(lp), reach.chunk_start), "hello_fig_reach_tbptt")
@@ -471,7 +455,7 @@ with tabs[4]:
                     try:
                         out = {"gap": gap, "seed": int(cseed), "order": [k_short, k_long]}
                         for k in (k_short, k_long):
-                            out[k] = hello.train_copy_task(gap=gap, k=k, seed=int(cseed))
+                            out[k] = bptt.train_copy_task(gap=gap, k=k, seed=int(cseed))
                         st.session_state[COPY_KEY] = out
                         st.rerun()  # redraw the diagram above with the trained model
                     except ValueError as e:

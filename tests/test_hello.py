@@ -1,12 +1,15 @@
-"""rnnviz.hello: the forward/backward numbers against an independent NumPy pass,
-training to "hello", sampling, clipping and truncated BPTT."""
+"""rnnviz.hello, rnnviz.bptt and rnnviz.equations: the forward/backward numbers
+against an independent NumPy pass, training to "hello", sampling, clipping,
+truncated BPTT, and the number-filled equations."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
-from rnnviz import hello
+from rnnviz import bptt, equations, hello
 
 TOL = 1e-6
 
@@ -35,6 +38,7 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
     dWxh, dWhh, dbh, dWhy, dby = (np.zeros_like(m) for m in (Wxh, Whh, bh, Why, by))
     dhnext = np.zeros(H)
     dh_total = [None] * T
+    da_total = [None] * T
     for t in reversed(range(T)):
         dy = ps[t].copy()
         dy[targets[t]] -= 1.0
@@ -43,6 +47,7 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
         dh = Why.T @ dy + dhnext
         dh_total[t] = dh
         da = (1.0 - hs[t] ** 2) * dh
+        da_total[t] = da
         dbh += da
         dWxh += np.outer(da, xs[t])
         dWhh += np.outer(da, hprev[t])
@@ -61,12 +66,14 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
                 cols=np.array([Wxh[:, i] for i in inputs]),
                 grads=dict(W_xh=dWxh, W_hh=dWhh, b_h=dbh, W_hy=dWhy, b_y=dby),
                 reach_last=np.array([np.linalg.norm(v) for v in dh_last]),
-                reach_total=np.array([np.linalg.norm(v) for v in dh_total]), jac=np.array(jac))
+                reach_total=np.array([np.linalg.norm(v) for v in dh_total]), jac=np.array(jac),
+                dh=np.array(dh_total), da=np.array(da_total))
 
 
 def assert_pass_matches(p: hello.Pass):
     ref = numpy_reference(p.params, p.inputs, p.targets)
-    for key in ("xs", "h_prev", "pre", "hs", "logits", "probs", "losses", "cols", "reach_last", "reach_total"):
+    for key in ("xs", "h_prev", "pre", "hs", "logits", "probs", "losses", "cols", "reach_last", "reach_total",
+                "dh", "da"):
         np.testing.assert_allclose(getattr(p, key), ref[key], atol=TOL, rtol=0, err_msg=key)
     np.testing.assert_allclose(p.jacobian_norms, ref["jac"], atol=TOL, rtol=0)
     assert abs(p.loss - ref["loss"]) < TOL
@@ -244,12 +251,12 @@ def numpy_reach(P, ids, t):
 
 
 def test_gradient_reach_stops_at_chunk_border():
-    text = hello.copy_stream(6, 3, seed=1)
+    text = bptt.copy_stream(6, 3, seed=1)
     assert len(text) == 27 and text[7] == "?" and text[8] == text[0]
-    params = hello.init_params(len(hello.COPY_VOCAB), 8, seed=2, scale=0.5)
-    ids = hello.encode(text, hello.COPY_VOCAB)
+    params = hello.init_params(len(bptt.COPY_VOCAB), 8, seed=2, scale=0.5)
+    ids = hello.encode(text, bptt.COPY_VOCAB)
     for k, t in ((4, 15), (9, 16), (5, 7)):
-        r = hello.gradient_reach(params, hello.COPY_VOCAB, text, k, t)
+        r = bptt.gradient_reach(params, bptt.COPY_VOCAB, text, k, t)
         full = numpy_reach(hello.params_numpy(params), ids, t)
         np.testing.assert_allclose(r.full, full, atol=TOL)
         start = (t // k) * k
@@ -258,19 +265,124 @@ def test_gradient_reach_stops_at_chunk_border():
         np.testing.assert_allclose(r.truncated[start:], full[start:], atol=TOL)
         assert np.all(r.full[:start] > 0)
         assert np.all(r.h_norms > 0)  # the state itself is carried over every border
-    assert hello.chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert bptt.chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
     with pytest.raises(ValueError, match="loss position"):
-        hello.gradient_reach(params, hello.COPY_VOCAB, text, 4, 26)
+        bptt.gradient_reach(params, bptt.COPY_VOCAB, text, 4, 26)
 
 
 def test_truncation_costs_memory_on_the_copy_task():
-    short = hello.train_copy_task(gap=6, k=4, seed=0)
-    long_ = hello.train_copy_task(gap=6, k=9, seed=0)
+    short = bptt.train_copy_task(gap=6, k=4, seed=0)
+    long_ = bptt.train_copy_task(gap=6, k=9, seed=0)
     assert short.contained == 0.0 and long_.contained == 1.0
     # both learn the easy, local part of the stream
     assert short.acc_other[-1] > 0.95 and long_.acc_other[-1] > 0.95
     # only the long chunks learn to carry the letter across the gap
     assert long_.final_dependent > 0.9
     assert short.final_dependent < 0.7
-    again = hello.train_copy_task(gap=6, k=9, seed=0)
+    again = bptt.train_copy_task(gap=6, k=9, seed=0)
     assert again.acc_dependent == long_.acc_dependent  # deterministic
+
+
+def test_hello_still_exports_the_bptt_names():
+    # callers written before the split (e.g. tests/test_seeds.py) use hello.<name>
+    for name in ("COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_stream", "dependency_span",
+                 "gradient_reach", "train_copy_task"):
+        assert getattr(hello, name) is getattr(bptt, name)
+    from rnnviz.hello import train_copy_task
+    assert train_copy_task is bptt.train_copy_task
+    with pytest.raises(AttributeError):
+        hello.no_such_name  # noqa: B018
+
+
+# ---------------------------------------------------------------- equations
+
+BMATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}")
+
+
+def matrices(tex: str) -> list[np.ndarray]:
+    """Every bmatrix in a LaTeX string, read back as numbers (rows split on \\\\, cells on &)."""
+    return [np.array([[float(c) for c in row.split("&")] for row in body.split(r"\\")])
+            for body in BMATRIX.findall(tex)]
+
+
+def test_tex_primitives_escape_and_format():
+    assert equations.tex_char("h") == r"\texttt{h}"
+    assert equations.tex_char(" ") == r"\texttt{\textvisiblespace{}}"
+    # every LaTeX special character is escaped: nothing a symbol holds can close the group
+    nasty = "\\{}$%&#_^~"
+    out = equations.tex_char(nasty)
+    assert out.count("{") == out.count("}") and "$" not in out.replace(r"\$", "")
+    assert r"\textbackslash{}" in out and r"\}" in out and r"\#" in out
+    assert equations.tex_vec([1, -0.5]) == r"\begin{bmatrix}+1.000 \\ -0.500\end{bmatrix}"
+    assert equations.tex_mat([[1, 2], [3, 4]], "{:.0f}") == r"\begin{bmatrix}1 & 2 \\ 3 & 4\end{bmatrix}"
+    np.testing.assert_allclose(matrices(equations.tex_mat(np.eye(3)))[0], np.eye(3))
+    with pytest.raises(ValueError, match="2-D"):
+        equations.tex_mat([1.0, 2.0])
+    assert equations.tex_labels("ab") == r"\begin{matrix}\texttt{a} \\ \texttt{b}\end{matrix}"
+
+
+@pytest.mark.parametrize("t", [0, 1, 2, 3])
+def test_forward_equations_hold_the_models_numbers(t):
+    m = hello.HelloModel(hidden=3, seed=2, scale=0.5)
+    m.train(7)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    lines = equations.hello_forward(p, t)
+    assert len(lines) == 4 and all(s.count("{") == s.count("}") for s in lines)
+    W_hh, h_prev, col, b_h = matrices(lines[0])
+    np.testing.assert_allclose(W_hh, p.params["W_hh"], atol=0.005)
+    np.testing.assert_allclose(h_prev[:, 0], ref["h_prev"][t], atol=5e-4)
+    np.testing.assert_allclose(col[:, 0], ref["cols"][t], atol=5e-4)
+    rec, _, _, pre, h = matrices(lines[1])
+    np.testing.assert_allclose(rec[:, 0], p.params["W_hh"] @ ref["h_prev"][t], atol=5e-4)
+    np.testing.assert_allclose(pre[:, 0], ref["pre"][t], atol=5e-4)
+    np.testing.assert_allclose(h[:, 0], ref["hs"][t], atol=5e-4)
+    y, probs = matrices(lines[2])
+    np.testing.assert_allclose(y[:, 0], ref["logits"][t], atol=5e-4)
+    np.testing.assert_allclose(probs[:, 0], ref["probs"][t], atol=5e-5)
+    assert rf"h_{{{t + 1}}} = \tanh" in lines[0] and rf"h_{{{t}}}" in lines[0]
+    assert lines[3].endswith(f"= {ref['losses'][t]:.4f}")
+    assert rf"[\texttt{{{m.word[t + 1]}}}]" in lines[3]
+
+
+@pytest.mark.parametrize("t", [0, 1, 2, 3])
+def test_backward_equations_hold_the_models_numbers(t):
+    m = hello.HelloModel(hidden=3, seed=2, scale=0.5)
+    m.train(7)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    lines = equations.hello_backward(p, t)
+    assert len(lines) == 5 and all(s.count("{") == s.count("}") for s in lines)
+    probs, onehot, dy = matrices(lines[0])
+    expect_dy = ref["probs"][t] - np.eye(len(p.vocab))[p.targets[t]]
+    np.testing.assert_allclose(onehot[:, 0], np.eye(len(p.vocab))[p.targets[t]])
+    np.testing.assert_allclose(dy[:, 0], expect_dy, atol=5e-5)
+    ops = matrices(lines[1])
+    np.testing.assert_allclose(ops[0], p.params["W_hy"].T, atol=0.005)
+    sums = matrices(lines[2])
+    last = t == p.steps - 1
+    assert len(ops) == (2 if last else 4) and len(sums) == (2 if last else 3)
+    if not last:  # what flows back from step t + 2 goes through W_hh^T
+        np.testing.assert_allclose(ops[3][:, 0], ref["da"][t + 1], atol=5e-4)
+        np.testing.assert_allclose(sums[1][:, 0], p.params["W_hh"].T @ ref["da"][t + 1], atol=5e-4)
+    np.testing.assert_allclose(sums[0][:, 0], p.params["W_hy"].T @ expect_dy, atol=5e-4)
+    np.testing.assert_allclose(sums[-1][:, 0], ref["dh"][t], atol=5e-4)
+    deriv, dh, da = matrices(lines[3])
+    np.testing.assert_allclose(deriv[:, 0], 1 - ref["hs"][t] ** 2, atol=5e-4)
+    np.testing.assert_allclose(da[:, 0], ref["da"][t], atol=5e-4)
+    (outer,) = matrices(lines[4])
+    np.testing.assert_allclose(outer, np.outer(ref["da"][t], ref["h_prev"][t]), atol=5e-4)
+    assert rf"[:, \texttt{{{m.word[t]}}}]" in lines[4]
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        equations.hello_backward(p, 4)
+
+
+def test_step_shares_add_up_to_the_whole_gradient():
+    # the per-step shares of the backward equations are what autograd sums up
+    p = hello.HelloModel(hidden=4, seed=5).forward()
+    total_hh = sum(np.outer(p.da[t], p.h_prev[t]) for t in range(p.steps))
+    np.testing.assert_allclose(total_hh, p.grads["W_hh"], atol=1e-12)
+    total_xh = np.zeros_like(p.grads["W_xh"])
+    for t, i in enumerate(p.inputs):
+        total_xh[:, i] += p.da[t]
+    np.testing.assert_allclose(total_xh, p.grads["W_xh"], atol=1e-12)
