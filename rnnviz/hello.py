@@ -342,6 +342,56 @@ def check_lr(lr) -> float:
 # ------------------------------------------------------------------------ trainer
 
 DEFAULT_LR = {"adagrad": 0.1, "adam": 0.05, "sgd": 0.1}
+MAX_REPLAY = 2000  # training steps a shared link may ask for (each step is a few ms)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of training steps taken with one set of settings. A model's list of
+    segments is its whole training history: training is deterministic, so replaying
+    it on a fresh model of the same word, size, seed and scale gives the same weights."""
+
+    optimizer: str
+    lr: float
+    clip: str
+    clip_limit: float
+    steps: int
+
+    def settings(self) -> tuple:
+        return self.optimizer, self.lr, self.clip, self.clip_limit
+
+
+def history_text(history: list[Segment]) -> str:
+    """A compact, URL-safe form: ``adagrad:0.1:elementwise:5.0:100,adam:0.05:norm:1.0:10``."""
+    return ",".join(f"{s.optimizer}:{s.lr!r}:{s.clip}:{s.clip_limit!r}:{s.steps}" for s in history)
+
+
+def parse_history(text: str) -> list[Segment]:
+    """The inverse of ``history_text``; a clear ValueError for anything else."""
+    out: list[Segment] = []
+    if not text:
+        return out
+    for part in str(text).split(","):
+        fields = part.split(":")
+        if len(fields) != 5:
+            raise ValueError(f"The training history {part[:40]!r} should read optimiser:rate:clipping:limit:steps.")
+        opt, lr, clip, limit, n = fields
+        if opt not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimiser {opt[:20]!r} in the training history.")
+        if clip not in CLIP_MODES:
+            raise ValueError(f"Unknown clipping {clip[:20]!r} in the training history.")
+        try:
+            lr_f, limit_f, steps = float(lr), float(limit), int(n)
+        except ValueError:
+            raise ValueError(f"The training history {part[:40]!r} holds something that is not a number.") from None
+        check_lr(lr_f)
+        if not (math.isfinite(limit_f) and limit_f > 0) or steps < 1:
+            raise ValueError(f"The training history {part[:40]!r} needs a positive limit and step count.")
+        out.append(Segment(opt, lr_f, clip, limit_f, steps))
+    total = sum(s.steps for s in out)
+    if total > MAX_REPLAY:
+        raise ValueError(f"The training history asks for {total} steps; a link may replay at most {MAX_REPLAY}.")
+    return out
 
 
 @dataclass
@@ -362,6 +412,7 @@ class HelloModel:
     pcorrect_hist: list = field(default_factory=list)  # (step, [p of correct letter per position])
     opt: Optimizer | None = None
     last_message: str = ""
+    history: list = field(default_factory=list)        # [Segment]: every training step taken, in order
 
     def __post_init__(self):
         self.word = validate_word(self.word)
@@ -403,8 +454,27 @@ class HelloModel:
         n = int(n)
         if not 1 <= n <= 10_000:
             raise ValueError(f"Number of steps must be between 1 and 10000 (got {n}).")
-        with one_thread():
-            return self._train(n)
+        before = self.steps
+        try:
+            with one_thread():
+                return self._train(n)
+        finally:
+            if self.steps > before:
+                self._log(self.steps - before)
+
+    def _log(self, n: int) -> None:
+        seg = Segment(self.optimizer, self.lr, self.clip, self.clip_limit, n)
+        if self.history and self.history[-1].settings() == seg.settings():
+            last = self.history.pop()
+            seg = Segment(*seg.settings(), last.steps + n)
+        self.history.append(seg)
+
+    def replay(self, history: list[Segment]) -> None:
+        """Take the steps of ``history`` (from ``parse_history``) with their settings."""
+        for seg in history:
+            self.set_optimizer(seg.optimizer, seg.lr)
+            self.set_clip(seg.clip, seg.clip_limit)
+            self.train(seg.steps)
 
     def _train(self, n: int) -> int:
         done = 0

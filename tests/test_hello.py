@@ -386,3 +386,56 @@ def test_step_shares_add_up_to_the_whole_gradient():
     for t, i in enumerate(p.inputs):
         total_xh[:, i] += p.da[t]
     np.testing.assert_allclose(total_xh, p.grads["W_xh"], atol=1e-12)
+
+
+# ---------------------------------------------------------------- training history (links)
+
+def test_history_replays_to_the_same_weights():
+    m = hello.HelloModel(hidden=4, seed=3, scale=0.5)
+    m.train(5)
+    m.train(7)  # same settings: one segment of 12
+    m.set_optimizer("adam", 0.05)
+    m.set_clip("norm", 1.0)
+    m.train(6)
+    m.set_optimizer("adam", 0.02)  # same optimiser, new rate: Adam's memory is kept
+    m.train(4)
+    assert [s.steps for s in m.history] == [12, 6, 4]
+    text = hello.history_text(m.history)
+    assert text == "adagrad:0.1:elementwise:5.0:12,adam:0.05:norm:1.0:6,adam:0.02:norm:1.0:4"
+    again = hello.HelloModel(hidden=4, seed=3, scale=0.5)
+    again.replay(hello.parse_history(text))
+    assert again.steps == 22 and again.history == m.history
+    for k in hello.PARAM_NAMES:
+        assert np.array_equal(hello.params_numpy(again.params)[k], hello.params_numpy(m.params)[k]), k
+    assert hello.parse_history("") == []
+
+
+def test_history_counts_only_the_steps_that_were_kept():
+    m = hello.HelloModel()
+    m.set_optimizer("sgd", 0.1)
+    m.set_clip("none", 5.0)
+    real_update, calls = m.opt.update, []
+
+    def poisoned_update(params, grads):
+        real_update(params, grads)
+        calls.append(1)
+        if len(calls) == 3:
+            params["W_hy"][0, 0] = float("inf")
+
+    m.opt.update = poisoned_update
+    with pytest.raises(ValueError, match="diverged"):
+        m.train(5)
+    assert m.history == [hello.Segment("sgd", 0.1, "none", 5.0, 2)]
+
+
+@pytest.mark.parametrize("text,msg", [("adagrad:0.1:elementwise:5", "should read"),
+                                      ("rmsprop:0.1:none:5:3", "Unknown optimiser"),
+                                      ("sgd:0.1:sideways:5:3", "Unknown clipping"),
+                                      ("sgd:fast:none:5:3", "not a number"),
+                                      ("sgd:0:none:5:3", "learning rate"),
+                                      ("sgd:0.1:none:5:0", "positive"),
+                                      ("sgd:0.1:none:nan:3", "positive"),
+                                      ("sgd:0.1:none:5:1500,sgd:0.2:none:5:600", "at most 2000")])
+def test_bad_history_is_refused(text, msg):
+    with pytest.raises(ValueError, match=msg):
+        hello.parse_history(text)
