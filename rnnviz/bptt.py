@@ -24,8 +24,8 @@ from .hello import DTYPE, PARAM_NAMES, encode, rnn_step
 from .seeds import check_seed
 from .threads import one_thread
 
-__all__ = ["COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_stream", "dependency_span",
-           "gradient_reach", "train_copy_task"]
+__all__ = ["COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_rows", "copy_stream", "default_loss_position",
+           "dependency_span", "gradient_reach", "train_copy_task"]
 
 
 COPY_VOCAB = ["a", "b", ".", "?"]
@@ -221,3 +221,19 @@ def _train_copy_task(gap: int = 6, k: int = 4, *, chars: int = 2400, hidden: int
     final = {k_: v.detach().clone() for k_, v in params.items()}
     return CopyRun(k=k, gap=gap, steps=steps, acc_dependent=acc_d, acc_other=acc_o, p_dependent=p_d,
                    contained=contained, params=final, seconds=time.perf_counter() - t0)
+
+
+def copy_rows(runs: list[CopyRun], span: int) -> list[dict]:
+    """One table row per run of the comparison (what it learned, how fast)."""
+    return [{"chunk length k": r.k, "k > span?": "yes" if r.k > span else "no",
+             "dependencies inside one chunk": r.contained, "accuracy on the repeated letter": r.final_dependent,
+             "best during training": max(r.acc_dependent), "accuracy on dots and ?": r.acc_other[-1],
+             "updates": r.steps[-1] // r.k, "seconds": r.seconds} for r in runs]
+
+
+def default_loss_position(text: str, k: int) -> int:
+    """The '?' step (the loss that needs memory) that sits deepest inside its chunk."""
+    q_positions = [i for i, ch in enumerate(text[:-1]) if ch == "?"]
+    if not q_positions:
+        raise ValueError("The stream has no '?' cue to predict from.")
+    return max(q_positions, key=lambda q: (q % int(k), q))

@@ -553,6 +553,55 @@ def sample_chain(params, vocab: list[str], start: str = "h", length: int = 4, *,
     return out
 
 
+# ------------------------------------------------------------------------- tables
+# Rows for the page's tables: plain dicts (column -> value), so they are tested here
+# and the page only lays them out.
+
+NO_STEP_BACK = "—"  # σ_max at t = 1: there is no learned state before h1
+
+
+def show(ch: str) -> str:
+    """A vocabulary symbol as students read it: a space shows as ␣."""
+    return "␣" if ch == " " else ch
+
+
+def step_labels(p: Pass) -> list[str]:
+    """"t = 1:  'h' → 'e'" for every step of a pass (input letter → letter to predict)."""
+    return [f"t = {t + 1}:  '{show(p.vocab[p.inputs[t]])}' → '{show(p.vocab[p.targets[t]])}'" for t in range(p.steps)]
+
+
+def position_labels(p: Pass) -> list[str]:
+    """"'h'→'e' (t=1)" per position, for chart legends."""
+    return [f"'{show(p.vocab[a])}'→'{show(p.vocab[b])}' (t={i + 1})" for i, (a, b) in enumerate(zip(p.inputs, p.targets))]
+
+
+def train_rows(p: Pass) -> list[dict]:
+    """Per position: input, target, p(target), loss and the most likely letter."""
+    return [{"step t": i + 1, "input": show(p.vocab[p.inputs[i]]), "target": show(p.vocab[p.targets[i]]),
+             "p(target)": float(p.p_correct[i]), "loss": float(p.losses[i]),
+             "most likely": show(p.vocab[int(np.argmax(p.probs[i]))])} for i in range(p.steps)]
+
+
+def reach_rows(p: Pass) -> list[dict]:
+    """Per step: the gradient norm from the last loss and from all losses, and σ_max
+    of the step Jacobian as text (a dash at t = 1, where nothing learned lies behind)."""
+    T = p.steps
+    return [{"t": i + 1, f"from L{T}": float(p.reach_last[i]), "from all L": float(p.reach_total[i]),
+             "σ_max": f"{p.jacobian_norms[i]:.5f}" if i > 0 else NO_STEP_BACK} for i in range(T)]
+
+
+def chain_rows(chain: list[ChainStep], vocab: list[str]) -> list[dict]:
+    """Per sampled step: the letter fed in, the letter drawn, every probability and h."""
+    return [{"t": s.t + 1, "fed in": show(s.input), "drawn": show(s.sampled), "p(drawn)": s.p_sampled,
+             **{f"p('{show(v)}')": float(q) for v, q in zip(vocab, s.probs)},
+             "h after": ", ".join(f"{x:+.3f}" for x in s.h)} for s in chain]
+
+
+def unused_letters(p: Pass) -> list[str]:
+    """Letters that are never an input: their column of dL/dW_xh is exactly zero."""
+    return [show(c) for i, c in enumerate(p.vocab) if i not in p.inputs]
+
+
 # ------------------------------------------------------------- truncated BPTT names
 
 _BPTT_NAMES = frozenset({"COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_stream", "dependency_span",

@@ -439,3 +439,42 @@ def test_history_counts_only_the_steps_that_were_kept():
 def test_bad_history_is_refused(text, msg):
     with pytest.raises(ValueError, match=msg):
         hello.parse_history(text)
+
+
+# ---------------------------------------------------------------- table rows
+
+def test_table_rows_hold_the_pass_numbers():
+    m = hello.HelloModel(word="hi there", hidden=3, seed=1)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    assert hello.step_labels(p)[1] == "t = 2:  'i' → '␣'"  # a space is shown as ␣
+    assert hello.position_labels(p)[0] == "'h'→'i' (t=1)"
+    rows = hello.train_rows(p)
+    assert [r["p(target)"] for r in rows] == pytest.approx(p.p_correct.tolist())
+    assert [r["loss"] for r in rows] == pytest.approx(ref["losses"].tolist(), abs=TOL)
+    assert rows[1]["target"] == "␣"
+    reach = hello.reach_rows(p)
+    assert [r["from L7"] for r in reach] == pytest.approx(ref["reach_last"].tolist(), abs=TOL)
+    assert [r["from all L"] for r in reach] == pytest.approx(ref["reach_total"].tolist(), abs=TOL)
+    assert reach[0]["σ_max"] == hello.NO_STEP_BACK and float(reach[2]["σ_max"]) == pytest.approx(ref["jac"][2], abs=6e-6)
+    chain = hello.sample_chain(m.params, m.vocab, "t", 3, seed=2)
+    crow = hello.chain_rows(chain, m.vocab)
+    assert [r["drawn"] for r in crow] == [hello.show(s.sampled) for s in chain]
+    assert crow[0]["fed in"] == "t" and crow[1]["fed in"] == hello.show(chain[0].sampled)
+    assert crow[0]["p('␣')"] == pytest.approx(float(chain[0].probs[m.vocab.index(" ")]))
+    # every letter of "hi there" is read as an input somewhere; in "hello" the 'o' never is
+    assert hello.unused_letters(p) == []
+    assert hello.unused_letters(hello.HelloModel().forward()) == ["o"]
+
+
+def test_copy_rows_and_default_loss_position():
+    text = bptt.copy_stream(6, 3, seed=1)  # '?' at 7, 16, 25
+    assert bptt.default_loss_position(text, 4) == 7  # 7 % 4 = 3 is the deepest; ties go to the later one
+    assert bptt.default_loss_position(text, 9) == 25  # every '?' is at 7 % 9: the last wins
+    with pytest.raises(ValueError, match="no '\\?'"):
+        bptt.default_loss_position("ab..", 4)
+    run = bptt.train_copy_task(gap=2, k=2, chars=100, hidden=4, seed=0, evals=2)
+    (row,) = bptt.copy_rows([run], bptt.dependency_span(2))
+    assert row["chunk length k"] == 2 and row["k > span?"] == "no"
+    assert row["accuracy on the repeated letter"] == run.acc_dependent[-1]
+    assert row["updates"] == 50 and row["best during training"] == max(run.acc_dependent)
