@@ -24,7 +24,7 @@ from .hello import DTYPE, PARAM_NAMES, encode, rnn_step
 from .seeds import check_seed
 from .threads import one_thread
 
-__all__ = ["COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_rows", "copy_stream", "default_loss_position",
+__all__ = ["COPY_NOTE", "COPY_SHARES", "COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "compare_runs", "copy_rows", "diagram_params", "runs_for", "copy_stream", "default_loss_position",
            "dependency_span", "gradient_reach", "train_copy_task"]
 
 
@@ -64,6 +64,13 @@ class Reach:
     truncated: np.ndarray  # [t+1], exactly 0 before the start of t's chunk
     chunk_start: int
     h_norms: np.ndarray    # ||h_s|| in the truncated run (the carried state is never zero)
+
+    def caption(self, source: str) -> str:
+        """What the reach figures show, measured on ``source`` (a model description)."""
+        s0, t = self.chunk_start, self.t
+        return (f"Gradient norms measured on {source}. With truncation the gradient of L{t + 1} reaches steps "
+                f"{s0 + 1}–{t + 1} and is exactly 0 before; the hidden state itself still arrives from earlier "
+                f"chunks (its norm at step {s0 + 1} is {self.h_norms[s0]:.3f}, not 0).")
 
 
 def gradient_reach(params, vocab: list[str], text: str, k: int, t: int) -> Reach:
@@ -221,6 +228,40 @@ def _train_copy_task(gap: int = 6, k: int = 4, *, chars: int = 2400, hidden: int
     final = {k_: v.detach().clone() for k_, v in params.items()}
     return CopyRun(k=k, gap=gap, steps=steps, acc_dependent=acc_d, acc_other=acc_o, p_dependent=p_d,
                    contained=contained, params=final, seconds=time.perf_counter() - t0)
+
+
+COPY_SHARES = ("dependencies inside one chunk", "accuracy on the repeated letter", "best during training",
+               "accuracy on dots and ?")
+COPY_NOTE = ("Both runs read the same 2,400 characters per stream (16 streams); the shorter k simply makes more, "
+             "shorter updates. Accuracy is measured on fresh text with the state carried through, greedy guess at "
+             "every '?'. 0.5 is a coin flip. A short k can get lucky for a while (the output layer learns to read "
+             "whatever the state happens to carry), but nothing trains the state to keep the letter, so the "
+             "skill does not last.")
+
+
+def compare_runs(gap: int, seed: int, ks) -> dict:
+    """Train one copy-task RNN per chunk length in ``ks`` on the same streams:
+    ``{"gap", "seed", "order": ks, k: CopyRun, ...}``."""
+    if len(set(ks)) != len(ks):
+        raise ValueError("Pick two different chunk lengths to compare.")
+    return {"gap": gap, "seed": seed, "order": list(ks), **{k: train_copy_task(gap=gap, k=k, seed=seed) for k in ks}}
+
+
+def runs_for(runs: dict | None, gap: int, seed: int) -> dict | None:
+    """``runs`` (from ``compare_runs``) if they were trained on this gap and seed, else None."""
+    return runs if runs and (runs["gap"], runs["seed"]) == (gap, seed) else None
+
+
+def diagram_params(runs: dict | None, k: int, seed: int) -> tuple[dict, str]:
+    """The weights the reach figures are measured on, and how to describe them: the
+    run trained with chunks of ``k`` if ``runs`` (from ``compare_runs``) has one, else a
+    fresh untrained 8-unit RNN."""
+    if runs and runs.get(k) is not None:
+        return runs[k].params, f"the model trained with k = {k} below"
+    from .hello import init_params
+
+    return init_params(len(COPY_VOCAB), 8, seed, 0.5), \
+        "a fresh untrained 8-unit RNN (run the comparison to use a trained one)"
 
 
 def copy_rows(runs: list[CopyRun], span: int) -> list[dict]:

@@ -273,6 +273,14 @@ class ClipComparison:
             })
         return rows
 
+    def unchanged_note(self) -> str:
+        """A hint when neither method changes this gradient (else "")."""
+        rows = self.stats()
+        if rows[1]["entries changed"] or rows[2]["entries changed"]:
+            return ""
+        return (f"With a limit of {self.limit:g} neither method changes this gradient: it is already small. "
+                f"Lower the limit below {float(np.abs(self.raw).max()):.3f} to see them act differently.")
+
 
 def compare_clipping(grads: dict[str, np.ndarray], limit: float = 5.0) -> ClipComparison:
     labels = []
@@ -508,6 +516,20 @@ class HelloModel:
         return start + "".join(s.sampled for s in chain)
 
 
+def from_link(word: str = WORD, hidden: int = 3, seed: int = 0, scale: float = 0.3,
+              history: str = "") -> tuple[HelloModel, str]:
+    """A model rebuilt from a link: its setup, then the steps of ``history``
+    (``history_text``). A bad setup raises ValueError; a bad history gives the
+    untrained model and a message saying so."""
+    model = HelloModel(word=word, hidden=int(hidden), seed=int(seed), scale=float(scale))
+    try:
+        model.replay(parse_history(history))
+    except ValueError as e:
+        return HelloModel(word=word, hidden=int(hidden), seed=int(seed), scale=float(scale)), \
+            f"{e} The model starts untrained instead."
+    return model, ""
+
+
 # ----------------------------------------------------------------------- sampling
 
 @dataclass
@@ -558,6 +580,9 @@ def sample_chain(params, vocab: list[str], start: str = "h", length: int = 4, *,
 # and the page only lays them out.
 
 NO_STEP_BACK = "—"  # σ_max at t = 1: there is no learned state before h1
+REACH_NOTE = (f"σ_max: the most one step back can stretch a gradient. At t = 1 it shows {NO_STEP_BACK}: the step "
+              "before h1 is the fixed all-zero start state h0, which is not learned, so the gradient has nowhere "
+              "further back to go.")
 
 
 def show(ch: str) -> str:
@@ -566,13 +591,32 @@ def show(ch: str) -> str:
 
 
 def step_labels(p: Pass) -> list[str]:
-    """"t = 1:  'h' → 'e'" for every step of a pass (input letter → letter to predict)."""
-    return [f"t = {t + 1}:  '{show(p.vocab[p.inputs[t]])}' → '{show(p.vocab[p.targets[t]])}'" for t in range(p.steps)]
+    """"'h' → 'e'" for every step of a pass (input letter → letter to predict)."""
+    return [f"'{show(p.vocab[p.inputs[t]])}' → '{show(p.vocab[p.targets[t]])}'" for t in range(p.steps)]
 
 
 def position_labels(p: Pass) -> list[str]:
     """"'h'→'e' (t=1)" per position, for chart legends."""
     return [f"'{show(p.vocab[a])}'→'{show(p.vocab[b])}' (t={i + 1})" for i, (a, b) in enumerate(zip(p.inputs, p.targets))]
+
+
+def summary_metrics(model: HelloModel, p: Pass) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of the model's headline numbers."""
+    T, V = p.steps, len(p.vocab)
+    return [("Training steps", f"{model.steps}", None),
+            ("Loss (sum over the word)", f"{p.loss:.3f}",
+             f"Uniform guessing would give {T} × ln {V} = {T * math.log(V):.3f} nats."),
+            (f"Greedy continuation of '{show(model.word[0])}'", show(model.greedy()), None),
+            ("Mean p(correct next letter)", f"{p.p_correct.mean():.3f}", None)]
+
+
+def step_metrics(p: Pass, t: int) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of step ``t``: its loss, p(target) and the word's loss."""
+    target = p.targets[t]
+    return [(f"Loss at step {t + 1}", f"{p.losses[t]:.4f}",
+             "Cross-entropy: minus the log of the probability given to the correct letter."),
+            (f"p('{show(p.vocab[target])}')", f"{p.probs[t, target]:.4f}", None),
+            ("Loss of the whole word", f"{p.loss:.4f}", "The sum of the per-step losses.")]
 
 
 def train_rows(p: Pass) -> list[dict]:
@@ -597,9 +641,30 @@ def chain_rows(chain: list[ChainStep], vocab: list[str]) -> list[dict]:
              "h after": ", ".join(f"{x:+.3f}" for x in s.h)} for s in chain]
 
 
+SAMPLE_CAPTION = ("Sampled text (bold = the start letter; colour = probability of the drawn letter; hover for the "
+                  "alternatives)")
+
+
+def chain_view(chain: list[ChainStep], vocab: list[str]) -> dict:
+    """What the coloured sampled text needs: the drawn text, p of each drawn letter,
+    every letter's probability per step, and one line of details per step."""
+    tops = [[(v, float(q)) for v, q in zip(vocab, s.probs)] for s in chain]
+    return {"text": "".join(s.sampled for s in chain), "probs": [s.p_sampled for s in chain], "top": tops,
+            "details": [", ".join(f"p('{show(v)}') = {q:.3f}" for v, q in top) for top in tops]}
+
+
 def unused_letters(p: Pass) -> list[str]:
     """Letters that are never an input: their column of dL/dW_xh is exactly zero."""
     return [show(c) for i, c in enumerate(p.vocab) if i not in p.inputs]
+
+
+def unused_note(p: Pass) -> str:
+    """Why some columns of dL/dW_xh are exactly zero ("" when every letter is read)."""
+    unused = unused_letters(p)
+    if not unused:
+        return ""
+    return (f"The column of ∂L/∂W_xh for {', '.join(map(repr, unused))} is exactly zero: that letter is never an "
+            "input, so its column is never used and gets no gradient.")
 
 
 # ------------------------------------------------------------- truncated BPTT names

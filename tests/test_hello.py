@@ -447,7 +447,7 @@ def test_table_rows_hold_the_pass_numbers():
     m = hello.HelloModel(word="hi there", hidden=3, seed=1)
     p = m.forward()
     ref = numpy_reference(p.params, p.inputs, p.targets)
-    assert hello.step_labels(p)[1] == "t = 2:  'i' → '␣'"  # a space is shown as ␣
+    assert hello.step_labels(p)[1] == "'i' → '␣'"  # a space is shown as ␣
     assert hello.position_labels(p)[0] == "'h'→'i' (t=1)"
     rows = hello.train_rows(p)
     assert [r["p(target)"] for r in rows] == pytest.approx(p.p_correct.tolist())

@@ -144,22 +144,6 @@ def forward_step(p, t: int, *, height: int | None = None) -> go.Figure:
     return _layout(fig, "", height or (150 + 36 * rows), margin=dict(l=10, r=10, t=78, b=10))
 
 
-def prob_bars(probs, vocab, title: str, *, target: int | None = None, sampled: int | None = None,
-              height: int = 230) -> go.Figure:
-    """Softmax probabilities per letter; the target letter green, a sampled one purple."""
-    p = [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]
-    colors = [MUTED] * len(p)
-    if sampled is not None:
-        colors[sampled] = SAMPLED
-    if target is not None:
-        colors[target] = TARGET
-    fig = go.Figure(go.Bar(x=[f"'{c}'" for c in vocab], y=p, marker_color=colors,
-                           text=[f"{x:.3f}" for x in p], textposition="outside", cliponaxis=False,
-                           hovertemplate="p(%{x}) = %{y:.6f}<extra></extra>"))
-    fig.update_yaxes(range=[0, 1.15], gridcolor="#eee", title_text="probability")
-    return _layout(fig, title, height)
-
-
 def loss_curve(steps, losses, *, baseline: float | None = None, height: int = 300) -> go.Figure:
     fig = go.Figure(go.Scatter(x=list(steps), y=[float(v) for v in losses], mode="lines+markers",
                                marker=dict(size=4), line=dict(color="#2166ac", width=2), name="loss",
@@ -334,3 +318,43 @@ def copy_curves(runs, *, height: int = 320) -> go.Figure:
     fig.update_xaxes(title_text="training characters per stream", gridcolor="#eee")
     fig.update_yaxes(title_text="accuracy on the repeated letter", range=[0, 1.05], gridcolor="#eee")
     return _layout(fig, "Can it remember across the gap?", height, legend=dict(orientation="h", y=1.12, x=0.5))
+
+
+# ------------------------------------------------- figures straight from the model's objects
+
+def training_figures(model, p) -> tuple[go.Figure, go.Figure]:
+    """The loss curve (with the uniform-guessing line) and the per-position
+    p(correct) lines of a ``hello.HelloModel`` whose current pass is ``p``."""
+    from ..hello import position_labels
+
+    steps, losses = zip(*model.loss_hist)
+    psteps, P = zip(*model.pcorrect_hist)
+    return (loss_curve(steps, losses, baseline=p.steps * np.log(len(p.vocab))),
+            pcorrect_lines(psteps, P, position_labels(p)))
+
+
+def last_loss_reach(p) -> go.Figure:
+    """||dL_T/dh_t|| for every t of a pass: how much of the last loss reaches each state."""
+    T = p.steps
+    return reach_bars(p.reach_last, [f"h{i + 1}" for i in range(T)],
+                      f"How much of the last loss reaches h_t: ‖∂L{T}/∂h_t‖")
+
+
+def grad_heatmaps(p) -> dict[str, go.Figure]:
+    """∂L/∂W_xh, ∂L/∂W_hh and ∂L/∂W_hy of a pass, each with its entries written on it."""
+    hs = [f"h[{i}]" for i in range(p.hs.shape[1])]
+    letters = [f"'{_letter(c)}'" for c in p.vocab]
+    axes = {"W_xh": (hs, letters), "W_hh": (hs, hs), "W_hy": (letters, hs)}
+    return {name: matrix_heatmap(p.grads[name], rows, cols, f"∂L/∂{name}", fmt="{:+.3f}")
+            for name, (rows, cols) in axes.items()}
+
+
+def clip_comparison(cmp) -> go.Figure:
+    """``clip_bars`` for a ``hello.ClipComparison``."""
+    return clip_bars(cmp.labels, cmp.raw, cmp.elementwise, cmp.norm, cmp.limit)
+
+
+def reach_figure(reach) -> go.Figure:
+    """``reach_compare`` for a ``bptt.Reach``: full vs truncated, bars labelled by step and input."""
+    labels = [f"{i + 1} '{_letter(reach.text[i])}'" for i in range(reach.t + 1)]
+    return reach_compare(reach.full, reach.truncated, labels, reach.t, reach.chunk_start)
