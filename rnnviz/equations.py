@@ -62,17 +62,17 @@ def _check_step(p, t: int) -> int:
 
 
 def hello_forward(p, t: int) -> list[str]:
-    """Step ``t`` (0-based) of a ``hello.Pass`` forwards, as four LaTeX lines:
-    the state update with its operands, the same sum evaluated, the output and
-    softmax, and the loss."""
+    """Step ``t`` (0-based) of a ``hello.Pass`` forwards, as five short LaTeX lines
+    (short enough for a projector): the state update in symbols, with its operands,
+    the same sum evaluated, the output and softmax, and the loss."""
     t = _check_step(p, t)
     n, prev = t + 1, t
     W_hh, b_h = p.params["W_hh"], p.params["b_h"]
     rec = W_hh @ p.h_prev[t]
     target = p.targets[t]
     return [
-        rf"h_{{{n}}} = \tanh\big(W_{{hh}}\,h_{{{prev}}} + W_{{xh}}\,x_{{{n}}} + b_h\big)"
-        rf" = \tanh\Big({tex_mat(W_hh)}{tex_vec(p.h_prev[t])} + {tex_vec(p.cols[t])} + {tex_vec(b_h)}\Big)",
+        rf"h_{{{n}}} = \tanh\big(W_{{hh}}\,h_{{{prev}}} + W_{{xh}}\,x_{{{n}}} + b_h\big)",
+        rf"= \tanh\Big({tex_mat(W_hh)}{tex_vec(p.h_prev[t])} + {tex_vec(p.cols[t])} + {tex_vec(b_h)}\Big)",
         rf"= \tanh\Big({tex_vec(rec)} + {tex_vec(p.cols[t])} + {tex_vec(b_h)}\Big)"
         rf" = \tanh{tex_vec(p.pre[t])} = {tex_vec(p.hs[t])}",
         rf"y_{{{n}}} = W_{{hy}}\,h_{{{n}}} + b_y = {tex_vec(p.logits[t])}"

@@ -328,21 +328,22 @@ def test_forward_equations_hold_the_models_numbers(t):
     p = m.forward()
     ref = numpy_reference(p.params, p.inputs, p.targets)
     lines = equations.hello_forward(p, t)
-    assert len(lines) == 4 and all(s.count("{") == s.count("}") for s in lines)
-    W_hh, h_prev, col, b_h = matrices(lines[0])
+    assert len(lines) == 5 and all(s.count("{") == s.count("}") for s in lines)
+    assert matrices(lines[0]) == []
+    W_hh, h_prev, col, b_h = matrices(lines[1])
     np.testing.assert_allclose(W_hh, p.params["W_hh"], atol=0.005)
     np.testing.assert_allclose(h_prev[:, 0], ref["h_prev"][t], atol=5e-4)
     np.testing.assert_allclose(col[:, 0], ref["cols"][t], atol=5e-4)
-    rec, _, _, pre, h = matrices(lines[1])
+    rec, _, _, pre, h = matrices(lines[2])
     np.testing.assert_allclose(rec[:, 0], p.params["W_hh"] @ ref["h_prev"][t], atol=5e-4)
     np.testing.assert_allclose(pre[:, 0], ref["pre"][t], atol=5e-4)
     np.testing.assert_allclose(h[:, 0], ref["hs"][t], atol=5e-4)
-    y, probs = matrices(lines[2])
+    y, probs = matrices(lines[3])
     np.testing.assert_allclose(y[:, 0], ref["logits"][t], atol=5e-4)
     np.testing.assert_allclose(probs[:, 0], ref["probs"][t], atol=5e-5)
     assert rf"h_{{{t + 1}}} = \tanh" in lines[0] and rf"h_{{{t}}}" in lines[0]
-    assert lines[3].endswith(f"= {ref['losses'][t]:.4f}")
-    assert rf"[\texttt{{{m.word[t + 1]}}}]" in lines[3]
+    assert lines[4].endswith(f"= {ref['losses'][t]:.4f}")
+    assert rf"[\texttt{{{m.word[t + 1]}}}]" in lines[4]
 
 
 @pytest.mark.parametrize("t", [0, 1, 2, 3])

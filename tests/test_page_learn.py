@@ -132,7 +132,7 @@ def test_every_view_renders(at):
         for key in keys:
             fig(at, key)
     view(at, "forward")
-    assert len(at.latex) == 4
+    assert len(at.latex) == 5
     lesson = " ".join(md.value for md in at.markdown)
     assert lesson.count("**Try this**") == 5  # the lesson's five sections, one per view
     assert metric(at, "Training steps") == "0"

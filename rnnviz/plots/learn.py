@@ -113,7 +113,7 @@ def forward_step(p, t: int, *, height: int | None = None) -> go.Figure:
     if one_row:
         cells = [(1, c) for c in range(1, 7)]
         fig = make_subplots(rows=1, cols=6, column_widths=[1.0, max(V, 2) * 0.9, 1.0, 1.0, 1.0, max(2.2, V * 0.6)],
-                            horizontal_spacing=0.045, subplot_titles=titles)
+                            horizontal_spacing=0.06, subplot_titles=titles)
     else:
         cells = [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)]
         fig = make_subplots(rows=2, cols=4, column_widths=[1.0, V * 0.9, 1.0, 1.0], horizontal_spacing=0.06,
@@ -139,9 +139,9 @@ def forward_step(p, t: int, *, height: int | None = None) -> go.Figure:
         fig.update_xaxes(type="category", showticklabels=i == 1, side="top", row=r, col=c)
     fig.update_yaxes(range=[0, 1.18], tickvals=[0, 0.5, 1], gridcolor="#eee", row=cells[5][0], col=cells[5][1])
     fig.update_xaxes(type="category", row=cells[5][0], col=cells[5][1])
-    fig.update_annotations(font=dict(size=13), yshift=18)
+    fig.update_annotations(font=dict(size=13), yshift=30)  # above W_xh's letter ticks
     rows = max(V, H) if one_row else max(V, H) + V + 3
-    return _layout(fig, "", height or (150 + 36 * rows), margin=dict(l=10, r=10, t=78, b=10))
+    return _layout(fig, "", height or (165 + 36 * rows), margin=dict(l=10, r=10, t=95, b=10))
 
 
 def loss_curve(steps, losses, *, baseline: float | None = None, height: int = 300) -> go.Figure:
