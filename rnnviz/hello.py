@@ -17,12 +17,8 @@ Training follows min-char-rnn (Karpathy's 112-line NumPy gist): Adagrad with
 every gradient entry clipped to [-5, 5]; Adam and norm clipping are the
 alternatives. Sampling starts from a letter and feeds each sampled letter back.
 
-The second half is truncated backpropagation through time (TBPTT) on a longer
-stream: chunks of k steps, the hidden state carried over chunk borders but
-detached there, so a loss's gradient stops at the start of its chunk. A toy
-"copy after a gap" task shows what that costs: a letter must be repeated G+1
-steps later; with k shorter than that the network never gets a learning signal
-to store it. Everything is seeded and runs in seconds on one CPU thread.
+Truncated backpropagation through time lives in ``rnnviz.bptt``; its names are
+still reachable as ``hello.<name>`` for older callers.
 """
 
 from __future__ import annotations
@@ -51,8 +47,6 @@ MAX_WORD = 16
 WORD_PUNCT = " .,!?-:;"
 OPTIMIZERS = ("adagrad", "adam", "sgd")
 CLIP_MODES = ("elementwise", "norm", "none")
-
-
 
 
 # --------------------------------------------------------------------------- vocab
@@ -138,7 +132,9 @@ class Pass:
     ``grads`` are gradients of the summed loss L = sum_t L_t. ``reach_last[t]`` is
     ||dL_T/dh_t||: how much of the last step's loss gradient reaches h_t.
     ``jacobian_norms[t]`` is the largest singular value of dh_t/dh_{t-1}
-    = diag(1 - h_t^2) W_hh (for t >= 1).
+    = diag(1 - h_t^2) W_hh (for t >= 1). ``dh[t]`` is dL/dh_t (the summed loss, so
+    it includes what flows back from later steps) and ``da[t]`` = (1 - h_t^2) * dh[t]
+    is dL/da_t, the gradient at the pre-activation.
     """
 
     vocab: list[str]
@@ -158,6 +154,8 @@ class Pass:
     reach_total: np.ndarray
     jacobian_norms: np.ndarray
     params: dict[str, np.ndarray]
+    dh: np.ndarray
+    da: np.ndarray
 
     @property
     def steps(self) -> int:
@@ -209,6 +207,7 @@ def forward_backward(params: dict[str, torch.Tensor], vocab: list[str], word: st
         return torch.cat(rec[key], 0).detach().numpy().copy()
 
     hs_np = arr("hs")
+    dh = torch.cat(reach_total, 0).detach().numpy().copy()
     W_hh = params["W_hh"].detach().numpy()
     jac = np.zeros(T)
     for t in range(1, T):
@@ -225,7 +224,7 @@ def forward_backward(params: dict[str, torch.Tensor], vocab: list[str], word: st
         grads={k: g.detach().numpy().copy() for k, g in zip(PARAM_NAMES, grads)},
         reach_last=np.array([0.0 if g is None else float(g.norm()) for g in reach_last]),
         reach_total=np.array([float(g.norm()) for g in reach_total]),
-        jacobian_norms=jac, params=params_numpy(params),
+        jacobian_norms=jac, params=params_numpy(params), dh=dh, da=(1.0 - hs_np ** 2) * dh,
     )
 
 
@@ -273,6 +272,14 @@ class ClipComparison:
                 "cosine to raw": cos,
             })
         return rows
+
+    def unchanged_note(self) -> str:
+        """A hint when neither method changes this gradient (else "")."""
+        rows = self.stats()
+        if rows[1]["entries changed"] or rows[2]["entries changed"]:
+            return ""
+        return (f"With a limit of {self.limit:g} neither method changes this gradient: it is already small. "
+                f"Lower the limit below {float(np.abs(self.raw).max()):.3f} to see them act differently.")
 
 
 def compare_clipping(grads: dict[str, np.ndarray], limit: float = 5.0) -> ClipComparison:
@@ -343,6 +350,56 @@ def check_lr(lr) -> float:
 # ------------------------------------------------------------------------ trainer
 
 DEFAULT_LR = {"adagrad": 0.1, "adam": 0.05, "sgd": 0.1}
+MAX_REPLAY = 2000  # training steps a shared link may ask for (each step is a few ms)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of training steps taken with one set of settings. A model's list of
+    segments is its whole training history: training is deterministic, so replaying
+    it on a fresh model of the same word, size, seed and scale gives the same weights."""
+
+    optimizer: str
+    lr: float
+    clip: str
+    clip_limit: float
+    steps: int
+
+    def settings(self) -> tuple:
+        return self.optimizer, self.lr, self.clip, self.clip_limit
+
+
+def history_text(history: list[Segment]) -> str:
+    """A compact, URL-safe form: ``adagrad:0.1:elementwise:5.0:100,adam:0.05:norm:1.0:10``."""
+    return ",".join(f"{s.optimizer}:{s.lr!r}:{s.clip}:{s.clip_limit!r}:{s.steps}" for s in history)
+
+
+def parse_history(text: str) -> list[Segment]:
+    """The inverse of ``history_text``; a clear ValueError for anything else."""
+    out: list[Segment] = []
+    if not text:
+        return out
+    for part in str(text).split(","):
+        fields = part.split(":")
+        if len(fields) != 5:
+            raise ValueError(f"The training history {part[:40]!r} should read optimiser:rate:clipping:limit:steps.")
+        opt, lr, clip, limit, n = fields
+        if opt not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimiser {opt[:20]!r} in the training history.")
+        if clip not in CLIP_MODES:
+            raise ValueError(f"Unknown clipping {clip[:20]!r} in the training history.")
+        try:
+            lr_f, limit_f, steps = float(lr), float(limit), int(n)
+        except ValueError:
+            raise ValueError(f"The training history {part[:40]!r} holds something that is not a number.") from None
+        check_lr(lr_f)
+        if not (math.isfinite(limit_f) and limit_f > 0) or steps < 1:
+            raise ValueError(f"The training history {part[:40]!r} needs a positive limit and step count.")
+        out.append(Segment(opt, lr_f, clip, limit_f, steps))
+    total = sum(s.steps for s in out)
+    if total > MAX_REPLAY:
+        raise ValueError(f"The training history asks for {total} steps; a link may replay at most {MAX_REPLAY}.")
+    return out
 
 
 @dataclass
@@ -363,6 +420,7 @@ class HelloModel:
     pcorrect_hist: list = field(default_factory=list)  # (step, [p of correct letter per position])
     opt: Optimizer | None = None
     last_message: str = ""
+    history: list = field(default_factory=list)        # [Segment]: every training step taken, in order
 
     def __post_init__(self):
         self.word = validate_word(self.word)
@@ -404,8 +462,27 @@ class HelloModel:
         n = int(n)
         if not 1 <= n <= 10_000:
             raise ValueError(f"Number of steps must be between 1 and 10000 (got {n}).")
-        with one_thread():
-            return self._train(n)
+        before = self.steps
+        try:
+            with one_thread():
+                return self._train(n)
+        finally:
+            if self.steps > before:
+                self._log(self.steps - before)
+
+    def _log(self, n: int) -> None:
+        seg = Segment(self.optimizer, self.lr, self.clip, self.clip_limit, n)
+        if self.history and self.history[-1].settings() == seg.settings():
+            last = self.history.pop()
+            seg = Segment(*seg.settings(), last.steps + n)
+        self.history.append(seg)
+
+    def replay(self, history: list[Segment]) -> None:
+        """Take the steps of ``history`` (from ``parse_history``) with their settings."""
+        for seg in history:
+            self.set_optimizer(seg.optimizer, seg.lr)
+            self.set_clip(seg.clip, seg.clip_limit)
+            self.train(seg.steps)
 
     def _train(self, n: int) -> int:
         done = 0
@@ -437,6 +514,20 @@ class HelloModel:
         length = len(self.word) - 1 if length is None else length
         chain = sample_chain(self.params, self.vocab, start, length, greedy=True)
         return start + "".join(s.sampled for s in chain)
+
+
+def from_link(word: str = WORD, hidden: int = 3, seed: int = 0, scale: float = 0.3,
+              history: str = "") -> tuple[HelloModel, str]:
+    """A model rebuilt from a link: its setup, then the steps of ``history``
+    (``history_text``). A bad setup raises ValueError; a bad history gives the
+    untrained model and a message saying so."""
+    model = HelloModel(word=word, hidden=int(hidden), seed=int(seed), scale=float(scale))
+    try:
+        model.replay(parse_history(history))
+    except ValueError as e:
+        return HelloModel(word=word, hidden=int(hidden), seed=int(seed), scale=float(scale)), \
+            f"{e} The model starts untrained instead."
+    return model, ""
 
 
 # ----------------------------------------------------------------------- sampling
@@ -484,200 +575,108 @@ def sample_chain(params, vocab: list[str], start: str = "h", length: int = 4, *,
     return out
 
 
-# ------------------------------------------------------ truncated BPTT: toy task
+# ------------------------------------------------------------------------- tables
+# Rows for the page's tables: plain dicts (column -> value), so they are tested here
+# and the page only lays them out.
 
-COPY_VOCAB = ["a", "b", ".", "?"]
-
-
-def copy_stream(gap: int, records: int, seed: int = 0) -> str:
-    """Records ``x . . . ? x``: a random letter x in {a, b}, ``gap`` dots, a cue ``?``,
-    then x again. Only that repeat needs memory; the next record's x is a coin flip."""
-    if not 1 <= int(gap) <= 30:
-        raise ValueError(f"The gap must be between 1 and 30 steps (got {gap}).")
-    rng = np.random.default_rng(int(seed))
-    letters = rng.choice(["a", "b"], size=int(records))
-    return "".join(f"{x}{'.' * int(gap)}?{x}" for x in letters)
+NO_STEP_BACK = "—"  # σ_max at t = 1: there is no learned state before h1
+REACH_NOTE = (f"σ_max: the most one step back can stretch a gradient. At t = 1 it shows {NO_STEP_BACK}: the step "
+              "before h1 is the fixed all-zero start state h0, which is not learned, so the gradient has nowhere "
+              "further back to go.")
 
 
-def dependency_span(gap: int) -> int:
-    """Steps from reading x to the prediction that needs it (input '?' predicts x)."""
-    return int(gap) + 1
+def show(ch: str) -> str:
+    """A vocabulary symbol as students read it: a space shows as ␣."""
+    return "␣" if ch == " " else ch
 
 
-def chunk_bounds(length: int, k: int) -> list[tuple[int, int]]:
-    """[start, end) of each TBPTT chunk of ``k`` steps over ``length`` inputs."""
-    if int(k) < 1:
-        raise ValueError(f"The chunk length k must be at least 1 (got {k}).")
-    return [(s, min(s + int(k), length)) for s in range(0, length, int(k))]
+def step_labels(p: Pass) -> list[str]:
+    """"'h' → 'e'" for every step of a pass (input letter → letter to predict)."""
+    return [f"'{show(p.vocab[p.inputs[t]])}' → '{show(p.vocab[p.targets[t]])}'" for t in range(p.steps)]
 
 
-@dataclass
-class Reach:
-    """||dL_t/dh_s|| for one loss position t, with and without truncation."""
-
-    text: str
-    t: int
-    k: int
-    full: np.ndarray       # [t+1]
-    truncated: np.ndarray  # [t+1], exactly 0 before the start of t's chunk
-    chunk_start: int
-    h_norms: np.ndarray    # ||h_s|| in the truncated run (the carried state is never zero)
+def position_labels(p: Pass) -> list[str]:
+    """"'h'→'e' (t=1)" per position, for chart legends."""
+    return [f"'{show(p.vocab[a])}'→'{show(p.vocab[b])}' (t={i + 1})" for i, (a, b) in enumerate(zip(p.inputs, p.targets))]
 
 
-def gradient_reach(params, vocab: list[str], text: str, k: int, t: int) -> Reach:
-    """Forward the inputs text[:-1] (targets text[1:]), detaching h every ``k`` steps,
-    and measure how far back the loss at step ``t`` sends gradient."""
-    ids = encode(text, vocab)
-    T = len(ids) - 1
-    if not 0 <= int(t) < T:
-        raise ValueError(f"The loss position must be between 0 and {T - 1} (got {t}).")
-    t, k = int(t), int(k)
-    chunk_bounds(T, k)
-    H = params["W_hh"].shape[0]
-    leaf = {name: params[name].detach().clone().requires_grad_(True) for name in PARAM_NAMES}
-    res = {}
-    for mode in ("full", "truncated"):
-        h = torch.zeros(1, H, dtype=DTYPE)
-        hs, loss_t = [], None
-        for s in range(t + 1):
-            if mode == "truncated" and s > 0 and s % k == 0:
-                h = h.detach()
-            _, _, h, logits = rnn_step(leaf, torch.tensor([ids[s]]), h)
-            hs.append(h)
-            if s == t:
-                loss_t = torch.nn.functional.cross_entropy(logits, torch.tensor([ids[s + 1]]), reduction="sum")
-        gs = torch.autograd.grad(loss_t, hs, allow_unused=True)
-        res[mode] = np.array([0.0 if g is None else float(g.norm()) for g in gs])
-        res[mode + "_h"] = np.array([float(h.detach().norm()) for h in hs])
-    return Reach(text=text, t=t, k=k, full=res["full"], truncated=res["truncated"],
-                 chunk_start=(t // k) * k, h_norms=res["truncated_h"])
+def summary_metrics(model: HelloModel, p: Pass) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of the model's headline numbers."""
+    T, V = p.steps, len(p.vocab)
+    return [("Training steps", f"{model.steps}", None),
+            ("Loss (sum over the word)", f"{p.loss:.3f}",
+             f"Uniform guessing would give {T} × ln {V} = {T * math.log(V):.3f} nats."),
+            (f"Greedy continuation of '{show(model.word[0])}'", show(model.greedy()), None),
+            ("Mean p(correct next letter)", f"{p.p_correct.mean():.3f}", None)]
 
 
-@dataclass
-class CopyRun:
-    k: int
-    gap: int
-    steps: list          # characters of training text seen (per stream) at each measurement
-    acc_dependent: list  # accuracy on the repeated letter (needs memory)
-    acc_other: list      # accuracy on the predictable dots and cue
-    p_dependent: list    # mean probability given to the correct repeated letter
-    contained: float     # share of dependencies whose whole span lies inside one chunk
-    params: dict
-    seconds: float = 0.0
-
-    @property
-    def final_dependent(self) -> float:
-        return self.acc_dependent[-1]
+def step_metrics(p: Pass, t: int) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of step ``t``: its loss, p(target) and the word's loss."""
+    target = p.targets[t]
+    return [(f"Loss at step {t + 1}", f"{p.losses[t]:.4f}",
+             "Cross-entropy: minus the log of the probability given to the correct letter."),
+            (f"p('{show(p.vocab[target])}')", f"{p.probs[t, target]:.4f}", None),
+            ("Loss of the whole word", f"{p.loss:.4f}", "The sum of the per-step losses.")]
 
 
-def _evaluate_copy(params, ids: torch.Tensor, gap: int) -> tuple[float, float, float]:
-    """Accuracy of the greedy next-letter guess on a held-out batch of streams,
-    carrying state through the whole stream (no resets)."""
-    B, N = ids.shape
-    H = params["W_hh"].shape[0]
-    h = torch.zeros(B, H, dtype=DTYPE)
-    qmark = COPY_VOCAB.index("?")
-    dep_hits = dep_n = other_hits = other_n = 0
-    p_sum = 0.0
-    with torch.no_grad():
-        for s in range(N - 1):
-            _, _, h, logits = rnn_step(params, ids[:, s], h)
-            target = ids[:, s + 1]
-            guess = logits.argmax(-1)
-            is_dep = ids[:, s] == qmark
-            # The first letter of a record follows the previous repeat: a coin flip, not scored.
-            is_other = (~is_dep) & (target != COPY_VOCAB.index("a")) & (target != COPY_VOCAB.index("b"))
-            dep_hits += int((guess == target)[is_dep].sum())
-            dep_n += int(is_dep.sum())
-            other_hits += int((guess == target)[is_other].sum())
-            other_n += int(is_other.sum())
-            if is_dep.any():
-                p = torch.softmax(logits, -1)[torch.arange(B), target]
-                p_sum += float(p[is_dep].sum())
-    return dep_hits / max(dep_n, 1), other_hits / max(other_n, 1), p_sum / max(dep_n, 1)
+def train_rows(p: Pass) -> list[dict]:
+    """Per position: input, target, p(target), loss and the most likely letter."""
+    return [{"step t": i + 1, "input": show(p.vocab[p.inputs[i]]), "target": show(p.vocab[p.targets[i]]),
+             "p(target)": float(p.p_correct[i]), "loss": float(p.losses[i]),
+             "most likely": show(p.vocab[int(np.argmax(p.probs[i]))])} for i in range(p.steps)]
 
 
-def train_copy_task(gap: int = 6, k: int = 4, **kw) -> CopyRun:
-    """Train a fresh vanilla RNN on the copy stream with TBPTT chunks of ``k`` steps
-    (see ``_train_copy_task``); runs on one thread."""
-    with one_thread():
-        return _train_copy_task(gap, k, **kw)
+def reach_rows(p: Pass) -> list[dict]:
+    """Per step: the gradient norm from the last loss and from all losses, and σ_max
+    of the step Jacobian as text (a dash at t = 1, where nothing learned lies behind)."""
+    T = p.steps
+    return [{"t": i + 1, f"from L{T}": float(p.reach_last[i]), "from all L": float(p.reach_total[i]),
+             "σ_max": f"{p.jacobian_norms[i]:.5f}" if i > 0 else NO_STEP_BACK} for i in range(T)]
 
 
-def _train_copy_task(gap: int = 6, k: int = 4, *, chars: int = 2400, hidden: int = 16, batch: int = 16,
-                    lr: float = 0.01, seed: int = 0, evals: int = 12) -> CopyRun:
-    """Train a fresh vanilla RNN on the copy stream with TBPTT chunks of ``k`` steps.
+def chain_rows(chain: list[ChainStep], vocab: list[str]) -> list[dict]:
+    """Per sampled step: the letter fed in, the letter drawn, every probability and h."""
+    return [{"t": s.t + 1, "fed in": show(s.input), "drawn": show(s.sampled), "p(drawn)": s.p_sampled,
+             **{f"p('{show(v)}')": float(q) for v, q in zip(vocab, s.probs)},
+             "h after": ", ".join(f"{x:+.3f}" for x in s.h)} for s in chain]
 
-    ``batch`` parallel streams of ``chars`` characters are swept left to right ``k``
-    steps at a time (so every k sees the same text; a short k gets more, shorter
-    updates). The hidden state is carried across chunk borders and detached there
-    (min-char-rnn's scheme). Adam, gradient norm clipped to 5.
-    """
-    import time
 
-    gap, k = int(gap), int(k)
-    if not 1 <= k <= 64:
-        raise ValueError(f"The chunk length k must be between 1 and 64 (got {k}).")
-    if not 100 <= chars <= 50_000:
-        raise ValueError(f"Training characters per stream must be between 100 and 50000 (got {chars}).")
-    updates = int(chars) // k
-    eval_every = max(1, updates // int(evals))
-    t0 = time.perf_counter()
-    L = gap + 3
-    g = torch.Generator().manual_seed(check_seed(seed))
-    rng = np.random.default_rng(int(seed))
-    V, H = len(COPY_VOCAB), int(hidden)
-    params = {
-        "W_xh": torch.randn(H, V, generator=g, dtype=DTYPE) * 0.5,
-        "W_hh": torch.randn(H, H, generator=g, dtype=DTYPE) * (1.0 / math.sqrt(H)),
-        "b_h": torch.zeros(H, dtype=DTYPE),
-        "W_hy": torch.randn(V, H, generator=g, dtype=DTYPE) * (1.0 / math.sqrt(H)),
-        "b_y": torch.zeros(V, dtype=DTYPE),
-    }
-    for p in params.values():
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(list(params.values()), lr=lr)
+SAMPLE_CAPTION = ("Sampled text (bold = the start letter; colour = probability of the drawn letter; hover for the "
+                  "alternatives)")
 
-    def streams(n_rows, n_chars, sd):
-        rows = []
-        for r in range(n_rows):
-            text = copy_stream(gap, n_chars // L + 2, seed=sd * 1000 + r)
-            rows.append([COPY_VOCAB.index(c) for c in text[: n_chars + 1]])
-        return torch.tensor(rows)
 
-    # Training streams long enough for updates * k steps per row (one pass, no reuse).
-    n_train = updates * k
-    train_ids = streams(batch, n_train, int(rng.integers(1 << 30)))
-    eval_ids = streams(32, 20 * L, int(rng.integers(1 << 30)) + 7)
-    qmark = COPY_VOCAB.index("?")
-    # Share of dependencies (x read at s-gap-1, predicted at step s) whose span fits in one chunk.
-    deps = (train_ids[:, :n_train] == qmark).nonzero()[:, 1].numpy()
-    contained = float(np.mean((deps // k) == ((deps - gap - 1) // k))) if len(deps) else 0.0
+def chain_view(chain: list[ChainStep], vocab: list[str]) -> dict:
+    """What the coloured sampled text needs: the drawn text, p of each drawn letter,
+    every letter's probability per step, and one line of details per step."""
+    tops = [[(v, float(q)) for v, q in zip(vocab, s.probs)] for s in chain]
+    return {"text": "".join(s.sampled for s in chain), "probs": [s.p_sampled for s in chain], "top": tops,
+            "details": [", ".join(f"p('{show(v)}') = {q:.3f}" for v, q in top) for top in tops]}
 
-    steps, acc_d, acc_o, p_d = [], [], [], []
 
-    def evaluate(step):
-        d, o, p = _evaluate_copy(params, eval_ids, gap)
-        steps.append(step)
-        acc_d.append(d)
-        acc_o.append(o)
-        p_d.append(p)
+def unused_letters(p: Pass) -> list[str]:
+    """Letters that are never an input: their column of dL/dW_xh is exactly zero."""
+    return [show(c) for i, c in enumerate(p.vocab) if i not in p.inputs]
 
-    evaluate(0)
-    h = torch.zeros(batch, H, dtype=DTYPE)
-    for u in range(updates):
-        s0 = u * k
-        h = h.detach()  # the state is carried, the gradient is not
-        loss = 0.0
-        for s in range(s0, s0 + k):
-            _, _, h, logits = rnn_step(params, train_ids[:, s], h)
-            loss = loss + torch.nn.functional.cross_entropy(logits, train_ids[:, s + 1], reduction="sum")
-        opt.zero_grad()
-        (loss / batch).backward()
-        torch.nn.utils.clip_grad_norm_(list(params.values()), 5.0)
-        opt.step()
-        if (u + 1) % eval_every == 0 or u + 1 == updates:
-            evaluate((u + 1) * k)
-    final = {k_: v.detach().clone() for k_, v in params.items()}
-    return CopyRun(k=k, gap=gap, steps=steps, acc_dependent=acc_d, acc_other=acc_o, p_dependent=p_d,
-                   contained=contained, params=final, seconds=time.perf_counter() - t0)
+
+def unused_note(p: Pass) -> str:
+    """Why some columns of dL/dW_xh are exactly zero ("" when every letter is read)."""
+    unused = unused_letters(p)
+    if not unused:
+        return ""
+    return (f"The column of ∂L/∂W_xh for {', '.join(map(repr, unused))} is exactly zero: that letter is never an "
+            "input, so its column is never used and gets no gradient.")
+
+
+# ------------------------------------------------------------- truncated BPTT names
+
+_BPTT_NAMES = frozenset({"COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_stream", "dependency_span",
+                         "gradient_reach", "train_copy_task"})
+
+
+def __getattr__(name: str):
+    """``hello.train_copy_task`` etc. resolve to ``rnnviz.bptt`` (imported lazily:
+    bptt builds on this module, so a top-level import would be circular)."""
+    if name in _BPTT_NAMES:
+        from . import bptt
+        return getattr(bptt, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

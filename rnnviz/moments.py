@@ -52,6 +52,21 @@ MOMENTS: list[Moment] = []
 
 
 # ---------------------------------------------------------------- hello (pages/learn_hello.py)
+HELLO_TRAINED = "adagrad:0.1:elementwise:5.0:100"  # 100 min-char-rnn steps: the word is learned
+MOMENTS += [
+    Moment("rnn", "Hello, RNN: one forward step on 'h'", "pages/learn_hello.py",
+           {"hello_view": "Forward step", "hello_step": "1"},
+           "The one-hot 'h' picks one column of W_xh; follow the numbers through tanh and softmax to the loss."),
+    Moment("rnn", "Hello, RNN: 'l' then 'l' again, after training", "pages/learn_hello.py",
+           {"hello_view": "Forward step", "hello_step": "4", "hello_train": HELLO_TRAINED},
+           "Steps 3 and 4 both read 'l' but must predict 'l' and 'o': only the hidden state tells them apart."),
+    Moment("gradients", "Hello, RNN: one backward step", "pages/learn_hello.py",
+           {"hello_view": "Backward step", "hello_step": "2"},
+           "dL/dh_2 is this step's output gradient plus what flows back from step 3 through W_hh."),
+    Moment("gradients", "Hello, RNN: the truncated BPTT window", "pages/learn_hello.py",
+           {"hello_view": "Truncated BPTT", "hello_gap": "6", "hello_diag_k": "short", "hello_loss_pos": "L8"},
+           "With chunks of 4 the gradient of the '?' loss stops at the chunk border, before the letter it needs."),
+]
 
 
 # ---------------------------------------------------------------- train (pages/train.py)

@@ -1,12 +1,15 @@
-"""rnnviz.hello: the forward/backward numbers against an independent NumPy pass,
-training to "hello", sampling, clipping and truncated BPTT."""
+"""rnnviz.hello, rnnviz.bptt and rnnviz.equations: the forward/backward numbers
+against an independent NumPy pass, training to "hello", sampling, clipping,
+truncated BPTT, and the number-filled equations."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
-from rnnviz import hello
+from rnnviz import bptt, equations, hello
 
 TOL = 1e-6
 
@@ -35,6 +38,7 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
     dWxh, dWhh, dbh, dWhy, dby = (np.zeros_like(m) for m in (Wxh, Whh, bh, Why, by))
     dhnext = np.zeros(H)
     dh_total = [None] * T
+    da_total = [None] * T
     for t in reversed(range(T)):
         dy = ps[t].copy()
         dy[targets[t]] -= 1.0
@@ -43,6 +47,7 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
         dh = Why.T @ dy + dhnext
         dh_total[t] = dh
         da = (1.0 - hs[t] ** 2) * dh
+        da_total[t] = da
         dbh += da
         dWxh += np.outer(da, xs[t])
         dWhh += np.outer(da, hprev[t])
@@ -61,12 +66,14 @@ def numpy_reference(P: dict, inputs: list[int], targets: list[int]) -> dict:
                 cols=np.array([Wxh[:, i] for i in inputs]),
                 grads=dict(W_xh=dWxh, W_hh=dWhh, b_h=dbh, W_hy=dWhy, b_y=dby),
                 reach_last=np.array([np.linalg.norm(v) for v in dh_last]),
-                reach_total=np.array([np.linalg.norm(v) for v in dh_total]), jac=np.array(jac))
+                reach_total=np.array([np.linalg.norm(v) for v in dh_total]), jac=np.array(jac),
+                dh=np.array(dh_total), da=np.array(da_total))
 
 
 def assert_pass_matches(p: hello.Pass):
     ref = numpy_reference(p.params, p.inputs, p.targets)
-    for key in ("xs", "h_prev", "pre", "hs", "logits", "probs", "losses", "cols", "reach_last", "reach_total"):
+    for key in ("xs", "h_prev", "pre", "hs", "logits", "probs", "losses", "cols", "reach_last", "reach_total",
+                "dh", "da"):
         np.testing.assert_allclose(getattr(p, key), ref[key], atol=TOL, rtol=0, err_msg=key)
     np.testing.assert_allclose(p.jacobian_norms, ref["jac"], atol=TOL, rtol=0)
     assert abs(p.loss - ref["loss"]) < TOL
@@ -244,12 +251,12 @@ def numpy_reach(P, ids, t):
 
 
 def test_gradient_reach_stops_at_chunk_border():
-    text = hello.copy_stream(6, 3, seed=1)
+    text = bptt.copy_stream(6, 3, seed=1)
     assert len(text) == 27 and text[7] == "?" and text[8] == text[0]
-    params = hello.init_params(len(hello.COPY_VOCAB), 8, seed=2, scale=0.5)
-    ids = hello.encode(text, hello.COPY_VOCAB)
+    params = hello.init_params(len(bptt.COPY_VOCAB), 8, seed=2, scale=0.5)
+    ids = hello.encode(text, bptt.COPY_VOCAB)
     for k, t in ((4, 15), (9, 16), (5, 7)):
-        r = hello.gradient_reach(params, hello.COPY_VOCAB, text, k, t)
+        r = bptt.gradient_reach(params, bptt.COPY_VOCAB, text, k, t)
         full = numpy_reach(hello.params_numpy(params), ids, t)
         np.testing.assert_allclose(r.full, full, atol=TOL)
         start = (t // k) * k
@@ -258,19 +265,217 @@ def test_gradient_reach_stops_at_chunk_border():
         np.testing.assert_allclose(r.truncated[start:], full[start:], atol=TOL)
         assert np.all(r.full[:start] > 0)
         assert np.all(r.h_norms > 0)  # the state itself is carried over every border
-    assert hello.chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert bptt.chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
     with pytest.raises(ValueError, match="loss position"):
-        hello.gradient_reach(params, hello.COPY_VOCAB, text, 4, 26)
+        bptt.gradient_reach(params, bptt.COPY_VOCAB, text, 4, 26)
 
 
 def test_truncation_costs_memory_on_the_copy_task():
-    short = hello.train_copy_task(gap=6, k=4, seed=0)
-    long_ = hello.train_copy_task(gap=6, k=9, seed=0)
+    short = bptt.train_copy_task(gap=6, k=4, seed=0)
+    long_ = bptt.train_copy_task(gap=6, k=9, seed=0)
     assert short.contained == 0.0 and long_.contained == 1.0
     # both learn the easy, local part of the stream
     assert short.acc_other[-1] > 0.95 and long_.acc_other[-1] > 0.95
     # only the long chunks learn to carry the letter across the gap
     assert long_.final_dependent > 0.9
     assert short.final_dependent < 0.7
-    again = hello.train_copy_task(gap=6, k=9, seed=0)
+    again = bptt.train_copy_task(gap=6, k=9, seed=0)
     assert again.acc_dependent == long_.acc_dependent  # deterministic
+
+
+def test_hello_still_exports_the_bptt_names():
+    # callers written before the split (e.g. tests/test_seeds.py) use hello.<name>
+    for name in ("COPY_VOCAB", "CopyRun", "Reach", "chunk_bounds", "copy_stream", "dependency_span",
+                 "gradient_reach", "train_copy_task"):
+        assert getattr(hello, name) is getattr(bptt, name)
+    from rnnviz.hello import train_copy_task
+    assert train_copy_task is bptt.train_copy_task
+    with pytest.raises(AttributeError):
+        hello.no_such_name  # noqa: B018
+
+
+# ---------------------------------------------------------------- equations
+
+BMATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}")
+
+
+def matrices(tex: str) -> list[np.ndarray]:
+    """Every bmatrix in a LaTeX string, read back as numbers (rows split on \\\\, cells on &)."""
+    return [np.array([[float(c) for c in row.split("&")] for row in body.split(r"\\")])
+            for body in BMATRIX.findall(tex)]
+
+
+def test_tex_primitives_escape_and_format():
+    assert equations.tex_char("h") == r"\texttt{h}"
+    assert equations.tex_char(" ") == r"\texttt{\textvisiblespace{}}"
+    # every LaTeX special character is escaped: nothing a symbol holds can close the group
+    nasty = "\\{}$%&#_^~"
+    out = equations.tex_char(nasty)
+    assert out.count("{") == out.count("}") and "$" not in out.replace(r"\$", "")
+    assert r"\textbackslash{}" in out and r"\}" in out and r"\#" in out
+    assert equations.tex_vec([1, -0.5]) == r"\begin{bmatrix}+1.000 \\ -0.500\end{bmatrix}"
+    assert equations.tex_mat([[1, 2], [3, 4]], "{:.0f}") == r"\begin{bmatrix}1 & 2 \\ 3 & 4\end{bmatrix}"
+    np.testing.assert_allclose(matrices(equations.tex_mat(np.eye(3)))[0], np.eye(3))
+    with pytest.raises(ValueError, match="2-D"):
+        equations.tex_mat([1.0, 2.0])
+    assert equations.tex_labels("ab") == r"\begin{matrix}\texttt{a} \\ \texttt{b}\end{matrix}"
+
+
+@pytest.mark.parametrize("t", [0, 1, 2, 3])
+def test_forward_equations_hold_the_models_numbers(t):
+    m = hello.HelloModel(hidden=3, seed=2, scale=0.5)
+    m.train(7)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    lines = equations.hello_forward(p, t)
+    assert len(lines) == 5 and all(s.count("{") == s.count("}") for s in lines)
+    assert matrices(lines[0]) == []
+    W_hh, h_prev, col, b_h = matrices(lines[1])
+    np.testing.assert_allclose(W_hh, p.params["W_hh"], atol=0.005)
+    np.testing.assert_allclose(h_prev[:, 0], ref["h_prev"][t], atol=5e-4)
+    np.testing.assert_allclose(col[:, 0], ref["cols"][t], atol=5e-4)
+    rec, _, _, pre, h = matrices(lines[2])
+    np.testing.assert_allclose(rec[:, 0], p.params["W_hh"] @ ref["h_prev"][t], atol=5e-4)
+    np.testing.assert_allclose(pre[:, 0], ref["pre"][t], atol=5e-4)
+    np.testing.assert_allclose(h[:, 0], ref["hs"][t], atol=5e-4)
+    y, probs = matrices(lines[3])
+    np.testing.assert_allclose(y[:, 0], ref["logits"][t], atol=5e-4)
+    np.testing.assert_allclose(probs[:, 0], ref["probs"][t], atol=5e-5)
+    assert rf"h_{{{t + 1}}} = \tanh" in lines[0] and rf"h_{{{t}}}" in lines[0]
+    assert lines[4].endswith(f"= {ref['losses'][t]:.4f}")
+    assert rf"[\texttt{{{m.word[t + 1]}}}]" in lines[4]
+
+
+@pytest.mark.parametrize("t", [0, 1, 2, 3])
+def test_backward_equations_hold_the_models_numbers(t):
+    m = hello.HelloModel(hidden=3, seed=2, scale=0.5)
+    m.train(7)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    lines = equations.hello_backward(p, t)
+    assert len(lines) == 5 and all(s.count("{") == s.count("}") for s in lines)
+    probs, onehot, dy = matrices(lines[0])
+    expect_dy = ref["probs"][t] - np.eye(len(p.vocab))[p.targets[t]]
+    np.testing.assert_allclose(onehot[:, 0], np.eye(len(p.vocab))[p.targets[t]])
+    np.testing.assert_allclose(dy[:, 0], expect_dy, atol=5e-5)
+    ops = matrices(lines[1])
+    np.testing.assert_allclose(ops[0], p.params["W_hy"].T, atol=0.005)
+    sums = matrices(lines[2])
+    last = t == p.steps - 1
+    assert len(ops) == (2 if last else 4) and len(sums) == (2 if last else 3)
+    if not last:  # what flows back from step t + 2 goes through W_hh^T
+        np.testing.assert_allclose(ops[3][:, 0], ref["da"][t + 1], atol=5e-4)
+        np.testing.assert_allclose(sums[1][:, 0], p.params["W_hh"].T @ ref["da"][t + 1], atol=5e-4)
+    np.testing.assert_allclose(sums[0][:, 0], p.params["W_hy"].T @ expect_dy, atol=5e-4)
+    np.testing.assert_allclose(sums[-1][:, 0], ref["dh"][t], atol=5e-4)
+    deriv, dh, da = matrices(lines[3])
+    np.testing.assert_allclose(deriv[:, 0], 1 - ref["hs"][t] ** 2, atol=5e-4)
+    np.testing.assert_allclose(da[:, 0], ref["da"][t], atol=5e-4)
+    (outer,) = matrices(lines[4])
+    np.testing.assert_allclose(outer, np.outer(ref["da"][t], ref["h_prev"][t]), atol=5e-4)
+    assert rf"[:, \texttt{{{m.word[t]}}}]" in lines[4]
+    with pytest.raises(ValueError, match="between 1 and 4"):
+        equations.hello_backward(p, 4)
+
+
+def test_step_shares_add_up_to_the_whole_gradient():
+    # the per-step shares of the backward equations are what autograd sums up
+    p = hello.HelloModel(hidden=4, seed=5).forward()
+    total_hh = sum(np.outer(p.da[t], p.h_prev[t]) for t in range(p.steps))
+    np.testing.assert_allclose(total_hh, p.grads["W_hh"], atol=1e-12)
+    total_xh = np.zeros_like(p.grads["W_xh"])
+    for t, i in enumerate(p.inputs):
+        total_xh[:, i] += p.da[t]
+    np.testing.assert_allclose(total_xh, p.grads["W_xh"], atol=1e-12)
+
+
+# ---------------------------------------------------------------- training history (links)
+
+def test_history_replays_to_the_same_weights():
+    m = hello.HelloModel(hidden=4, seed=3, scale=0.5)
+    m.train(5)
+    m.train(7)  # same settings: one segment of 12
+    m.set_optimizer("adam", 0.05)
+    m.set_clip("norm", 1.0)
+    m.train(6)
+    m.set_optimizer("adam", 0.02)  # same optimiser, new rate: Adam's memory is kept
+    m.train(4)
+    assert [s.steps for s in m.history] == [12, 6, 4]
+    text = hello.history_text(m.history)
+    assert text == "adagrad:0.1:elementwise:5.0:12,adam:0.05:norm:1.0:6,adam:0.02:norm:1.0:4"
+    again = hello.HelloModel(hidden=4, seed=3, scale=0.5)
+    again.replay(hello.parse_history(text))
+    assert again.steps == 22 and again.history == m.history
+    for k in hello.PARAM_NAMES:
+        assert np.array_equal(hello.params_numpy(again.params)[k], hello.params_numpy(m.params)[k]), k
+    assert hello.parse_history("") == []
+
+
+def test_history_counts_only_the_steps_that_were_kept():
+    m = hello.HelloModel()
+    m.set_optimizer("sgd", 0.1)
+    m.set_clip("none", 5.0)
+    real_update, calls = m.opt.update, []
+
+    def poisoned_update(params, grads):
+        real_update(params, grads)
+        calls.append(1)
+        if len(calls) == 3:
+            params["W_hy"][0, 0] = float("inf")
+
+    m.opt.update = poisoned_update
+    with pytest.raises(ValueError, match="diverged"):
+        m.train(5)
+    assert m.history == [hello.Segment("sgd", 0.1, "none", 5.0, 2)]
+
+
+@pytest.mark.parametrize("text,msg", [("adagrad:0.1:elementwise:5", "should read"),
+                                      ("rmsprop:0.1:none:5:3", "Unknown optimiser"),
+                                      ("sgd:0.1:sideways:5:3", "Unknown clipping"),
+                                      ("sgd:fast:none:5:3", "not a number"),
+                                      ("sgd:0:none:5:3", "learning rate"),
+                                      ("sgd:0.1:none:5:0", "positive"),
+                                      ("sgd:0.1:none:nan:3", "positive"),
+                                      ("sgd:0.1:none:5:1500,sgd:0.2:none:5:600", "at most 2000")])
+def test_bad_history_is_refused(text, msg):
+    with pytest.raises(ValueError, match=msg):
+        hello.parse_history(text)
+
+
+# ---------------------------------------------------------------- table rows
+
+def test_table_rows_hold_the_pass_numbers():
+    m = hello.HelloModel(word="hi there", hidden=3, seed=1)
+    p = m.forward()
+    ref = numpy_reference(p.params, p.inputs, p.targets)
+    assert hello.step_labels(p)[1] == "'i' → '␣'"  # a space is shown as ␣
+    assert hello.position_labels(p)[0] == "'h'→'i' (t=1)"
+    rows = hello.train_rows(p)
+    assert [r["p(target)"] for r in rows] == pytest.approx(p.p_correct.tolist())
+    assert [r["loss"] for r in rows] == pytest.approx(ref["losses"].tolist(), abs=TOL)
+    assert rows[1]["target"] == "␣"
+    reach = hello.reach_rows(p)
+    assert [r["from L7"] for r in reach] == pytest.approx(ref["reach_last"].tolist(), abs=TOL)
+    assert [r["from all L"] for r in reach] == pytest.approx(ref["reach_total"].tolist(), abs=TOL)
+    assert reach[0]["σ_max"] == hello.NO_STEP_BACK and float(reach[2]["σ_max"]) == pytest.approx(ref["jac"][2], abs=6e-6)
+    chain = hello.sample_chain(m.params, m.vocab, "t", 3, seed=2)
+    crow = hello.chain_rows(chain, m.vocab)
+    assert [r["drawn"] for r in crow] == [hello.show(s.sampled) for s in chain]
+    assert crow[0]["fed in"] == "t" and crow[1]["fed in"] == hello.show(chain[0].sampled)
+    assert crow[0]["p('␣')"] == pytest.approx(float(chain[0].probs[m.vocab.index(" ")]))
+    # every letter of "hi there" is read as an input somewhere; in "hello" the 'o' never is
+    assert hello.unused_letters(p) == []
+    assert hello.unused_letters(hello.HelloModel().forward()) == ["o"]
+
+
+def test_copy_rows_and_default_loss_position():
+    text = bptt.copy_stream(6, 3, seed=1)  # '?' at 7, 16, 25
+    assert bptt.default_loss_position(text, 4) == 7  # 7 % 4 = 3 is the deepest; ties go to the later one
+    assert bptt.default_loss_position(text, 9) == 25  # every '?' is at 7 % 9: the last wins
+    with pytest.raises(ValueError, match="no '\\?'"):
+        bptt.default_loss_position("ab..", 4)
+    run = bptt.train_copy_task(gap=2, k=2, chars=100, hidden=4, seed=0, evals=2)
+    (row,) = bptt.copy_rows([run], bptt.dependency_span(2))
+    assert row["chunk length k"] == 2 and row["k > span?"] == "no"
+    assert row["accuracy on the repeated letter"] == run.acc_dependent[-1]
+    assert row["updates"] == 50 and row["best during training"] == max(run.acc_dependent)

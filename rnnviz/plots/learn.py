@@ -8,6 +8,8 @@ convention: negative red, zero white, positive blue.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -34,38 +36,52 @@ def _lim(values) -> float:
     return max(m, 1e-9)
 
 
+def _letter(ch: str) -> str:
+    """A vocabulary symbol as figure text: a space shows as ␣, HTML is escaped
+    (Plotly renders a few tags in titles and labels)."""
+    return "␣" if ch == " " else html.escape(ch)
+
+
+def _vec_trace(values, row_labels, *, onehot: bool = False, fmt: str = "{:+.3f}",
+               vmax: float | None = None) -> go.Heatmap:
+    v = [float(x) for x in np.asarray(values, dtype=np.float64).reshape(-1)]
+    lim = 1.0 if onehot else (vmax if vmax is not None else max(_lim(v), 1.0))
+    return go.Heatmap(
+        z=[[x] for x in v], y=list(row_labels), x=[""], text=[[(f"{x:g}" if onehot else fmt.format(x))] for x in v],
+        texttemplate="%{text}", textfont=dict(size=13), colorscale=ONEHOT if onehot else DIVERGING,
+        zmin=0.0 if onehot else -lim, zmax=1.0 if onehot else lim, showscale=False, xgap=2, ygap=2,
+        hovertemplate="%{y}: %{z:.6f}<extra></extra>")
+
+
+def _mat_trace(W, row_labels, col_labels, *, fmt: str = "{:+.2f}") -> go.Heatmap:
+    W = np.asarray(W, dtype=np.float64)
+    z = W.tolist()
+    text = [[fmt.format(x) for x in row] for row in z]
+    lim = max(_lim(W), 1.0)
+    return go.Heatmap(
+        z=z, y=list(row_labels), x=list(col_labels), text=text, texttemplate="%{text}", textfont=dict(size=12),
+        colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
+        hovertemplate="row %{y}, column %{x}: %{z:.6f}<extra></extra>")
+
+
 def vector_heatmap(values, row_labels, title: str, *, highlight_row: int | None = None, onehot: bool = False,
                    vmax: float | None = None, fmt: str = "{:+.3f}", height: int | None = None) -> go.Figure:
     """A column vector as a one-column heatmap with every entry written on it."""
-    v = [float(x) for x in np.asarray(values, dtype=np.float64).reshape(-1)]
-    text = [[(f"{x:g}" if onehot else fmt.format(x))] for x in v]
-    lim = 1.0 if onehot else (vmax if vmax is not None else max(_lim(v), 1.0))
-    fig = go.Figure(go.Heatmap(
-        z=[[x] for x in v], y=list(row_labels), x=[""], text=text, texttemplate="%{text}",
-        textfont=dict(size=13), colorscale=ONEHOT if onehot else DIVERGING,
-        zmin=0.0 if onehot else -lim, zmax=1.0 if onehot else lim, showscale=False, xgap=2, ygap=2,
-        hovertemplate="%{y}: %{z:.6f}<extra></extra>",
-    ))
+    fig = go.Figure(_vec_trace(values, row_labels, onehot=onehot, fmt=fmt, vmax=vmax))
+    n = len(fig.data[0].z)
     if highlight_row is not None:
         fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=highlight_row - 0.5, y1=highlight_row + 0.5,
                       line=dict(color=HIGHLIGHT, width=3))
     fig.update_yaxes(autorange="reversed", type="category", tickfont=dict(size=13))
     fig.update_xaxes(showticklabels=False)
-    return _layout(fig, title, height or (70 + 34 * len(v)))
+    return _layout(fig, title, height or (70 + 34 * n))
 
 
 def matrix_heatmap(W, row_labels, col_labels, title: str, *, highlight_col: int | None = None,
                    fmt: str = "{:+.2f}", height: int | None = None) -> go.Figure:
     """A weight matrix with its entries written on it; ``highlight_col`` is boxed."""
     W = np.asarray(W, dtype=np.float64)
-    z = W.tolist()
-    text = [[fmt.format(x) for x in row] for row in z]
-    lim = max(_lim(W), 1.0)
-    fig = go.Figure(go.Heatmap(
-        z=z, y=list(row_labels), x=list(col_labels), text=text, texttemplate="%{text}", textfont=dict(size=12),
-        colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
-        hovertemplate="row %{y}, column %{x}: %{z:.6f}<extra></extra>",
-    ))
+    fig = go.Figure(_mat_trace(W, row_labels, col_labels, fmt=fmt))
     if highlight_col is not None:
         fig.add_shape(type="rect", x0=highlight_col - 0.5, x1=highlight_col + 0.5, y0=-0.5,
                       y1=W.shape[0] - 0.5, line=dict(color=HIGHLIGHT, width=4))
@@ -75,20 +91,57 @@ def matrix_heatmap(W, row_labels, col_labels, title: str, *, highlight_col: int 
     return _layout(fig, title, height or (110 + 34 * W.shape[0]), margin=dict(l=10, r=10, t=78, b=10))
 
 
-def prob_bars(probs, vocab, title: str, *, target: int | None = None, sampled: int | None = None,
-              height: int = 230) -> go.Figure:
-    """Softmax probabilities per letter; the target letter green, a sampled one purple."""
-    p = [float(x) for x in np.asarray(probs, dtype=np.float64).reshape(-1)]
-    colors = [MUTED] * len(p)
-    if sampled is not None:
-        colors[sampled] = SAMPLED
-    if target is not None:
-        colors[target] = TARGET
-    fig = go.Figure(go.Bar(x=[f"'{c}'" for c in vocab], y=p, marker_color=colors,
-                           text=[f"{x:.3f}" for x in p], textposition="outside", cliponaxis=False,
-                           hovertemplate="p(%{x}) = %{y:.6f}<extra></extra>"))
-    fig.update_yaxes(range=[0, 1.15], gridcolor="#eee", title_text="probability")
-    return _layout(fig, title, height)
+def forward_step(p, t: int, *, height: int | None = None) -> go.Figure:
+    """One forward step of a ``hello.Pass`` as one figure, left to right: the one-hot
+    input x, W_xh with the column it picks boxed, the state before and after, the
+    logits and the softmax with the target letter in green.
+
+    Traces in that order (``data[0]`` … ``data[5]``); the first shape is the box
+    on W_xh's column. Titles are two short lines so that narrow panels never cut
+    them."""
+    t = int(t)
+    vocab = [_letter(c) for c in p.vocab]
+    V, H = len(vocab), p.hs.shape[1]
+    n, x_ch, y_ch = t + 1, vocab[p.inputs[t]], vocab[p.targets[t]]
+    v_labels = [f"'{c}'" for c in vocab]
+    h_labels = [f"h[{i}]" for i in range(H)]
+    titles = [f"x{n}<br>one-hot '{x_ch}'", f"W_xh<br>column '{x_ch}' boxed", f"h{t}<br>before",
+              f"h{n}<br>after", f"y{n}<br>logits", f"p{n} = softmax(y{n})<br>target '{y_ch}' in green"]
+    # Up to six letters everything fits in one row; a longer vocabulary puts the
+    # output (logits, softmax) on a second row so no panel gets too narrow.
+    one_row = V <= 6
+    if one_row:
+        cells = [(1, c) for c in range(1, 7)]
+        fig = make_subplots(rows=1, cols=6, column_widths=[1.0, max(V, 2) * 0.9, 1.0, 1.0, 1.0, max(2.2, V * 0.6)],
+                            horizontal_spacing=0.06, subplot_titles=titles)
+    else:
+        cells = [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)]
+        fig = make_subplots(rows=2, cols=4, column_widths=[1.0, V * 0.9, 1.0, 1.0], horizontal_spacing=0.06,
+                            vertical_spacing=0.16, row_heights=[max(V, H), V], subplot_titles=titles,
+                            specs=[[{}, {}, {}, {}], [{}, {"colspan": 3}, None, None]])
+    fig.add_trace(_vec_trace(p.xs[t], v_labels, onehot=True), *cells[0])
+    fig.add_trace(_mat_trace(p.params["W_xh"], h_labels, v_labels), *cells[1])
+    for cell, vec, labels in ((cells[2], p.h_prev[t], h_labels), (cells[3], p.hs[t], h_labels),
+                              (cells[4], p.logits[t], v_labels)):
+        fig.add_trace(_vec_trace(vec, labels), *cell)
+    probs = [float(x) for x in p.probs[t]]
+    colors = [MUTED] * V
+    colors[p.targets[t]] = TARGET
+    fig.add_trace(go.Bar(x=v_labels, y=probs, marker_color=colors, text=[f"{x:.3f}" for x in probs],
+                         textposition="outside", cliponaxis=False, showlegend=False,
+                         hovertemplate="p(%{x}) = %{y:.6f}<extra></extra>"), *cells[5])
+    fig.add_shape(type="rect", x0=p.inputs[t] - 0.5, x1=p.inputs[t] + 0.5, y0=-0.5, y1=H - 0.5,
+                  line=dict(color=HIGHLIGHT, width=4), row=cells[1][0], col=cells[1][1])
+    fig.add_shape(type="rect", x0=-0.5, x1=0.5, y0=p.inputs[t] - 0.5, y1=p.inputs[t] + 0.5,
+                  line=dict(color=HIGHLIGHT, width=3), row=cells[0][0], col=cells[0][1])
+    for i, (r, c) in enumerate(cells[:5]):
+        fig.update_yaxes(autorange="reversed", type="category", row=r, col=c)
+        fig.update_xaxes(type="category", showticklabels=i == 1, side="top", row=r, col=c)
+    fig.update_yaxes(range=[0, 1.18], tickvals=[0, 0.5, 1], gridcolor="#eee", row=cells[5][0], col=cells[5][1])
+    fig.update_xaxes(type="category", row=cells[5][0], col=cells[5][1])
+    fig.update_annotations(font=dict(size=13), yshift=30)  # above W_xh's letter ticks
+    rows = max(V, H) if one_row else max(V, H) + V + 3
+    return _layout(fig, "", height or (165 + 36 * rows), margin=dict(l=10, r=10, t=95, b=10))
 
 
 def loss_curve(steps, losses, *, baseline: float | None = None, height: int = 300) -> go.Figure:
@@ -205,8 +258,12 @@ def tbptt_diagram(text: str, k: int, t: int, reach_truncated, *, height: int = 3
         texts.append(ch)
         g = reach[s] if s < len(reach) else 0.0
         hover.append(f"step {s + 1}, input '{ch}'" + (f"<br>||dL_{t + 1}/dh_{s + 1}|| = {g:.6f}" if s <= t else ""))
+    # Boxes in data units (not fixed-size markers), so a long stream shrinks them
+    # instead of letting neighbours overlap at a narrow width.
+    shapes += [dict(type="rect", x0=s - 0.42, x1=s + 0.42, y0=y_box - 0.25, y1=y_box + 0.25, fillcolor=c,
+                    line=dict(color="#555", width=1), layer="below") for s, c in zip(xs, colors)]
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=texts, textposition="middle center",
-                             marker=dict(symbol="square", size=26, color=colors, line=dict(color="#555", width=1)),
+                             marker=dict(symbol="square", size=18, color="rgba(0,0,0,0)"),
                              textfont=dict(size=14, family="monospace"), hovertext=hover, hoverinfo="text",
                              showlegend=False))
     # forward: state carried along the whole stream (also across borders)
@@ -261,3 +318,43 @@ def copy_curves(runs, *, height: int = 320) -> go.Figure:
     fig.update_xaxes(title_text="training characters per stream", gridcolor="#eee")
     fig.update_yaxes(title_text="accuracy on the repeated letter", range=[0, 1.05], gridcolor="#eee")
     return _layout(fig, "Can it remember across the gap?", height, legend=dict(orientation="h", y=1.12, x=0.5))
+
+
+# ------------------------------------------------- figures straight from the model's objects
+
+def training_figures(model, p) -> tuple[go.Figure, go.Figure]:
+    """The loss curve (with the uniform-guessing line) and the per-position
+    p(correct) lines of a ``hello.HelloModel`` whose current pass is ``p``."""
+    from ..hello import position_labels
+
+    steps, losses = zip(*model.loss_hist)
+    psteps, P = zip(*model.pcorrect_hist)
+    return (loss_curve(steps, losses, baseline=p.steps * np.log(len(p.vocab))),
+            pcorrect_lines(psteps, P, position_labels(p)))
+
+
+def last_loss_reach(p) -> go.Figure:
+    """||dL_T/dh_t|| for every t of a pass: how much of the last loss reaches each state."""
+    T = p.steps
+    return reach_bars(p.reach_last, [f"h{i + 1}" for i in range(T)],
+                      f"How much of the last loss reaches h_t: ‖∂L{T}/∂h_t‖")
+
+
+def grad_heatmaps(p) -> dict[str, go.Figure]:
+    """∂L/∂W_xh, ∂L/∂W_hh and ∂L/∂W_hy of a pass, each with its entries written on it."""
+    hs = [f"h[{i}]" for i in range(p.hs.shape[1])]
+    letters = [f"'{_letter(c)}'" for c in p.vocab]
+    axes = {"W_xh": (hs, letters), "W_hh": (hs, hs), "W_hy": (letters, hs)}
+    return {name: matrix_heatmap(p.grads[name], rows, cols, f"∂L/∂{name}", fmt="{:+.3f}")
+            for name, (rows, cols) in axes.items()}
+
+
+def clip_comparison(cmp) -> go.Figure:
+    """``clip_bars`` for a ``hello.ClipComparison``."""
+    return clip_bars(cmp.labels, cmp.raw, cmp.elementwise, cmp.norm, cmp.limit)
+
+
+def reach_figure(reach) -> go.Figure:
+    """``reach_compare`` for a ``bptt.Reach``: full vs truncated, bars labelled by step and input."""
+    labels = [f"{i + 1} '{_letter(reach.text[i])}'" for i in range(reach.t + 1)]
+    return reach_compare(reach.full, reach.truncated, labels, reach.t, reach.chunk_start)
