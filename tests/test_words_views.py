@@ -128,3 +128,15 @@ def test_char_groups():
     assert [char_group(c) for c in "aB \n7!E"] == ["vowel", "consonant (capital)", "space or line break",
                                                   "space or line break", "digit", "punctuation or symbol",
                                                   "vowel (capital)"]
+
+
+def test_neighbour_table_columns_and_missing_words():
+    words = ["a", "a2", "a3", "b", "b2"]
+    m = np.array([[1, 0, 0], [0.9, 0.1, 0], [0.8, 0.3, 0], [0, 1, 0], [0.1, 0.9, 0.2]], dtype=np.float32)
+    e = Embeddings(words, m, "toy")
+    from rnnviz.words.vectors import neighbour_table
+    cols, missing = neighbour_table(e, ["a", "zebra", "b", "a"], k=2)
+    assert list(cols) == ["a", "b"] and missing == ["zebra"]
+    assert [c.split()[0] for c in cols["a"]] == ["a2", "a3"]
+    with_query, _ = neighbour_table(e, ["a"], k=1, exclude_query=False)
+    assert with_query["a"] == ["a (1.00)"]

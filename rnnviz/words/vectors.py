@@ -191,3 +191,16 @@ def char_group(ch: str) -> str:
             return "vowel" + (" (capital)" if ch.isupper() else "")
         return "consonant" + (" (capital)" if ch.isupper() else "")
     return "punctuation or symbol"
+
+
+def neighbour_table(emb: Embeddings, words, k: int = 8,
+                    exclude_query: bool = True) -> tuple[dict[str, list[str]], list[str]]:
+    """The ``k`` nearest neighbours of each word as columns of "word (cosine)" cells,
+    and the words ``emb`` does not know (left out of the columns)."""
+    columns, missing = {}, []
+    for w in dict.fromkeys(words):
+        if w not in emb:
+            missing.append(w)
+            continue
+        columns[w] = [f"{n} ({c:.2f})" for n, c in emb.neighbours(w, k, exclude_query=exclude_query)]
+    return columns, missing
