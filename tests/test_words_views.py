@@ -41,7 +41,9 @@ def test_roles_mark_the_centre_and_its_window():
 def test_one_hot_figure_shows_the_selected_row():
     W = pairs.toy_matrix(4, 3, seed=2)
     fig = wp.onehot_figure(["a", "b", "c", "d"], W, 2)
-    np.testing.assert_allclose(np.asarray(fig.data[2].z)[0], W[2])
+    prod = np.asarray(fig.data[2].z, dtype=float)
+    np.testing.assert_allclose(prod[2], W[2])  # x . W, on the selected word's row
+    assert np.isnan(np.delete(prod, 2, axis=0)).all()
     assert np.asarray(fig.data[0].z).ravel().tolist() == [0, 0, 1, 0]
     assert pairs.toy_matrix(4, 3, seed=2).tolist() == W.tolist()  # seeded: the same every run
 

@@ -27,6 +27,7 @@ CENTRE_COLOR = "#f28e2b"
 CONTEXT_COLOR = "#4e79a7"
 OUTSIDE_COLOR = "#e6e6e6"
 ROLE_COLOR = {CENTRE: CENTRE_COLOR, CONTEXT: CONTEXT_COLOR, "": OUTSIDE_COLOR}
+ROLE_FILL = {CENTRE: CENTRE_COLOR, CONTEXT: "#b9d2ee", "": "white"}
 # Lighter versions for the background of coloured text (ui.html.char_spans).
 ROLE_RGB = {CENTRE: (252, 196, 140), CONTEXT: (178, 204, 235)}
 UNIGRAM_COLOR = "#9c9c9c"
@@ -39,7 +40,8 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#e
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    # Quotes stay as they are (harmless in Plotly text, and "o'er" reads better in the CSV).
+    return html.escape(str(text), quote=False)
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kw) -> go.Figure:
@@ -72,7 +74,7 @@ def window_figure(words, roles, pairs, *, height: int = 300) -> go.Figure:
     for xi, wi, role in zip(x, widths, roles):
         fig.add_shape(type="rect", x0=xi - wi / 2, x1=xi + wi / 2, y0=-0.4, y1=0.4,
                       line=dict(color=ROLE_COLOR[role] if role else "#bbbbbb", width=2),
-                      fillcolor=ROLE_COLOR[role] if role else "white", opacity=0.9 if role else 1.0)
+                      fillcolor=ROLE_FILL[role], layer="below")
     labels = [_e(w) for w in words]
     fig.add_trace(go.Scatter(
         x=x, y=np.zeros(len(words)), mode="text", text=labels, name="words",
@@ -143,17 +145,21 @@ def onehot_figure(words, W: np.ndarray, index: int, *, height: int | None = None
     fig.add_trace(go.Heatmap(z=W, y=labels, x=dims, colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False,
                              text=[[f"{v:+.2f}" for v in r] for r in W], texttemplate="%{text}", xgap=2,
                              ygap=2, hovertemplate="W[%{y}, %{x}] = %{z:.4f}<extra></extra>"), 1, 2)
-    fig.add_trace(go.Heatmap(z=(x @ W)[None, :], y=[labels[index]], x=dims, colorscale=DIVERGING, zmin=-lim,
-                             zmax=lim, showscale=False, text=[[f"{v:+.2f}" for v in x @ W]],
-                             texttemplate="%{text}", xgap=2, ygap=2,
+    # The product sits on the selected word's row, so the eye reads it as "that row".
+    prod = np.full((V, d), np.nan)
+    prod[index] = x @ W
+    fig.add_trace(go.Heatmap(z=prod, y=labels, x=dims, colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False,
+                             text=[[f"{v:+.2f}" if i == index else "" for v in r] for i, r in enumerate(prod)],
+                             texttemplate="%{text}", xgap=2, ygap=2, hoverongaps=False,
                              hovertemplate="(x\u00b7W)[%{x}] = %{z:.4f}<extra></extra>"), 1, 3)
     fig.add_shape(type="rect", x0=-0.5, x1=d - 0.5, y0=index - 0.5, y1=index + 0.5,
                   line=dict(color=CENTRE_COLOR, width=3), row=1, col=2)
-    for col in (1, 2):
+    for col in (1, 2, 3):
         fig.update_yaxes(autorange="reversed", type="category", row=1, col=col)
     fig.update_yaxes(showticklabels=False, row=1, col=2)
-    fig.update_yaxes(type="category", row=1, col=3)
-    return _layout(fig, f"One-hot \u00d7 W = row \u201c{labels[index]}\u201d of W", height or max(240, 90 + 28 * V))
+    fig.update_yaxes(showticklabels=False, row=1, col=3)
+    return _layout(fig, f"One-hot \u00d7 W = row \u201c{labels[index]}\u201d of W", height or max(260, 110 + 28 * V),
+                   margin=dict(l=10, r=10, t=70, b=10))
 
 
 # ------------------------------------------------------------------ the two tricks
@@ -174,7 +180,8 @@ def keep_figure(z_range, sample: float, marks, *, height: int = 400) -> go.Figur
     mw, mz, mp = zip(*marks) if marks else ((), (), ())
     fig.add_trace(go.Scatter(
         x=list(mz), y=list(mp), mode="markers+text", name="the corpus's most frequent words",
-        text=[_e(w) for w in mw], textposition="top right", marker=dict(color=CENTRE_COLOR, size=9),
+        text=[_e(w) for w in mw], marker=dict(color=CENTRE_COLOR, size=9),
+        textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(mw))],
         hovertemplate="%{text}<br>z = %{x:.4f}<br>P(keep) = %{y:.3f}<extra></extra>",
     ))
     fig.update_xaxes(type="log", title_text="z(w): the word's share of all words (log scale)", gridcolor="#eeeeee")

@@ -236,7 +236,11 @@ def get_sampler() -> PeriodicSampler | None:
 
 
 def _sampler(trainer) -> PeriodicSampler:
-    return PeriodicSampler(every=SAMPLE_EVERY, length=trainer.config.sample_len, seed=trainer.config.seed)
+    # Lab trainers (word2vec, names, seq2seq) have no character sample settings.
+    cfg = getattr(trainer, "config", None)
+    if not hasattr(cfg, "sample_len"):
+        return PeriodicSampler(every=SAMPLE_EVERY)
+    return PeriodicSampler(every=SAMPLE_EVERY, length=cfg.sample_len, seed=cfg.seed)
 
 
 def new_runner(trainer, *, max_steps: int | None = None) -> BackgroundTrainer:
