@@ -1,12 +1,10 @@
-"""Word2vec, trained live, beside GloVe and the character models (issue 14, items 4-6).
+"""Word2vec trained live, beside GloVe and the character models (issue 14, items 4-6).
 
-Train skip-gram or CBOW (negative sampling, or a full softmax on a small vocabulary)
-on Shakespeare or the student's own text, in the same background runner, worker
-processes and CPU slots as the character models. While it trains: the loss, words/s,
-the nearest neighbours of chosen words, an analogy box with its top five, a 2-D
-projection with the analogy drawn as arrows, and the rank of the expected answer over
-training. The same geometry views run on pretrained GloVe vectors (loaded only when
-that view opens) and on a character model's embedding table.
+Skip-gram or CBOW (negative sampling, or a full softmax on a small vocabulary) on
+Shakespeare or the student's own text, in the char models' runner, workers and CPU
+slots. While it trains: loss, words/s, neighbours, an analogy's top five, the analogy
+on a plane, and the rank of its answer. The same views on GloVe (loaded only when its
+view opens) and on a character model's embedding table.
 """
 
 import math
@@ -15,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.plots import words as wp
+from rnnviz.plots.cells import char_label
 from rnnviz.ui import charts, live, page, pickers, present, session
 from rnnviz.ui import html as H
 from rnnviz.words import glove, tokens
@@ -25,6 +24,7 @@ VIEWS = {"live": "Train live", "glove": "Pretrained GloVe", "chars": "Back to ch
 ARCHS = {"skipgram": "Skip-gram (centre \u2192 context)", "cbow": "CBOW (context \u2192 centre)"}
 OBJECTIVES = {"negative": "Negative sampling", "softmax": "Full softmax"}
 VOCABS = {"all": "All words used 5+ times", "2000": "The 2,000 most frequent", "500": "The 500 most frequent"}
+SOURCES = {"shakespeare": "Shakespeare", "own": "Your own text"}
 SAMPLES = [0.0, 1e-5, 1e-4, 1e-3]
 GLOVE_WORDS = 100_000  # the most frequent GloVe words: rare junk tokens stay out of neighbour lists
 STEPS = (1, 100, 1000)
@@ -63,8 +63,7 @@ def geometry(emb, q, key, *, project=True):
         return
     answers = emb.analogy(a, b, c, 5, exclude_query=exclude)
     rank = f" \u00b7 \u201c{H.md(e)}\u201d is answer number {emb.rank(a, b, c, e, exclude):,}" if e in emb else ""
-    st.markdown(f"**{H.md(analogy_label(a, b, c))} = ?** " + ", ".join(f"{H.md(w)} ({s:.2f})" for w, s in answers)
-                + rank)
+    st.markdown(f"**{H.md(analogy_label(a, b, c))} = ?** " + ", ".join(f"{H.md(w)} ({s:.2f})" for w, s in answers) + rank)
     if project:
         top = answers[0][0]
         shown = [top] + ([e] if e in emb and e != top else [])
@@ -78,21 +77,16 @@ def geometry(emb, q, key, *, project=True):
 
 
 def w2v_runner():
-    runner = session.get_runner()
-    return runner if runner is not None and isinstance(runner.trainer, Word2VecTrainer) else None
+    r = session.get_runner()
+    return r if r is not None and isinstance(r.trainer, Word2VecTrainer) else None
 
 
 def settings(locked):
     with present.controls("Training settings"):
-        c1, c2, c3, c4 = st.columns(4)
-        src = c1.radio("Text", ["shakespeare", "own"], key="w2v_corpus", bind="query-params", disabled=locked,
-                       format_func={"shakespeare": "Shakespeare", "own": "Your own text"}.get)
-        arch = c2.radio("Model", list(ARCHS), key="w2v_arch", bind="query-params", format_func=ARCHS.get,
-                        disabled=locked)
-        loss = c3.radio("Objective", list(OBJECTIVES), key="w2v_obj", bind="query-params",
-                        format_func=OBJECTIVES.get, disabled=locked)
-        vocab = c4.radio("Vocabulary", list(VOCABS), key="w2v_vocab", bind="query-params", format_func=VOCABS.get,
-                         disabled=locked or src == "own")
+        radios = (("Text", SOURCES, "w2v_corpus"), ("Model", ARCHS, "w2v_arch"),
+                  ("Objective", OBJECTIVES, "w2v_obj"), ("Vocabulary", VOCABS, "w2v_vocab"))
+        src, arch, loss, vocab = (col.radio(label, list(opts), key=key, bind="query-params", format_func=opts.get,
+                                            disabled=locked) for col, (label, opts, key) in zip(st.columns(4), radios))
         c1, c2, c3, c4, c5 = st.columns(5)
         cfg = dict(
             arch=arch, loss=loss,
@@ -109,19 +103,9 @@ def settings(locked):
         if src == "own" and not locked:
             upload = st.file_uploader("A plain-text file (.txt, up to 20 MB)", type=["txt", "md"], key="w2v_upload")
             paste = st.text_area("\u2026or paste text", "", key="w2v_paste", height=120)
-    return src, vocab, cfg, upload, paste
-
-
-def make_trainer(src, vocab, cfg, upload, paste, track):
-    if src == "shakespeare":
-        corpus = tokens.builtin("shakespeare", 5, None if vocab == "all" else int(vocab))
-    elif upload is not None:
-        corpus = tokens.from_bytes(upload.getvalue(), "uploaded file", min_count=1)
-    elif paste.strip():
-        corpus = tokens.from_text(paste, "pasted text", min_count=1)
-    else:
-        raise ValueError("Upload a text file or paste some text first, or choose Shakespeare.")
-    return Word2VecTrainer(corpus, Word2VecConfig(**cfg, track=tuple(track)))
+    return lambda track: Word2VecTrainer(
+        tokens.choose(src, None if vocab == "all" else int(vocab), upload and upload.getvalue(), paste),
+        Word2VecConfig(**cfg, track=tuple(track)))
 
 
 def advance(runner, n):
@@ -157,17 +141,16 @@ def buttons(runner, make):
 
 def live_view(q):
     runner = w2v_runner()
-    other = session.get_runner()
-    if other is not None and runner is None:
+    if session.get_runner() is not None and runner is None:
         st.info("Starting word2vec here ends the character model training on **Train & sample** "
                 "(one training run per student at a time).")
-    src, vocab, cfg, upload, paste = settings(runner is not None)
+    make = settings(runner is not None)
     if runner is not None:
         t = runner.trainer
         st.caption(f"Training {ARCHS[t.cfg.arch]} with {OBJECTIVES[t.cfg.loss].lower()} on "
                    f"{H.md(t.corpus_name)}: {len(t.words):,} words in the vocabulary, {len(t.ids):,} in the text. "
                    "Press Reset to change the settings.")
-    runner = buttons(runner, lambda: make_trainer(src, vocab, cfg, upload, paste, q[2]))
+    runner = buttons(runner, lambda: make(q[2]))
     if runner is None:
         st.info("Press **Train** to start: the loss, the neighbours and the analogy update as it learns.")
         return
@@ -240,14 +223,14 @@ def chars_view():
         return
     cp = choice.checkpoint
     emb = from_char_model(cp.model, cp.vocab, f"the {choice.label} model")
-    labels = {ch: {" ": "\u2423", "\n": "\u21b5", "\t": "\u2192"}.get(ch, ch) for ch in emb.words}
+    labels = {ch: char_label(ch) for ch in emb.words}
     proj = emb.project(emb.words)
     charts.chart(wp.projection_figure(proj, title="Its character embeddings (one row per character, PCA)",
                                       groups={ch: char_group(ch) for ch in emb.words}, labels=labels, height=560),
                  key="w2v_chars_fig", name="char-embeddings")
     ch = st.text_input("Nearest characters of", "a", key="w2v_char", bind="query-params", max_chars=1)
     if ch in emb:
-        st.markdown(", ".join(f"`{H.md(labels[c])}` ({s:.2f})" for c, s in emb.neighbours(ch, 8)))
+        st.markdown(", ".join(f"**{H.md(labels[c])}** ({s:.2f})" for c, s in emb.neighbours(ch, 8)))
     elif ch:
         st.caption("This model has no such character.")
 
@@ -259,10 +242,8 @@ def main():
                 lesson="word2vec")
     view = page.view_switch("w2v_lab", VIEWS)
     if view == "chars":
-        chars_view()
-        return
-    q = questions()
-    (live_view if view == "live" else glove_view)(q)
+        return chars_view()
+    (live_view if view == "live" else glove_view)(questions())
 
 
 main()

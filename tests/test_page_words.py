@@ -265,3 +265,15 @@ def test_chars_view_projects_every_character(app_test):
     assert shown == len(ck.vocab)
     assert any("vowel" == t["name"] for t in f["data"])
     assert any("(" in m.value for m in at.markdown)  # neighbours of "a" with their cosines
+
+
+def test_presenter_mode_tucks_the_settings_away(app_test):
+    at = open_page(PIPE, {"w2v_view": "Negative sampling", "present": "true"})
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert any(lbl.endswith("Settings") for lbl in labels), labels
+    assert at.slider(key="w2v_k").value == 5  # still there, inside the expander
+    normal = open_page(PIPE, {"w2v_view": "Negative sampling"})
+    assert not any(e.label.endswith("Settings") for e in normal.expander)
+    lab = open_page(LAB, {"w2v_lab": "Pretrained GloVe", "present": "true"})
+    assert any(e.label.endswith("Questions") for e in lab.expander)

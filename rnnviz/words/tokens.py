@@ -144,3 +144,16 @@ def builtin(name: str = "shakespeare", min_count: int = 5, max_words: int | None
     ids = vocab.encode(tokens)
     ids.setflags(write=False)
     return WordCorpus(name, vocab, ids, len(tokens), base.description)
+
+
+def choose(source: str, max_words: int | None = None, data: bytes | None = None, paste: str | None = None
+           ) -> WordCorpus:
+    """The corpus a page's choice names: a built-in one (``max_words`` most frequent words,
+    or all used 5+ times), else uploaded bytes, else pasted text (every word kept)."""
+    if source in BUILTIN:
+        return builtin(source, 5, max_words)
+    if data:
+        return from_bytes(data, "uploaded file", min_count=1)
+    if paste and paste.strip():
+        return from_text(paste, "pasted text", min_count=1)
+    raise ValueError("Upload a text file or paste some text first, or choose Shakespeare.")
