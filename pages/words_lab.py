@@ -36,16 +36,15 @@ STEPS = (1, 100, 1000)
 def questions():
     """Words to inspect, the exclude switch and the analogy a - b + c = expected."""
     with present.controls("Questions"):
-        c1, c2 = st.columns([3, 1])
-        text = c1.text_input("Nearest neighbours of", "king, love, sword, night, lord", key="w2v_words",
-                             bind="query-params", max_chars=200)
-        exclude = c2.toggle("Hide the query words", True, key="w2v_exclude", bind="query-params",
-                            help="The nearest word to a word is itself, and to king \u2212 man + woman it is "
-                                 "usually king. Switch this off to see it.")
-        cols = st.columns(4)
+        cols = st.columns([3, 1, 1, 1, 1.2, 1.4], vertical_alignment="bottom")
+        text = cols[0].text_input("Nearest neighbours of", "king, love, sword, night, lord", key="w2v_words",
+                                  bind="query-params", max_chars=200)
         abc = [col.text_input(lbl, d, key=f"w2v_{k}", bind="query-params", max_chars=40).strip().lower()
-               for col, lbl, d, k in zip(cols, ("a", "\u2212 b", "+ c", "expected answer"),
+               for col, lbl, d, k in zip(cols[1:5], ("analogy: a", "\u2212 b", "+ c", "expected"),
                                         ("king", "man", "woman", "queen"), "abce")]
+        exclude = cols[5].toggle("Hide the query words", True, key="w2v_exclude", bind="query-params",
+                                 help="The nearest word to a word is itself, and to king \u2212 man + woman it is "
+                                      "usually king. Switch this off to see it.")
     return tokens.tokenize(text)[:8], exclude, abc
 
 

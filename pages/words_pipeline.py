@@ -36,8 +36,10 @@ def shakespeare():
 
 def sentence():
     """The sentence box and the window: (words, spans, text, window), or None after a note."""
-    text = st.text_input("A sentence (yours or the deck's)", DECK, key="w2v_sentence", bind="query-params",
+    c1, c2 = st.columns([3, 1])
+    text = c1.text_input("A sentence (yours or the deck's)", DECK, key="w2v_sentence", bind="query-params",
                          max_chars=400, help="Words are runs of letters or digits, lower-cased.")
+    window = c2.slider("Window (words on each side)", 1, 5, 2, key="w2v_window", bind="query-params")
     spans = tokens.token_spans(text)
     if len(spans) < 2:
         st.info("Type a sentence with at least two words: a pair needs a centre and a context word.")
@@ -45,7 +47,6 @@ def sentence():
     if len(spans) > MAX_WORDS:
         st.caption(f"Only the first {MAX_WORDS} words are shown.")
         spans = spans[:MAX_WORDS]
-    window = st.slider("Window (words on each side)", 1, 5, 2, key="w2v_window", bind="query-params")
     return [w for w, _, _ in spans], spans, text, window
 
 

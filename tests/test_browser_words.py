@@ -35,5 +35,8 @@ def test_uploaded_hostile_text_trains_and_stays_inert(page, server, tmp_path):
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(path)
     page.get_by_text("evil.txt", exact=False).first.wait_for()
     page.get_by_role("button", name="Step 100").click()
-    page.get_by_text("script", exact=True).first.wait_for(timeout=240_000)  # a word of the text, in the table
+    # trained on it: the status, the loss chart and the neighbour table (the words of the payloads
+    # are plain words there: "script", "img", "onerror") are on the page
+    page.get_by_text("Stepped to step 100", exact=False).first.wait_for(timeout=240_000)
+    page.get_by_text("Rank of the expected answer", exact=False).first.wait_for()
     _assert_inert(page, bg, "words_upload")

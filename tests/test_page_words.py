@@ -217,6 +217,12 @@ def test_live_training_on_pasted_text_step_train_pause_reset(app_test):
     n = runner(at).steps
     at.run()
     assert steps_metric(at) == n == runner(at).steps
+    # GloVe beside the live model: two neighbour tables, the live one over this text's words
+    at.segmented_control(key="w2v_lab").set_value("glove").run()
+    assert any(m.value == "**Your live model**" for m in at.markdown)
+    assert [list(d.value.columns) for d in at.dataframe] == [["king", "woman"], ["king", "woman"]]
+    assert set(at.dataframe[1].value["king"].str.split().str[0]) <= set(tokens.tokenize(PASTE))
+    at.segmented_control(key="w2v_lab").set_value("live").run()
     at.button[[b.label for b in at.button].index("Reset")].click().run()
     assert runner(at) is None
     assert not at.exception
