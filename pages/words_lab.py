@@ -134,6 +134,8 @@ def buttons(runner, make):
         except ValueError as e:
             st.error(H.md(str(e)))
             return None
+        advance(runner, wanted)
+        st.rerun()  # redraw the buttons: Pause and Reset were drawn disabled, before the run existed
     advance(runner, wanted)
     return runner
 

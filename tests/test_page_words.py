@@ -199,6 +199,7 @@ def test_live_training_on_pasted_text_step_train_pause_reset(app_test):
     at.button[[b.label for b in at.button].index("Step 100")].click().run()
     r = runner(at)
     assert r is not None and isinstance(r.trainer, Word2VecTrainer)
+    assert not at.button[[b.label for b in at.button].index("Pause")].proto.disabled  # the new run can be paused
     assert wait_until(at, lambda a: not runner(a).active and runner(a).steps == 100, 240)
     at.run()
     assert steps_metric(at) == 100
