@@ -36,7 +36,7 @@ STEPS = (1, 100, 1000)
 def questions():
     """Words to inspect, the exclude switch and the analogy a - b + c = expected."""
     with present.controls("Questions"):
-        cols = st.columns([3, 1, 1, 1, 1.2, 1.4], vertical_alignment="bottom")
+        cols = st.columns([3, 1, 1, 1, 1.1, 1.9], vertical_alignment="bottom")
         text = cols[0].text_input("Nearest neighbours of", "king, love, sword, night, lord", key="w2v_words",
                                   bind="query-params", max_chars=200)
         abc = [col.text_input(lbl, d, key=f"w2v_{k}", bind="query-params", max_chars=40).strip().lower()
