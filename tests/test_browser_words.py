@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 def test_sentence_box_shows_hostile_text_literally(page, server):
     bg = _open(page, server, "words_pipeline", "A sentence")
-    box = page.get_by_label("A sentence (yours or the deck's)")
+    box = page.get_by_role("textbox", name="A sentence (yours or the deck's)")
     text = " ".join(HOSTILE)[:400]
     box.fill(text)
     box.press("Enter")
