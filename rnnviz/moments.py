@@ -50,6 +50,24 @@ MOMENTS: list[Moment] = []
 
 # ---------------------------------------------------------------- words (pages/words*.py)
 
+_W2V_PIPE, _W2V_LAB = "pages/words_pipeline.py", "pages/words_lab.py"
+MOMENTS += [
+    Moment("words", "The deck's sliding window", _W2V_PIPE, {"w2v_view": "Skip-gram pairs", "w2v_centre": "3"},
+           "\u201cfox\u201d is the centre with a window of 2: its four training pairs, as on the slide. "
+           "Press \u25b6 to slide the centre along."),
+    Moment("words", "Why \u201cthe\u201d is thrown away", _W2V_PIPE, {"w2v_view": "Subsampling", "w2v_sample": "0.001"},
+           "The keep curve with Shakespeare's most frequent words on it: \u201cthe\u201d survives only "
+           "one time in five, and far fewer pairs are left to train on."),
+    Moment("words", "A negative that is the true context", _W2V_PIPE,
+           {"w2v_view": "Negative sampling", "w2v_k": "20", "w2v_draw": "5"},
+           "Twenty negatives for the pair (king, the): one of them is \u201cthe\u201d itself (red). "
+           "word2vec lets it happen."),
+    Moment("words", "king \u2212 man + woman: the demo mistake", _W2V_LAB,
+           {"w2v_lab": "Pretrained GloVe", "w2v_exclude": "false"},
+           "With the question words left in, the nearest word to king \u2212 man + woman is king. "
+           "Switch on Hide the query words and queen comes first."),
+]
+
 
 # ---------------------------------------------------------------- hello (pages/learn_hello.py)
 HELLO_TRAINED = "adagrad:0.1:elementwise:5.0:100"  # 100 min-char-rnn steps: the word is learned

@@ -56,6 +56,13 @@ class NegativeSampler:
         return draw_from_table(self.table, shape, rng)
 
 
+def empirical(sampler: NegativeSampler, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The share of each word among ``n`` draws: it approaches ``sampler.probs`` as n grows."""
+    if n < 1:
+        raise ValueError(f"Draw at least one word (got n={n}).")
+    return np.bincount(sampler.draw(n, rng), minlength=len(sampler.probs)) / n
+
+
 def draw_from_table(table: np.ndarray, shape, rng: np.random.Generator) -> np.ndarray:
     return table[rng.integers(0, len(table), size=shape)].astype(np.int64)
 

@@ -105,3 +105,26 @@ def cbow_batch(ids: np.ndarray, window: int, rng: np.random.Generator,
     keep = mask.any(axis=1)
     ctx_ids = ids[np.clip(ctx, 0, max(0, n - 1))] if n else np.zeros_like(ctx)
     return ctx_ids[keep], mask[keep], ids[keep]
+
+
+# ------------------------------------------------------------------ drawing one window
+
+CENTRE, CONTEXT = "centre", "context"
+
+
+def roles(n: int, window: int, centre: int) -> list[str]:
+    """What each of ``n`` words is while word ``centre`` is the centre: "centre",
+    "context" (within ``window`` places) or "" (outside the window)."""
+    window = _check_window(window)
+    if not 0 <= centre < n:
+        raise ValueError(f"Word number {centre + 1} does not exist; the sentence has {n} words.")
+    ctx = set(windows(range(n), window)[centre].context)
+    return [CENTRE if i == centre else CONTEXT if i in ctx else "" for i in range(n)]
+
+
+def toy_matrix(n: int, dim: int = 5, seed: int = 0) -> np.ndarray:
+    """A small random W (n words x ``dim``, values rounded to two decimals) to show
+    one-hot x W and CBOW's average on a sentence before any training."""
+    if not 1 <= n <= 10_000 or not 1 <= dim <= 64:
+        raise ValueError("A toy matrix needs 1 to 10,000 words and 1 to 64 dimensions.")
+    return np.round(np.random.default_rng(seed).normal(0.0, 0.5, size=(n, dim)), 2)

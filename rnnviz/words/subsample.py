@@ -13,6 +13,8 @@ above 1 included, as the deck plots it); sampling clips it at 1.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 DEFAULT_SAMPLE = 0.001
@@ -48,3 +50,24 @@ def expected_pairs(n_words: float, window: int) -> float:
     """Skip-gram pairs from a long run of ``n_words`` with word2vec's shrunk window:
     each centre reaches on average (window + 1) / 2 words on each side."""
     return float(n_words) * (window + 1)
+
+
+@dataclass(frozen=True)
+class Survival:
+    """What subsampling leaves of a corpus, on average."""
+
+    words_before: int
+    words_after: float
+    pairs_before: float
+    pairs_after: float
+
+    @property
+    def share(self) -> float:
+        return self.words_after / max(1, self.words_before)
+
+
+def survival(counts: np.ndarray, sample: float = DEFAULT_SAMPLE, window: int = 5) -> Survival:
+    """Words and skip-gram pairs before and after subsampling (expected values)."""
+    before = int(np.asarray(counts).sum())
+    after = expected_survivors(counts, sample)
+    return Survival(before, after, expected_pairs(before, window), expected_pairs(after, window))

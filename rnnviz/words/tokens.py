@@ -27,8 +27,17 @@ MIN_WORDS = 2  # distinct words needed to have anything to predict
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case words of ``text`` in order ("The quick, brown fox." -> the quick brown fox)."""
-    return _WORD.findall(text.lower())
+    """Lower-case words of ``text`` in order ("The quick, brown fox." -> the quick brown fox).
+
+    Words are found in the original text and lowered one by one: lowering first can
+    change the text ("\u0130" becomes "i" plus a combining dot, which split the word)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) of every word of ``text``: the words of ``tokenize`` with where
+    they stand in the original text, so a page can colour them in place."""
+    return [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 @dataclass(frozen=True)
@@ -124,13 +133,27 @@ BUILTIN = ("shakespeare",)  # the built-in corpora that are prose or verse, not 
 
 
 @functools.lru_cache(maxsize=8)
-def builtin(name: str = "shakespeare", min_count: int = 5) -> WordCorpus:
-    """A built-in corpus as words (cached; treat it as read-only)."""
+def builtin(name: str = "shakespeare", min_count: int = 5, max_words: int | None = None) -> WordCorpus:
+    """A built-in corpus as words (cached; treat it as read-only). ``max_words`` keeps only
+    the most frequent words (the others are dropped from the stream, as rare words are)."""
     if name not in BUILTIN:
         raise ValueError(f"Unknown word corpus {name!r}. Choose one of: {', '.join(BUILTIN)}.")
     base = corpora.load(name)
     tokens = tokenize(base.text)
-    vocab = WordVocab.from_tokens(tokens, min_count=min_count)
+    vocab = WordVocab.from_tokens(tokens, min_count=min_count, max_words=max_words)
     ids = vocab.encode(tokens)
     ids.setflags(write=False)
     return WordCorpus(name, vocab, ids, len(tokens), base.description)
+
+
+def choose(source: str, max_words: int | None = None, data: bytes | None = None, paste: str | None = None
+           ) -> WordCorpus:
+    """The corpus a page's choice names: a built-in one (``max_words`` most frequent words,
+    or all used 5+ times), else uploaded bytes, else pasted text (every word kept)."""
+    if source in BUILTIN:
+        return builtin(source, 5, max_words)
+    if data:
+        return from_bytes(data, "uploaded file", min_count=1)
+    if paste and paste.strip():
+        return from_text(paste, "pasted text", min_count=1)
+    raise ValueError("Upload a text file or paste some text first, or choose Shakespeare.")

@@ -16,7 +16,7 @@ every view works the same on all three.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,10 +26,15 @@ class Projection:
     words: tuple[str, ...]
     coords: np.ndarray  # (n, 2)
     explained: tuple[float, float]  # share of the words' variance along each axis
+    extra: tuple[str, ...] = ()  # named points placed on the same axes (not used to fit them)
+    extra_coords: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def point(self, word: str) -> tuple[float, float]:
-        i = self.words.index(word)
-        return float(self.coords[i, 0]), float(self.coords[i, 1])
+        if word in self.words:
+            c = self.coords[self.words.index(word)]
+        else:
+            c = self.extra_coords[self.extra.index(word)]
+        return float(c[0]), float(c[1])
 
 
 def pca_2d(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
@@ -138,15 +143,64 @@ class Embeddings:
             sims[list(query - {e})] = -np.inf
         return int((sims > sims[e]).sum()) + 1
 
-    def project(self, words) -> Projection:
-        """PCA of the given words' vectors to 2-D."""
+    def project(self, words, *, extra: dict | None = None, normalise: bool = False) -> Projection:
+        """PCA of the given words' vectors to 2-D.
+
+        ``extra`` maps names to vectors (e.g. the point king - man + woman) that are
+        placed on the same two axes without taking part in choosing them. With
+        ``normalise`` the unit vectors are projected: the space cosines and analogies
+        live in.
+        """
         words = tuple(dict.fromkeys(words))
-        X = np.stack([self.vector(w) for w in words]) if words else np.zeros((0, self.dim))
-        coords, _, explained = pca_2d(X)
-        return Projection(words, coords, explained)
+        rows = (lambda w: self.unit[self.index(w)]) if normalise else self.vector
+        X = np.stack([rows(w) for w in words]).astype(np.float64) if words else np.zeros((0, self.dim))
+        coords, dirs, explained = pca_2d(X)
+        names = tuple(extra or ())
+        if names:
+            E = np.stack([np.asarray(extra[n], dtype=np.float64) for n in names])
+            extra_coords = (E - X.mean(axis=0)) @ dirs.T
+        else:
+            extra_coords = np.zeros((0, 2))
+        return Projection(words, coords, explained, names, extra_coords)
+
+    def analogy_projection(self, a: str, b: str, c: str, answers=()) -> Projection:
+        """The analogy a - b + c on a plane: b, a, c, the given answers and the point
+        a - b + c itself (named "a - b + c"), all as unit vectors."""
+        target, _ = self._analogy_target(a, b, c)
+        return self.project([b, a, c, *answers], extra={analogy_label(a, b, c): target}, normalise=True)
+
+
+def analogy_label(a: str, b: str, c: str) -> str:
+    return f"{a} \u2212 {b} + {c}"
 
 
 def from_char_model(model, vocab, name: str = "character model") -> Embeddings:
     """A character model's input embedding table (one row per character) as Embeddings."""
     W = model.embed.weight.detach().cpu().numpy().copy()
     return Embeddings(vocab.chars, W, name)
+
+
+def char_group(ch: str) -> str:
+    """A character's kind, to colour a character model's embedding plot."""
+    if ch.isspace():
+        return "space or line break"
+    if ch.isdigit():
+        return "digit"
+    if ch.isalpha():
+        if ch.lower() in "aeiou":
+            return "vowel" + (" (capital)" if ch.isupper() else "")
+        return "consonant" + (" (capital)" if ch.isupper() else "")
+    return "punctuation or symbol"
+
+
+def neighbour_table(emb: Embeddings, words, k: int = 8,
+                    exclude_query: bool = True) -> tuple[dict[str, list[str]], list[str]]:
+    """The ``k`` nearest neighbours of each word as columns of "word (cosine)" cells,
+    and the words ``emb`` does not know (left out of the columns)."""
+    columns, missing = {}, []
+    for w in dict.fromkeys(words):
+        if w not in emb:
+            missing.append(w)
+            continue
+        columns[w] = [f"{n} ({c:.2f})" for n, c in emb.neighbours(w, k, exclude_query=exclude_query)]
+    return columns, missing
