@@ -59,6 +59,9 @@ PAGES = {
         st.Page("pages/gates.py", title="LSTM gates", icon=":material/tune:"),
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
     ],
+    "Structures": [
+        st.Page("pages/seq2seq.py", title="Seq2seq & attention", icon=":material/translate:"),
+    ],
 }
 
 from rnnviz.ui import session, state  # noqa: E402  (after set_page_config; it may show a notice)

@@ -19,7 +19,7 @@ def data():
 @pytest.fixture(scope="module")
 def bundled():
     torch.set_num_threads(1)
-    return ck.load(ck.BUNDLED["additive"])
+    return ck.load(ck.BUNDLED["attention"])
 
 
 def _reference(model, vocab, text):
