@@ -11,19 +11,17 @@ import streamlit as st
 from rnnviz.plots import seq2seq as P
 from rnnviz.seq2seq import checkpoint as ck
 from rnnviz.seq2seq import dates, explain
-from rnnviz.seq2seq.model import ATTENTIONS, CELLS, decode_steps
+from rnnviz.seq2seq.model import ATTENTIONS, CELLS, LABELS, decode_steps
 from rnnviz.seq2seq.trainer import TrainSettings, race
 from rnnviz.ui import charts, live, page, present, session
 from rnnviz.ui import html as H
 
-ss = st.session_state
 VIEWS = {"race": "Race", "map": "Attention map", "decode": "Step by step", "explain": "Does attention explain it?",
          "length": "Accuracy by length"}
 SOURCES = {"bundled": "Bundled models", "live": "Your race"}
 GROUP = "seq2seq"
 STEP_BUDGETS = (100, 200, 300, 500, 1000, 2000)
 TEST_SIZES = (100, 200, 500, 1000, 2000)
-DEFAULT_TEXT = "jeudi 25 juin 2009"
 
 
 @st.cache_resource(show_spinner="Writing 23,000 dates in eight languages (once per server)…")
@@ -48,8 +46,7 @@ def _measure(what, cp, n):
 
 
 def _label(cp):
-    att = cp.model.config.attention
-    return "without attention" if att == "none" else f"with {'dot-product' if att == 'dot' else 'additive'} attention"
+    return LABELS[cp.model.config.attention]
 
 
 def _pair(source):
@@ -64,7 +61,7 @@ def _result(what, source, cp, kind, n=None):
     """A test-set measurement: cached for the bundled models, on request for the race's."""
     if source != "live" or not session.get_group(GROUP):
         return _bundled_result(what, kind, n)
-    store = ss.setdefault("s2s_results", {})
+    store = st.session_state.setdefault("s2s_results", {})
     if st.button(f"Measure {_label(cp)} at step {cp.card['steps']:,}", key=f"s2s_run_{what}_{kind}"):
         with st.spinner("Decoding the test dates…"):
             store[(what, kind, n)] = (cp.card["steps"], _measure(what, cp, n))
@@ -81,7 +78,6 @@ def _decoding(cp, text):
         return decode_steps(cp.model, cp.in_vocab, text)
     except ValueError as e:
         st.error(H.md(e))
-        return None
 
 
 def _map(cp, text, key):
@@ -92,7 +88,17 @@ def _map(cp, text, key):
     return d
 
 
-# ---------------------------------------------------------------- views
+def _live(render, group):
+    """``render`` in the live panel while ``group`` exists; when its last runner stops,
+    one full rerun lets the fragment stop ticking."""
+    def body(polling):
+        if polling and not any(r.active for r in group.values()):
+            st.rerun()
+        render(polling)
+
+    if not group:
+        return render(False)
+    live.live_panel(body, runner=next((r for r in group.values() if r.active), next(iter(group.values()))))
 
 
 def view_race(source, text):
@@ -100,15 +106,14 @@ def view_race(source, text):
     with present.controls("Race settings"):
         c = st.columns(4)
         att = c[0].segmented_control("Attention", [a for a in ATTENTIONS if a != "none"], key="s2s_att",
-                                     default="additive", bind="query-params", disabled=bool(group),
+                                     default="additive", bind="query-params", disabled=bool(group), required=True,
                                      format_func={"additive": "Additive", "dot": "Dot product"}.get)
         cell = c[1].segmented_control("Cell", CELLS, key="s2s_cell", default="gru", bind="query-params",
-                                      format_func=str.upper, disabled=bool(group))
+                                      format_func=str.upper, disabled=bool(group), required=True)
         bidir = c[2].toggle("Bidirectional encoder", value=True, key="s2s_bidir", bind="query-params",
                             disabled=bool(group))
-        budget = c[3].select_slider("Steps", STEP_BUDGETS, value=500, key="s2s_steps", bind="query-params",
-                                    disabled=bool(group))
-        b = st.columns(4)
+        budget = c[3].select_slider("Step limit", STEP_BUDGETS, value=500, key="s2s_steps", bind="query-params")
+        b = st.columns([2, 1, 1, 4])
         if b[0].button("Start the race", type="primary", disabled=bool(group)):
             settings = TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive")
             with st.spinner("Preparing both models…"):
@@ -116,28 +121,31 @@ def view_race(source, text):
             group = session.new_group(GROUP, {"attention": a, "none": n}, max_steps=budget)
             for r in group.values():
                 r.start()
+        for r in group.values():  # the step limit may change during a race
+            r.max_steps = budget
         running = any(r.active for r in group.values())
-        if b[1].button("Pause" if running else "Resume", disabled=not group):
+        if b[1].button("Pause" if running else "Train", disabled=not group):
             for r in (group.values() if running else session.revive_group(GROUP).values()):
-                r.pause() if running else r.start()
+                (r.pause if running else r.start)()
             st.rerun()
         if b[2].button("Reset", disabled=not group):
             session.drop_group(GROUP)
-            ss.pop("s2s_results", None)
+            st.session_state.pop("s2s_results", None)
             st.rerun()
     if not group:
         st.info("Press **Start the race**: two models with the same data, seed and size start from random "
                 "weights, one with attention and one without. The curves and the attention map update live.")
         return
-    live.live_panel(lambda polling: _race_panel(group, text), key="s2s_race_panel",
-                    runners=list(group.values()))
+    _live(lambda polling: _race_panel(group, text), group)
 
 
 def _race_panel(group, text):
     snaps = {k: r.snapshot() for k, r in group.items()}
     cps = {k: r.checkpoint_copy() for k, r in group.items()}
-    for k, r in group.items():
-        st.caption(f"{_label(cps[k]).capitalize()}: {live.status_line(r, snaps[k])}")
+    for col, (k, r) in zip(st.columns(2), group.items()):
+        with col:
+            st.markdown(f"**{_label(cps[k]).capitalize()}**")
+            live.status_line(r, snaps[k])
     runs = {_label(cps[k]): {"accuracy": s.accuracy, "loss": s.loss, "attention": s.extra["attention"]}
             for k, s in snaps.items()}
     cols = st.columns(1 if present.presenting() else 2)
@@ -157,8 +165,7 @@ def view_map(source, text):
         if step is not None:
             st.caption(f"The race's model at step {step:,}" + (" (updating while it trains)." if polling else "."))
 
-    group = session.get_group(GROUP) if source == "live" else {}
-    live.live_panel(render, key="s2s_map_panel", runners=list(group.values()))
+    _live(render, session.get_group(GROUP) if source == "live" else {})
 
 
 def view_decode(source, text):
@@ -171,7 +178,7 @@ def view_decode(source, text):
     wrote = "".join(x.char for x in d.steps[:i])
     st.markdown(f"The decoder has written “{H.md(wrote) or ' '}” and now writes **{H.md(s.char)}** "
                 f"({s.prob:.1%} sure). Where it looked (darker = more weight, the strongest underlined):")
-    top = max(range(len(s.attention)), key=s.attention.__getitem__)
+    top = s.looked_at
     charts.html_view(H.char_spans(d.text, [H.diverging_rgb(w, 0, 1) for w in s.attention],
                                   [f"{H.describe_char(c)}: weight {w:.3f}" for c, w in zip(d.text, s.attention)],
                                   bold=[j == top for j in range(len(d.text))], max_height=80),
@@ -179,9 +186,8 @@ def view_decode(source, text):
     charts.chart(P.top5(s, title=f"Its five best guesses for character {i + 1}"), key="s2s_top5", name="top5")
     with present.controls("Every step"):
         st.dataframe([{"step": k + 1, "wrote": x.char, "sure": f"{x.prob:.1%}",
-                       "looked most at": f"{d.text[j]!r} (position {j + 1})",
-                       "top 5": "  ".join(f"{c} {p:.0%}" for c, p in x.top5)}
-                      for k, x in enumerate(d.steps) for j in [max(range(len(x.attention)), key=x.attention.__getitem__)]],
+                       "looked most at": f"{d.text[x.looked_at]!r} (position {x.looked_at + 1})",
+                       "top 5": "  ".join(f"{c} {p:.0%}" for c, p in x.top5)} for k, x in enumerate(d.steps)],
                      hide_index=True)
 
 
@@ -233,7 +239,7 @@ def main():
         if source == "live" and not session.get_group(GROUP):
             st.info("There is no race yet, so these are the bundled models. Start one in the **Race** view.")
             source = "bundled"
-    text = st.text_input("A date to translate", DEFAULT_TEXT, key="s2s_text", bind="query-params",
+    text = st.text_input("A date to translate", "jeudi 25 juin 2009", key="s2s_text", bind="query-params",
                          help=f"Any date in one of the eight languages, up to {dates.MAX_INPUT_LEN} characters.")
     {"race": view_race, "map": view_map, "decode": view_decode, "explain": view_explain,
      "length": view_length}[view](source, text)
