@@ -113,7 +113,7 @@ def view_race(source, text):
         bidir = c[2].toggle("Bidirectional encoder", value=True, key="s2s_bidir", bind="query-params",
                             disabled=bool(group))
         budget = c[3].select_slider("Step limit", STEP_BUDGETS, value=500, key="s2s_steps", bind="query-params")
-        b = st.columns([2, 1, 1, 4])
+        b = st.columns([1.4, 1, 1, 5])
         if b[0].button("Start the race", type="primary", disabled=bool(group)):
             settings = TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive")
             with st.spinner("Preparing both models…"):
@@ -152,10 +152,10 @@ def _race_panel(group, text):
     with cols[0]:
         charts.chart(P.race(runs, "accuracy"), key="s2s_race_acc", name="race-exact-match")
     with cols[-1]:
-        charts.chart(P.race(runs, "loss"), key="s2s_race_loss", name="race-loss")
-    if _map(cps["attention"], text, "s2s_race_map") is not None:
-        other = decode_steps(cps["none"].model, cps["none"].in_vocab, text).output
-        st.caption(f"Without attention the model writes {other}; it has no map to show.")
+        if _map(cps["attention"], text, "s2s_race_map") is not None:
+            other = decode_steps(cps["none"].model, cps["none"].in_vocab, text).output
+            st.caption(f"Without attention the model writes {other}; it has no map to show.")
+    charts.chart(P.race(runs, "loss"), key="s2s_race_loss", name="race-loss")
 
 
 def view_map(source, text):

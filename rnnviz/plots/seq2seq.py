@@ -39,7 +39,9 @@ def attention_map(decoding, title: str = "Where the decoder looked") -> go.Figur
                      title="input character", side="top")
     fig.update_yaxes(tickvals=list(range(z.shape[0])), ticktext=[_label(s.char) for s in decoding.steps],
                      title="output character", autorange="reversed")
-    fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=80, b=20), uirevision="attention")
+    # the title sits above the input characters and their axis title (the x axis is on top)
+    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=380,
+                      margin=dict(l=60, r=20, t=110, b=20), uirevision="attention")
     return fig
 
 
