@@ -62,6 +62,9 @@ PAGES = {
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
         st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
+    "Structures": [
+        st.Page("pages/seq2seq.py", title="Seq2seq & attention", icon=":material/translate:"),
+    ],
 }
 
 from rnnviz.ui import links, present, session, state  # noqa: E402  (after set_page_config; it may show a notice)

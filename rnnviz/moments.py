@@ -154,5 +154,23 @@ MOMENTS += [
 
 
 # ---------------------------------------------------------------- seq2seq (pages/seq2seq.py)
+MOMENTS += [
+    Moment("attention", "The race: with and without attention", "pages/seq2seq.py",
+           {"s2s_view": "Race", "s2s_steps": "300"},
+           "Press Start the race: the model with attention passes 90 % exact match in far fewer steps, "
+           "and its attention map sharpens while you watch."),
+    Moment("attention", "An attention map for an American date", "pages/seq2seq.py",
+           {"s2s_view": "Attention map", "s2s_text": "Thursday, December 31, 2009"},
+           "The month comes first here: the rows for the month digits light up 'December', the year rows "
+           "the four year digits."),
+    Moment("attention", "Where the decoder looks for the month", "pages/seq2seq.py",
+           {"s2s_view": "Step by step", "s2s_text": "mercredi 31 décembre 2008", "s2s_pos": "6"},
+           "Character 6 is the month's second digit: the decoder looks at the French month name, and its "
+           "top-5 shows how sure it is."),
+    Moment("attention", "Does attention explain the output?", "pages/seq2seq.py",
+           {"s2s_view": "Does attention explain it?", "s2s_n": "500"},
+           "Blanking the most-attended character changes the output far more often than blanking a random "
+           "one, except for the dashes, which never depend on the input."),
+]
 
 

@@ -57,6 +57,14 @@ MODELS = {
         "--steps 1500 --decay --seed 0 --data-seed 0",
         "rnnviz.seq2seq.cli",
     ),
+    "dates_no_attention": (
+        "Date translator without attention: bidirectional GRU 2x32 encoder, GRU-64 decoder that sees only "
+        "the encoder's final states (the one-vector bottleneck); human-readable dates in eight locales -> "
+        "ISO yyyy-MM-dd.",
+        "--attention none --cell gru --enc-hidden 32 --dec-hidden 64 --batch-size 100 --lr 5e-3 "
+        "--steps 1500 --decay --seed 0 --data-seed 0",
+        "rnnviz.seq2seq.cli",
+    ),
 }
 
 

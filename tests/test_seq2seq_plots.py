@@ -39,3 +39,12 @@ def test_the_other_figures_build_from_library_results():
     assert sum(fig.data[0].customdata) == 60
     fig = P.attention_test(explain.attention_test(m, data, limit=20))
     assert len(fig.data[0].y) == 10
+
+
+def test_top5_bars_put_the_greedy_choice_on_top_and_escape_labels():
+    step = DecodeStep("<", 0.6, None, [("<", 0.6), ("0", 0.2), ("1", 0.1), ("2", 0.06), ("3", 0.04)])
+    fig = P.top5(step)
+    bar = fig.data[0]
+    assert list(fig.layout.yaxis.ticktext) == ["3", "2", "1", "0", "&lt;"]  # plotly draws bottom-up
+    assert list(bar.x) == pytest.approx([4.0, 6.0, 10.0, 20.0, 60.0])
+    assert bar.marker.color[-1] != bar.marker.color[0]  # the chosen character stands out

@@ -39,7 +39,9 @@ def attention_map(decoding, title: str = "Where the decoder looked") -> go.Figur
                      title="input character", side="top")
     fig.update_yaxes(tickvals=list(range(z.shape[0])), ticktext=[_label(s.char) for s in decoding.steps],
                      title="output character", autorange="reversed")
-    fig.update_layout(title=title, height=360, margin=dict(l=60, r=20, t=80, b=20), uirevision="attention")
+    # the title sits above the input characters and their axis title (the x axis is on top)
+    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=380,
+                      margin=dict(l=60, r=20, t=110, b=20), uirevision="attention")
     return fig
 
 
@@ -83,4 +85,19 @@ def attention_test(result) -> go.Figure:
     ])
     fig.update_layout(xaxis_title="output position (yyyy-MM-dd)", yaxis_title="output changed (%)",
                       yaxis_range=[0, 100], height=320, margin=dict(l=60, r=20, t=30, b=40))
+    return fig
+
+
+def top5(step, title: str = "") -> go.Figure:
+    """Horizontal bars of the decoder's five most likely next characters at one step
+    (a ``rnnviz.seq2seq.model.DecodeStep``); the chosen one (greedy) first."""
+    chars = [_label(c) for c, _ in step.top5][::-1]
+    probs = [100 * p for _, p in step.top5][::-1]
+    colors = ["#1f77b4" if i == len(chars) - 1 else "#9ecae1" for i in range(len(chars))]
+    fig = go.Figure(go.Bar(x=probs, y=list(range(len(chars))), orientation="h", marker_color=colors,
+                           text=[f"{p:.1f} %" for p in probs], textposition="auto",
+                           hovertemplate="%{customdata}: %{x:.2f} %<extra></extra>", customdata=chars))
+    fig.update_yaxes(tickvals=list(range(len(chars))), ticktext=chars, title="next character")
+    fig.update_layout(title=title, xaxis_title="probability (%)", xaxis_range=[0, 100], height=260,
+                      margin=dict(l=60, r=20, t=40 if title else 20, b=40), showlegend=False)
     return fig

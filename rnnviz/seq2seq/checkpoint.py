@@ -26,6 +26,8 @@ FORMAT = "rnnviz-seq2seq/1"
 MAX_BYTES = 20 * 1024 * 1024
 DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
 PRETRAINED = os.path.join(charckpt.PRETRAINED_DIR, "dates_attention")
+# The bundled pair: the same recipe with and without attention.
+BUNDLED = {"attention": PRETRAINED, "none": os.path.join(charckpt.PRETRAINED_DIR, "dates_no_attention")}
 
 
 @dataclass

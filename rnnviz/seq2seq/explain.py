@@ -6,6 +6,9 @@ symbol (a "blank" the model never saw inside a date) and decode again. If attent
 explains the output, output character i should change far more often than when a
 *random* other input character is blanked. Both rates are reported.
 
+``blank_each_top``: the same experiment for one typed date, position by position,
+so a student sees which blank changed which output character.
+
 ``accuracy_by_length``: exact match of a model on the test split, grouped by the
 length of the input text.
 """
@@ -16,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .dates import DateData, tensors
-from .model import Seq2Seq
+from .dates import DateData, Vocab, decode_output, tensors
+from .model import Seq2Seq, encode_texts
 
 
 @dataclass
@@ -35,11 +38,17 @@ def _blank(x, col):
     return x
 
 
-@torch.no_grad()
-def attention_test(model: Seq2Seq, data: DateData, limit: int | None = 1000, seed: int = 0) -> AttentionTest:
+def _no_attention(model: Seq2Seq):
     if model.config.attention == "none":
         raise ValueError("This model has no attention, so there is nothing to test: pick a model "
                          "trained with additive or dot-product attention.")
+
+
+@torch.no_grad()
+def attention_test(model: Seq2Seq, data: DateData, limit: int | None = 1000, seed: int = 0) -> AttentionTest:
+    """Blank each test date's most-attended input character, one output position at a
+    time, and count how often the output changes (see the module docstring)."""
+    _no_attention(model)
     x, lens, _ = tensors(data.test[:limit], data.in_vocab)
     ids, _, att = model.greedy(x, lens)
     top = att.argmax(dim=-1)  # (N, OUT_LEN)
@@ -57,6 +66,33 @@ def attention_test(model: Seq2Seq, data: DateData, limit: int | None = 1000, see
     c, cr, w = torch.stack(changed, 1), torch.stack(changed_rand, 1), torch.stack(whole, 1)
     return AttentionTest(positions=c.numel(), changed_top=float(c.mean()), changed_random=float(cr.mean()),
                          output_changed_top=float(w.mean()), per_position=[float(v) for v in c.mean(0)])
+
+
+@dataclass
+class Blanked:
+    """Output position ``position`` of one typed date, with its most-attended input character blanked."""
+
+    position: int
+    char: str  # the output character before blanking
+    index: int  # the most-attended input position
+    weight: float  # its attention weight
+    new_output: str  # the whole output after blanking it
+    changed: bool  # did output character ``position`` change?
+
+
+@torch.no_grad()
+def blank_each_top(model: Seq2Seq, vocab: Vocab, text: str) -> tuple[str, str, list[Blanked]]:
+    """For each output position of ``text``'s translation, blank the input character it
+    attended to most and decode again. Returns (checked text, output, one row per position)."""
+    _no_attention(model)
+    (text,), x, lens = encode_texts([text], vocab)
+    ids, _, att = model.greedy(x, lens)
+    top = att[0].argmax(dim=-1)  # (OUT_LEN,)
+    n = len(top)
+    new, _, _ = model.greedy(_blank(x.repeat(n, 1), top), lens.repeat(n))
+    out, news = decode_output(ids)[0], decode_output(new)
+    return text, out, [Blanked(i, out[i], int(top[i]), float(att[0, i, top[i]]), news[i],
+                               bool(new[i, i] != ids[0, i])) for i in range(n)]
 
 
 @dataclass

@@ -36,6 +36,9 @@ ATTENTIONS = ("none", "additive", "dot")
 MAX_WIDTH = 512
 
 
+LABELS = {"none": "without attention", "additive": "with additive attention", "dot": "with dot-product attention"}
+
+
 @dataclass
 class Seq2SeqConfig:
     in_vocab_size: int
@@ -182,6 +185,11 @@ class DecodeStep:
     prob: float
     attention: list[float] | None  # one weight per input character (None without attention)
     top5: list[tuple[str, float]]
+
+    @property
+    def looked_at(self) -> int | None:
+        """The input position with the most weight (None without attention)."""
+        return None if self.attention is None else max(range(len(self.attention)), key=self.attention.__getitem__)
 
 
 @dataclass

@@ -295,3 +295,45 @@ def live_checkpoint() -> ckpt.Checkpoint | None:
     if runner is None:
         return None
     return runner.checkpoint_copy()
+
+
+# ---------------------------------------------------------------- groups of lab runners
+# A lab that trains several models side by side (the seq2seq race: with and without
+# attention) keeps them as a named group beside the session's main run, so starting
+# a race does not end the student's character model. Each runner is an ordinary
+# BackgroundTrainer (workers, CPU slots, watchdog); the group ends with its session
+# by the watchdog (no poll for IDLE_TIMEOUT seconds). It is not in the address bar.
+GROUP_KEY = "rnnviz_runner_group:"
+
+
+def _group_runner(trainer, max_steps):
+    return BackgroundTrainer(trainer, threads=THREADS, chunk=CHUNK, max_steps=max_steps, max_wall=MAX_WALL,
+                             idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR)
+
+
+def get_group(name: str) -> dict[str, BackgroundTrainer]:
+    """The session's runners of group ``name`` (label -> runner; empty if none)."""
+    return st.session_state.get(GROUP_KEY + name) or {}
+
+
+def new_group(name: str, trainers: dict, *, max_steps: int | None = None) -> dict[str, BackgroundTrainer]:
+    """Wrap each trainer in a runner of group ``name`` (replacing the group's old ones)."""
+    drop_group(name)
+    group = {label: _group_runner(tr, max_steps) for label, tr in trainers.items()}
+    st.session_state[GROUP_KEY + name] = group
+    return group
+
+
+def revive_group(name: str) -> dict[str, BackgroundTrainer]:
+    """The group, with a fresh thread for every runner its watchdog had ended."""
+    group = {label: _group_runner(r.trainer, r.max_steps) if r.status == "stopped" else r
+             for label, r in get_group(name).items()}
+    if group:
+        st.session_state[GROUP_KEY + name] = group
+    return group
+
+
+def drop_group(name: str):
+    """Stop the group's runners and forget them."""
+    for r in (st.session_state.pop(GROUP_KEY + name, None) or {}).values():
+        r.stop(join=True)
