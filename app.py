@@ -52,7 +52,10 @@ PAGES = {
         st.Page("pages/lessons.py", title="Lessons", icon=":material/co_present:"),
         st.Page("pages/learn_hello.py", title="Hello, RNN", icon=":material/school:"),
     ],
-    "Words": [st.Page("pages/words_pipeline.py", title="Word2vec: text to pairs", icon=":material/format_quote:"), st.Page("pages/words_lab.py", title="Word2vec: train & explore", icon=":material/hub:")],
+    "Words": [
+        st.Page("pages/words_pipeline.py", title="Word2vec: text to pairs", icon=":material/format_quote:"),
+        st.Page("pages/words_lab.py", title="Word2vec: train & explore", icon=":material/hub:"),
+    ],
     "Train": [
         st.Page("pages/train.py", title="Train & sample", icon=":material/model_training:"),
     ],
