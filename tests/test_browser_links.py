@@ -28,8 +28,8 @@ def _settled(page):
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
     first = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = first.new_page()
-    page.set_default_timeout(120_000)
-    open_app(page, server, "deepnets", wait_text="Gradients by layer", timeout=120_000)
+    page.set_default_timeout(300_000)
+    open_app(page, server, "deepnets", wait_text="Gradients by layer", timeout=300_000)
     before = _figures(page)
     page.get_by_role("button", name="tanh").first.click()  # network A's activation
     page.wait_for_url(re.compile(r"dn_a_act=tanh"))
@@ -46,7 +46,7 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
 
     fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
     other = fresh.new_page()
-    other.set_default_timeout(120_000)
+    other.set_default_timeout(300_000)
     other.goto(link, wait_until="domcontentloaded")
     other.get_by_text("Gradients by layer").first.wait_for()
     _settled(other)
