@@ -1,0 +1,111 @@
+"""Intervention: hold cells at a value while the model writes. A suggested clamp
+value that still moves h (saturated cells flagged), and sampling with and without
+the clamp from the same seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def clamp_spec(layer: int, units, value: float, signal: str = "c") -> dict:
+    """{(layer, signal, unit): value} for ``rnnviz.sample.sample(clamp=...)``."""
+    if not np.isfinite(value):
+        raise ValueError("The clamp value must be a finite number.")
+    return {(int(layer), signal, int(u)): float(value) for u in units}
+
+
+def on_value(values, r: float = 1.0, q: float = 95.0) -> float:
+    """A value the cell really takes when it is "on" for a hypothesis: its q-th
+    percentile over a text when it correlates positively, its (100-q)-th when negatively."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0.0
+    return float(np.percentile(v, q if r >= 0 else 100.0 - q))
+
+
+SATURATED = 0.995  # |tanh| (or a gate's distance from 0/1) beyond which a change is invisible
+SATURATED_SHARE = 0.95  # a cell is flagged when it is saturated on this share of characters
+C_CLAMP_LIMIT = float(np.arctanh(0.95))  # beyond |c| = 1.83, tanh(c) hardly moves any more
+
+
+def saturation(values, signal: str) -> float:
+    """Share of characters on which the cell is saturated, so that changing its value
+    would hardly change the output: |tanh(c)| (for c), |value| (tanh(c), h, g, n, a
+    pre-activation of a tanh RNN) or the gate (i, f, o, r, z) within 0.005 of 0 or 1."""
+    v = np.asarray(values, dtype=np.float64)
+    if not v.size:
+        return 0.0
+    if signal == "c":
+        v = np.tanh(v)
+    if signal in ("i", "f", "o", "r", "z"):
+        return float(np.mean((v < 1 - SATURATED) | (v > SATURATED)))
+    return float(np.mean(np.abs(v) > SATURATED))
+
+
+def is_saturated(values, signal: str) -> bool:
+    return saturation(values, signal) >= SATURATED_SHARE
+
+
+@dataclass(frozen=True)
+class ClampSuggestion:
+    value: float
+    saturated: bool
+    note: str
+
+
+def clamp_suggestion(values, signal: str, r: float = 1.0) -> ClampSuggestion:
+    """A clamp value that moves the cell's output: what it does when it is "on" for a
+    hypothesis (``on_value``), kept where it still changes h.
+
+    h = o * tanh(c) only feels c through tanh, so a c value beyond +-1.83 (tanh 0.95)
+    is pulled back to that range. A cell saturated on almost every character (tanh(c)
+    near -1 all the time, say) has no "on" value that differs from its usual one:
+    then the suggestion is the opposite side, the one clamp that can change something.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ClampSuggestion(0.0, False, "No values to suggest from; 0 switches the cell off.")
+    sat = is_saturated(v, signal)
+    if signal in ("c", "h", "tanh_c"):
+        t = np.tanh(v) if signal == "c" else np.clip(v, -1.0, 1.0)
+        if sat:
+            side = -np.sign(np.median(t)) or 1.0
+            target = side * 0.9
+            note = (f"This cell is saturated: {saturation(v, signal):.0%} of the time "
+                    f"{'tanh(c)' if signal == 'c' else signal} is beyond ±{SATURATED}, so its usual values all "
+                    "act alike. The suggestion is the opposite side, where the output really changes.")
+        else:
+            target = float(np.clip(on_value(t, r), -0.95, 0.95))
+            note = ("Suggested: what this cell does when it is on for the hypothesis (95th percentile on "
+                    "this text, 5th if r is negative), kept inside the range where it still changes h.")
+        value = float(np.arctanh(target)) if signal == "c" else float(target)
+        return ClampSuggestion(round(value, 3), sat, note)
+    return ClampSuggestion(round(on_value(v, r), 3), sat,
+                           "Suggested: the 95th percentile of this value on this text (5th if r is negative).")
+
+
+@dataclass
+class ClampComparison:
+    plain: object  # rnnviz.sample.Sample
+    clamped: object
+    n_diff: int
+    first_diff: int | None
+
+
+def compare_clamp(model, vocab, clamp: dict, *, prime: str = "", length: int = 200, seed: int = 0,
+                  temperature: float = 1.0, top_k: int | None = None) -> ClampComparison:
+    """Sample twice from the same seed, without and with ``clamp``."""
+    from ..sample import sample
+
+    if not clamp:
+        raise ValueError("Choose at least one cell to clamp.")
+    kw = dict(length=length, prime=prime, temperature=temperature, top_k=top_k, seed=seed)
+    plain = sample(model, vocab, **kw)
+    clamped = sample(model, vocab, clamp=clamp, **kw)
+    diff = [i for i, (a, b) in enumerate(zip(plain.text, clamped.text)) if a != b]
+    n_diff = len(diff) + abs(len(plain.text) - len(clamped.text))
+    return ClampComparison(plain, clamped, n_diff, diff[0] if diff else None)
