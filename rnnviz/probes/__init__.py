@@ -42,20 +42,23 @@ from .features import (
     if_condition,
     indent_depth,
 )
-from .finder import CellMatrix, CellScore, rank_cells
+from .finder import ORDERS, CellMatrix, CellScore, Ranking, cell_order, rank_cells, top_cells
 from .hypotheses import BENCH_KEYS, DEFAULT_HYPOTHESIS, HYPOTHESES, Hypothesis, available, feature, hypothesis
 from .intervention import (
     C_CLAMP_LIMIT,
+    PRIMES,
     SATURATED,
     SATURATED_SHARE,
     ClampComparison,
     ClampSuggestion,
+    clamp_effect,
     clamp_spec,
     clamp_suggestion,
     compare_clamp,
     is_saturated,
     on_value,
     saturation,
+    written_share,
 )
 from .languages import CORPUS_LANGUAGE, EXTENSION_LANGUAGE, LANGUAGE_LABELS, LANGUAGES, language_for
 from .lexing import (
@@ -70,11 +73,12 @@ from .lexing import (
     _lex_text,
     lex,
 )
-from .linear import ProbeResult, fold_ids, linear_probe, probe_layers
+from .linear import ProbeResult, fold_ids, linear_probe, probe_layers, probe_rows
 from .patterns import MAX_PATTERN_CHARS, REGEX_SECONDS, compile_pattern, regex_feature
 from .report import (
     TRACE_BUDGET_BYTES,
     Measurement,
+    _parse_keys,
     bytes_per_char,
     check_length,
     html_report,
@@ -82,13 +86,21 @@ from .report import (
     max_chars,
     measure,
     report,
+    state_signals,
     trace_arrays,
 )
 from .selection import (
+    THETA,
+    UNBOUNDED,
+    BoxPick,
     Match,
+    bounded_signals,
+    box_pick,
     contrast,
+    default_selection,
     find_matches,
     first_selective,
+    near_misses,
     pattern_candidates,
     select_cells,
     why_no_cells,
@@ -96,15 +108,17 @@ from .selection import (
 
 __all__ = [  # today's names (private lexers too: the tests call them)
     "Excerpt", "context_start", "excerpt", "validation_excerpt", "INDENT_UNIT", "MAX_PROBE_CHARS",
-    "_line_index", "bracket_depth", "column", "if_condition", "indent_depth", "CellMatrix", "CellScore",
-    "rank_cells", "BENCH_KEYS", "DEFAULT_HYPOTHESIS", "HYPOTHESES", "Hypothesis", "available", "feature",
-    "hypothesis", "C_CLAMP_LIMIT", "SATURATED", "SATURATED_SHARE", "ClampComparison", "ClampSuggestion",
-    "clamp_spec", "clamp_suggestion", "compare_clamp", "is_saturated", "on_value", "saturation",
-    "CORPUS_LANGUAGE", "EXTENSION_LANGUAGE", "LANGUAGE_LABELS", "LANGUAGES", "language_for", "ELIDED_END",
-    "ELIDED_START", "ELIDED_START_LOWER", "Lexed", "_apostrophes", "_lex_c", "_lex_python_small",
-    "_lex_python_tokenize", "_lex_text", "lex", "ProbeResult", "fold_ids", "linear_probe", "probe_layers",
+    "_line_index", "bracket_depth", "column", "if_condition", "indent_depth", "ORDERS", "CellMatrix",
+    "CellScore", "Ranking", "cell_order", "rank_cells", "top_cells", "BENCH_KEYS", "DEFAULT_HYPOTHESIS",
+    "HYPOTHESES", "Hypothesis", "available", "feature", "hypothesis", "C_CLAMP_LIMIT", "PRIMES", "SATURATED",
+    "SATURATED_SHARE", "ClampComparison", "ClampSuggestion", "clamp_effect", "clamp_spec", "clamp_suggestion",
+    "compare_clamp", "is_saturated", "on_value", "saturation", "written_share", "CORPUS_LANGUAGE",
+    "EXTENSION_LANGUAGE", "LANGUAGE_LABELS", "LANGUAGES", "language_for", "ELIDED_END", "ELIDED_START",
+    "ELIDED_START_LOWER", "Lexed", "_apostrophes", "_lex_c", "_lex_python_small", "_lex_python_tokenize",
+    "_lex_text", "lex", "ProbeResult", "fold_ids", "linear_probe", "probe_layers", "probe_rows",
     "MAX_PATTERN_CHARS", "REGEX_SECONDS", "compile_pattern", "regex_feature", "TRACE_BUDGET_BYTES",
-    "Measurement", "bytes_per_char", "check_length", "html_report", "main", "max_chars", "measure", "report",
-    "trace_arrays", "Match", "contrast", "find_matches", "first_selective", "pattern_candidates",
-    "select_cells", "why_no_cells",
+    "Measurement", "_parse_keys", "bytes_per_char", "check_length", "html_report", "main", "max_chars",
+    "measure", "report", "state_signals", "trace_arrays", "THETA", "UNBOUNDED", "BoxPick", "Match",
+    "bounded_signals", "box_pick", "contrast", "default_selection", "find_matches", "first_selective",
+    "near_misses", "pattern_candidates", "select_cells", "why_no_cells",
 ]

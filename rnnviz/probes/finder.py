@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .intervention import SATURATED_SHARE, saturation
+
+# How the explorer orders the cells of one (layer, signal): URL value -> label template.
+ORDERS = {"r": "by |r| with {hyp}", "std": "by activity (std)", "number": "by cell number"}
 
 @dataclass(frozen=True)
 class CellScore:
@@ -101,6 +105,12 @@ class CellMatrix:
     def nbytes(self) -> int:
         return int(self.X.nbytes)
 
+    def r_of(self, r, layer: int, signal: str) -> np.ndarray:
+        """The part of an all-columns vector ``r`` (e.g. from ``correlate``) that belongs to one
+        (layer, signal), in cell order."""
+        s, e = self.offsets[(layer, signal)]
+        return np.asarray(r)[s:e]
+
     def column_of(self, layer: int, signal: str, unit: int) -> np.ndarray:
         j = np.flatnonzero((self.layer == layer) & (self.signal == signal) & (self.unit == unit))
         if not len(j):
@@ -111,3 +121,56 @@ class CellMatrix:
 def rank_cells(arrays: dict, y, k: int = 10) -> list[CellScore]:
     """Convenience: rank every (layer, signal, cell) of ``arrays`` against feature y."""
     return CellMatrix(arrays).rank(y, k)
+
+
+def cell_order(block, r, how: str = "r") -> np.ndarray:
+    """Cell numbers of one (layer, signal) in the order ``how`` (a key of ``ORDERS``):
+    largest |r| first, most active (largest std over the text) first, or by number.
+    Ties keep the lower cell number first."""
+    block = np.asarray(block)
+    if how == "r":
+        return np.argsort(-np.abs(np.asarray(r)), kind="stable")
+    if how == "std":
+        return np.argsort(-block.std(axis=0), kind="stable")
+    if how == "number":
+        return np.arange(block.shape[1])
+    raise ValueError(f"Unknown cell order {how!r}; choose one of {', '.join(ORDERS)}.")
+
+
+@dataclass
+class Ranking:
+    """The finder's answer: the best cells and, for each, its share of saturated characters."""
+
+    cells: list  # CellScore, largest |r| first
+    saturation: list  # float per cell in ``cells``
+    n_ranked: int  # how many columns took part
+
+    def rows(self, signal_labels: dict) -> list[dict]:
+        """One table row per cell (layer counted from 1, the signal's long name)."""
+        return [{"rank": i + 1, "layer": c.layer + 1, "signal": signal_labels.get(c.signal, c.signal),
+                 "cell": c.unit, "r": round(c.r, 3), "r²": round(c.r * c.r, 3),
+                 "saturated": f"{'yes' if s >= SATURATED_SHARE else 'no'} ({s:.0%})"}
+                for i, (c, s) in enumerate(zip(self.cells, self.saturation))]
+
+    @property
+    def any_saturated(self) -> bool:
+        return any(s >= SATURATED_SHARE for s in self.saturation)
+
+
+def top_cells(cm: CellMatrix, r, *, signals=None, k: int = 6, skip_saturated: bool = False) -> Ranking:
+    """The ``k`` columns of ``cm`` with the largest |r| among ``signals`` (all when None or
+    empty), skipping saturated ones when asked. Saturation is only measured as far down
+    the ranking as needed."""
+    r = np.asarray(r)
+    mask = np.isin(cm.signal, list(signals)) if signals else np.ones(len(r), dtype=bool)
+    idx = np.flatnonzero(mask)
+    picked, sats = [], []
+    for j in idx[np.argsort(-np.abs(r[idx]), kind="stable")]:
+        s = saturation(cm.X[:, j], str(cm.signal[j]))
+        if skip_saturated and s >= SATURATED_SHARE:
+            continue
+        picked.append(int(j))
+        sats.append(s)
+        if len(picked) >= int(k):
+            break
+    return Ranking(cm.scores(r, picked), sats, len(idx))

@@ -109,3 +109,23 @@ def compare_clamp(model, vocab, clamp: dict, *, prime: str = "", length: int = 2
     diff = [i for i, (a, b) in enumerate(zip(plain.text, clamped.text)) if a != b]
     n_diff = len(diff) + abs(len(plain.text) - len(clamped.text))
     return ClampComparison(plain, clamped, n_diff, diff[0] if diff else None)
+
+
+# What the model continues in the Intervene view: a string just opened, so that a
+# string or quote cell has something to do.
+PRIMES = {"python": 'def greet(name):\n    print("', "c": 'int main(void) {\n    printf("', "text": '"'}
+
+
+def written_share(smp, key: str, language: str, pattern: str | None = None) -> float:
+    """The mean of hypothesis ``key`` over what a sample wrote (its prime left out, but
+    lexed first, so a string the prime opened counts): the share of characters inside
+    a string, the mean indentation, ... 0 when nothing was written."""
+    from .hypotheses import feature
+
+    f = feature(key, smp.full_text, language, pattern=pattern)[len(smp.prime):]
+    return float(f.mean()) if len(f) else 0.0
+
+
+def clamp_effect(res: ClampComparison, key: str, language: str, pattern: str | None = None):
+    """(without, with): ``written_share`` of the plain and the clamped sample."""
+    return written_share(res.plain, key, language, pattern), written_share(res.clamped, key, language, pattern)

@@ -153,3 +153,16 @@ def probe_layers(arrays: dict, y, layers, signals=("h", "c"), **kw) -> dict:
         if cols:
             out[k] = linear_probe(np.concatenate(cols, axis=1), y, **kw)
     return out
+
+
+def probe_rows(results: dict, signals) -> list[dict]:
+    """One table row per layer of ``probe_layers``' results (layers counted from 1)."""
+    rows = []
+    for k, p in results.items():
+        row = {"layer": k + 1, "inputs": f"{p.n_features} ({' and '.join(signals)})",
+               "probe R² (held out)": round(p.r2, 3), "best single cell R² (held out)": round(p.best_cell_r2, 3)}
+        if p.accuracy is not None:
+            row["probe accuracy"] = f"{p.accuracy:.1%}"
+            row["always guess majority"] = f"{p.baseline:.1%}"
+        rows.append(row)
+    return rows

@@ -31,6 +31,14 @@ def trace_arrays(model, ids) -> dict:
     return {(k, s): tr.numpy(k, s).copy() for k in range(len(tr.layers)) for s in tr.signals()}
 
 
+def state_signals(cell: str) -> tuple[str, ...]:
+    """The state a linear probe reads and a clamp can hold: h, plus the memory c when the
+    cell type has one."""
+    from ..models import SIGNALS
+
+    return tuple(s for s in ("h", "c") if s in SIGNALS[cell])
+
+
 TRACE_BUDGET_BYTES = 1 << 30  # memory one measurement may use for traces and probes (1 GiB)
 
 
@@ -41,7 +49,7 @@ def bytes_per_char(config) -> int:
     from ..models import SIGNALS
 
     n_sig = len(SIGNALS[config.cell])
-    n_state = 2 if config.cell == "lstm" else 1
+    n_state = len(state_signals(config.cell))
     return 4 * config.layers * config.hidden * n_sig * 3 + 8 * config.hidden * n_state * 2
 
 
@@ -83,7 +91,7 @@ def measure(checkpoint, text: str, *, language: str, keys, prefix: str = "", top
             feature(key, text[:1], language)
     arrays = trace_arrays(checkpoint.model, checkpoint.vocab.encode(text))
     cm = CellMatrix(arrays)
-    state = ("h", "c") if cfg.cell == "lstm" else ("h",)
+    state = state_signals(cfg.cell)
     out, feats = {"chars": len(text), "language": language, "corpus": (checkpoint.card or {}).get("corpus")}, {}
     for key in keys:
         y = feature(key, text, language, prefix=prefix, pattern=pattern)

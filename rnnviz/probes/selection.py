@@ -130,3 +130,65 @@ def find_matches(S, cells, theta: float, length: int, *, exclude=None, min_frac:
         out.append(Match(int(s), int(e), float(min(n, L) / max(n, L) * frac[s:e].mean())))
     out.sort(key=lambda m: (-m.score, m.start))
     return out[:top]
+
+
+UNBOUNDED = ("c", "pre")  # signals without a fixed range: one threshold would mean different things
+THETA = {True: (0.0, 1.0, 0.8), False: (-1.0, 1.0, 0.3)}  # gate? -> (lowest, highest, default) threshold
+
+
+def bounded_signals(signals) -> list[str]:
+    """The signals a single threshold θ can be applied to (gates in [0, 1], tanh in [-1, 1])."""
+    return [s for s in signals if s not in UNBOUNDED]
+
+
+def default_selection(S, text: str, language: str, y=None, *, prefix: str = "", lo: int = 0,
+                      hi: int | None = None, theta: float = 0.3, margin: int = 3) -> tuple[int, int]:
+    """A first selection that shows the idea: the first candidate (a span of the 0/1
+    hypothesis ``y``, a string, an indentation) on which some cell of ``S`` does switch
+    on; else the first candidate; else ten characters near ``lo``."""
+    hi = len(text) if hi is None else hi
+    cands = pattern_candidates(text, language, y, prefix=prefix, lo=lo, hi=hi)
+    return first_selective(S, cands, theta, margin) or (cands[0] if cands else (lo + 10, min(hi, lo + 20)))
+
+
+def near_misses(S, a: int, b: int, margin: int = 3, *, floor: float = -1.0, k: int = 3) -> str:
+    """The ``k`` cells closest to matching [a, b): their lowest value inside and highest
+    around it (``floor`` stands in for "around" at the ends of the text)."""
+    inside, off = contrast(S, a, b, margin)
+    near = np.argsort(-(inside - np.where(np.isfinite(off), off, floor)), kind="stable")[:k]
+    return "; ".join(f"cell {int(c)}: lowest inside {float(inside[c]):+.2f}, highest around "
+                     + (f"{float(off[c]):+.2f}" if np.isfinite(off[c]) else "none") for c in near)
+
+
+@dataclass(frozen=True)
+class BoxPick:
+    a: int  # first character (text position)
+    b: int  # one past the last character
+    cells: list  # cell numbers of the rows inside the box, top to bottom
+
+
+def box_pick(box: dict, rows, x0: int, width: int) -> BoxPick:
+    """The characters and cells under a Plotly box selection on ``cells_time_heatmap``.
+
+    ``box`` has "x" and "y" ranges in data coordinates (x: text positions from ``x0``,
+    ``width`` characters shown; y: row index, ``rows`` = the cell number of each row).
+    A character or row counts when the box covers its centre; a box thinner than one
+    still picks the one it touches. Everything is clipped to what is shown.
+    """
+    if not rows or width < 1:
+        raise ValueError("The heatmap shows no cells or no characters.")
+    xs = sorted(float(v) for v in box.get("x", [x0, x0]))
+    ys = sorted(float(v) for v in box.get("y", [0, 0]))
+    a, b = _covered(xs[0], xs[-1], x0, x0 + width)
+    r0, r1 = _covered(ys[0], ys[-1], 0, len(rows))
+    return BoxPick(a, b, [int(c) for c in rows[r0:r1]])
+
+
+def _covered(u0: float, u1: float, lo: int, hi: int) -> tuple[int, int]:
+    """The integers in [lo, hi) whose centre lies in [u0, u1], as a range; at least one."""
+    a, b = int(np.ceil(u0)), int(np.floor(u1)) + 1
+    if b <= a:  # the box lies between two centres: take the nearest one
+        a = int(np.floor((u0 + u1) / 2 + 0.5))
+        b = a + 1
+    a = int(np.clip(a, lo, hi - 1))
+    return a, int(np.clip(b, a + 1, hi))
