@@ -32,7 +32,8 @@ character of a text (``1`` inside a string, the indentation depth, ...). A cell
   length is capped by the memory the trace needs.
 """
 
-from .excerpts import Excerpt, context_start, excerpt, validation_excerpt
+from .excerpts import EXAMPLE_PYTHON, Excerpt, context_start, excerpt, validation_excerpt
+from .explorer import CellPick, Exploration, Panel, explore, heat_panel, sample_panels
 from .features import (
     INDENT_UNIT,
     MAX_PROBE_CHARS,
@@ -43,21 +44,34 @@ from .features import (
     indent_depth,
 )
 from .finder import ORDERS, CellMatrix, CellScore, Ranking, cell_order, rank_cells, top_cells
-from .hypotheses import BENCH_KEYS, DEFAULT_HYPOTHESIS, HYPOTHESES, Hypothesis, available, feature, hypothesis
+from .hypotheses import (
+    BENCH_KEYS,
+    DEFAULT_HYPOTHESIS,
+    HYPOTHESES,
+    Hypothesis,
+    available,
+    constant_warning,
+    feature,
+    hypothesis,
+)
 from .intervention import (
     C_CLAMP_LIMIT,
     PRIMES,
     SATURATED,
     SATURATED_SHARE,
     ClampComparison,
+    ClampPlan,
     ClampSuggestion,
     clamp_effect,
     clamp_spec,
     clamp_suggestion,
     compare_clamp,
+    effect_metrics,
     is_saturated,
     on_value,
+    plan_clamp,
     saturation,
+    scoring,
     written_share,
 )
 from .languages import CORPUS_LANGUAGE, EXTENSION_LANGUAGE, LANGUAGE_LABELS, LANGUAGES, language_for
@@ -85,15 +99,18 @@ from .report import (
     main,
     max_chars,
     measure,
+    probe_table,
     report,
     state_signals,
     trace_arrays,
+    trace_matrix,
 )
 from .selection import (
     THETA,
     UNBOUNDED,
     BoxPick,
     Match,
+    PatternSearch,
     bounded_signals,
     box_pick,
     contrast,
@@ -102,23 +119,26 @@ from .selection import (
     first_selective,
     near_misses,
     pattern_candidates,
+    search_pattern,
     select_cells,
     why_no_cells,
 )
 
 __all__ = [  # today's names (private lexers too: the tests call them)
-    "Excerpt", "context_start", "excerpt", "validation_excerpt", "INDENT_UNIT", "MAX_PROBE_CHARS",
-    "_line_index", "bracket_depth", "column", "if_condition", "indent_depth", "ORDERS", "CellMatrix",
-    "CellScore", "Ranking", "cell_order", "rank_cells", "top_cells", "BENCH_KEYS", "DEFAULT_HYPOTHESIS",
-    "HYPOTHESES", "Hypothesis", "available", "feature", "hypothesis", "C_CLAMP_LIMIT", "PRIMES", "SATURATED",
-    "SATURATED_SHARE", "ClampComparison", "ClampSuggestion", "clamp_effect", "clamp_spec", "clamp_suggestion",
-    "compare_clamp", "is_saturated", "on_value", "saturation", "written_share", "CORPUS_LANGUAGE",
-    "EXTENSION_LANGUAGE", "LANGUAGE_LABELS", "LANGUAGES", "language_for", "ELIDED_END", "ELIDED_START",
-    "ELIDED_START_LOWER", "Lexed", "_apostrophes", "_lex_c", "_lex_python_small", "_lex_python_tokenize",
-    "_lex_text", "lex", "ProbeResult", "fold_ids", "linear_probe", "probe_layers", "probe_rows",
-    "MAX_PATTERN_CHARS", "REGEX_SECONDS", "compile_pattern", "regex_feature", "TRACE_BUDGET_BYTES",
-    "Measurement", "_parse_keys", "bytes_per_char", "check_length", "html_report", "main", "max_chars",
-    "measure", "report", "state_signals", "trace_arrays", "THETA", "UNBOUNDED", "BoxPick", "Match",
-    "bounded_signals", "box_pick", "contrast", "default_selection", "find_matches", "first_selective",
-    "near_misses", "pattern_candidates", "select_cells", "why_no_cells",
+    "EXAMPLE_PYTHON", "Excerpt", "context_start", "excerpt", "validation_excerpt", "CellPick", "Exploration",
+    "Panel", "explore", "heat_panel", "sample_panels", "INDENT_UNIT", "MAX_PROBE_CHARS", "_line_index",
+    "bracket_depth", "column", "if_condition", "indent_depth", "ORDERS", "CellMatrix", "CellScore", "Ranking",
+    "cell_order", "rank_cells", "top_cells", "BENCH_KEYS", "DEFAULT_HYPOTHESIS", "HYPOTHESES", "Hypothesis",
+    "available", "constant_warning", "feature", "hypothesis", "C_CLAMP_LIMIT", "PRIMES", "SATURATED",
+    "SATURATED_SHARE", "ClampComparison", "ClampPlan", "ClampSuggestion", "clamp_effect", "clamp_spec",
+    "clamp_suggestion", "compare_clamp", "effect_metrics", "is_saturated", "on_value", "plan_clamp",
+    "saturation", "scoring", "written_share", "CORPUS_LANGUAGE", "EXTENSION_LANGUAGE", "LANGUAGE_LABELS",
+    "LANGUAGES", "language_for", "ELIDED_END", "ELIDED_START", "ELIDED_START_LOWER", "Lexed", "_apostrophes",
+    "_lex_c", "_lex_python_small", "_lex_python_tokenize", "_lex_text", "lex", "ProbeResult", "fold_ids",
+    "linear_probe", "probe_layers", "probe_rows", "MAX_PATTERN_CHARS", "REGEX_SECONDS", "compile_pattern",
+    "regex_feature", "TRACE_BUDGET_BYTES", "Measurement", "_parse_keys", "bytes_per_char", "check_length",
+    "html_report", "main", "max_chars", "measure", "probe_table", "report", "state_signals", "trace_arrays",
+    "trace_matrix", "THETA", "UNBOUNDED", "BoxPick", "Match", "PatternSearch", "bounded_signals", "box_pick",
+    "contrast", "default_selection", "find_matches", "first_selective", "near_misses", "pattern_candidates",
+    "search_pattern", "select_cells", "why_no_cells",
 ]

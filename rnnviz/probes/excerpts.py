@@ -9,6 +9,18 @@ from dataclasses import dataclass
 
 from .languages import _check_language
 
+# A short text that shows most hypotheses at once (the explorer's "paste" default).
+EXAMPLE_PYTHON = '''def greet(name, excited=False):
+    """Say hello to someone."""
+    if excited and (name != ""):
+        message = "Hello, " + name + "!"
+    else:
+        message = 'hello ' + name  # quiet version
+    for i in range(3):
+        print(message)
+    return message
+'''
+
 _CLEAN = {
     "python": (r"\n\n\n(?=[A-Za-z_@#])", r"\n\n(?=(?:def|class|import|from|@)\b)", r"\n(?=(?:def|class)\b)"),
     "c": (r"\n\n(?=[#A-Za-z_])", r"\n(?=#)"),

@@ -121,3 +121,13 @@ def feature(key: str, text: str, language: str = "python", *, pattern: str | Non
         raise ValueError(f"The text is longer than {MAX_PROBE_CHARS:,} characters; use an excerpt.")
     out = np.asarray(h.compute(full, language, pattern), dtype=np.float32)
     return out[len(full) - len(text):]
+
+
+def constant_warning(h: Hypothesis, y) -> str | None:
+    """What to tell a student when ``y`` has one value on every character (no cell can
+    correlate with it), or None."""
+    if y is None or float(np.ptp(y)) != 0.0:
+        return None
+    why = "it never holds here, or always does" if h.binary else "it never changes here"
+    return (f"'{h.label}' has the same value on every character of this text ({why}), so no cell can "
+            "correlate with it. Pick another excerpt or hypothesis.")

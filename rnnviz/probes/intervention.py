@@ -95,15 +95,22 @@ class ClampComparison:
     n_diff: int
     first_diff: int | None
 
+    def summary(self, what: str, value: float) -> str:
+        """One Markdown sentence: what was clamped to what, and how much of the text changed."""
+        first = "no difference at all" if self.first_diff is None else f"first at character {self.first_diff + 1}"
+        return (f"Clamped **{what}** to **{value:+.2f}**. **{self.n_diff}** of {len(self.plain.text)} written "
+                f"characters differ ({first}). Colours show how sure the model was of each character.")
+
 
 def compare_clamp(model, vocab, clamp: dict, *, prime: str = "", length: int = 200, seed: int = 0,
-                  temperature: float = 1.0, top_k: int | None = None) -> ClampComparison:
-    """Sample twice from the same seed, without and with ``clamp``."""
+                  temperature: float = 1.0, top_k: int | None = None, greedy: bool = False) -> ClampComparison:
+    """Sample twice from the same seed, without and with ``clamp`` (the keywords of
+    ``rnnviz.ui.pickers.Sampling.kwargs()`` fit)."""
     from ..sample import sample
 
     if not clamp:
         raise ValueError("Choose at least one cell to clamp.")
-    kw = dict(length=length, prime=prime, temperature=temperature, top_k=top_k, seed=seed)
+    kw = dict(length=length, prime=prime, temperature=temperature, top_k=top_k, seed=seed, greedy=greedy)
     plain = sample(model, vocab, **kw)
     clamped = sample(model, vocab, clamp=clamp, **kw)
     diff = [i for i, (a, b) in enumerate(zip(plain.text, clamped.text)) if a != b]
@@ -129,3 +136,59 @@ def written_share(smp, key: str, language: str, pattern: str | None = None) -> f
 def clamp_effect(res: ClampComparison, key: str, language: str, pattern: str | None = None):
     """(without, with): ``written_share`` of the plain and the clamped sample."""
     return written_share(res.plain, key, language, pattern), written_share(res.clamped, key, language, pattern)
+
+
+def scoring(found: dict | None, layer: int, unit: int, current: dict) -> dict:
+    """Which hypothesis scores a clamp of (layer, unit): the one the finder found this very
+    cell with (``found`` = {"layer", "unit", "hyp", "lang", "pattern"}), else ``current``
+    ({"hyp", "lang", "pattern"}). Adds "found": whether it was the finder's."""
+    found = found or {}
+    if found.get("layer") == layer and found.get("unit") == unit:
+        return {**{k: found[k] for k in ("hyp", "lang", "pattern")}, "found": True}
+    return {**current, "found": False}
+
+
+@dataclass(frozen=True)
+class ClampPlan:
+    """What the Intervene view clamps: one cell or a whole layer, with a suggested value."""
+
+    layer: int
+    signal: str
+    units: tuple
+    what: str  # in words, for the result line
+    suggestion: ClampSuggestion | None  # only for a single cell
+
+    def spec(self, value: float) -> dict:
+        return clamp_spec(self.layer, self.units, value, self.signal)
+
+    @property
+    def default_value(self) -> float:
+        """The suggestion (rounded for a number input), or 1 for a whole layer."""
+        return round(float(self.suggestion.value), 2) if self.suggestion else 1.0
+
+
+def plan_clamp(cm, r, *, layer: int, unit: int, signal: str, whole_layer: bool = False) -> ClampPlan:
+    """Clamp ``unit`` (or every cell) of ``signal`` in ``layer`` of the traced ``cm``; ``r``
+    is every column's correlation with the hypothesis (it sets the "on" side)."""
+    n = cm.block(layer, signal).shape[1]
+    if whole_layer:
+        return ClampPlan(layer, signal, tuple(range(n)), f"all {n} cells of layer {layer + 1} ({signal})", None)
+    sug = clamp_suggestion(cm.block(layer, signal)[:, unit], signal, float(cm.r_of(r, layer, signal)[unit]))
+    return ClampPlan(layer, signal, (int(unit),), f"layer {layer + 1}, {signal}, cell {unit}", sug)
+
+
+def effect_metrics(res: ClampComparison, score: dict):
+    """(caption, [(label, value, delta)]) scoring both samples with ``score`` (from
+    ``scoring``), or None when its hypothesis cannot be computed any more."""
+    from .hypotheses import HYPOTHESES
+
+    try:
+        before, after = clamp_effect(res, score["hyp"], score["lang"], score["pattern"])
+    except ValueError:
+        return None
+    h = HYPOTHESES[score["hyp"]]
+    name = h.label + ("" if h.binary else " (mean)")
+    caption = f"Scored with “{h.label}”, the hypothesis " + ("this cell was found with." if score["found"]
+                                                             else "selected above.")
+    return caption, [(f"{name}, without clamp", f"{before:.2f}", None),
+                     (f"{name}, with clamp", f"{after:.2f}", f"{after - before:+.2f}")]

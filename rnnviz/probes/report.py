@@ -39,6 +39,20 @@ def state_signals(cell: str) -> tuple[str, ...]:
     return tuple(s for s in ("h", "c") if s in SIGNALS[cell])
 
 
+def probe_table(cm: CellMatrix, y, cell: str, *, binary: bool | None = None) -> list[dict]:
+    """A linear probe per layer of ``cm`` on its state (``state_signals``), as table rows."""
+    from .linear import probe_rows
+
+    sigs = state_signals(cell)
+    layers = sorted({k for k, _ in cm.keys})
+    return probe_rows(probe_layers({k: cm.block(*k) for k in cm.keys}, y, layers, sigs, binary=binary), sigs)
+
+
+def trace_matrix(model, text_ids) -> CellMatrix:
+    """Every recorded signal of ``model`` over the encoded text, side by side (see ``CellMatrix``)."""
+    return CellMatrix(trace_arrays(model, text_ids))
+
+
 TRACE_BUDGET_BYTES = 1 << 30  # memory one measurement may use for traces and probes (1 GiB)
 
 

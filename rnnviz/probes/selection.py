@@ -192,3 +192,37 @@ def _covered(u0: float, u1: float, lo: int, hi: int) -> tuple[int, int]:
         b = a + 1
     a = int(np.clip(a, lo, hi - 1))
     return a, int(np.clip(b, a + 1, hi))
+
+
+@dataclass
+class PatternSearch:
+    cells: np.ndarray  # the matching cells, strongest contrast first
+    matches: list  # Match: other places where they switch on together
+    mean: np.ndarray | None  # [T] mean of the matching cells (for colouring)
+    message: str | None  # why there is nothing to show, when there is not
+
+    @property
+    def summary(self) -> str:
+        """Markdown: how many cells match, and which (the first 30)."""
+        shown = ", ".join(str(int(u)) for u in self.cells[:30]) + (" ..." if len(self.cells) > 30 else "")
+        return f"**{len(self.cells)} cell(s) match:** {shown}"
+
+    @property
+    def matches_header(self) -> str:
+        return (f"**Other places where they switch on together** (best {len(self.matches)}, ranked by how close the "
+                "length is to your selection). Colour: mean of the selected cells.")
+
+
+def search_pattern(S, a: int, b: int, theta: float, margin: int = 3, *, min_frac: float = 1.0, floor: float = -1.0,
+                   where: str = "this layer", top: int = 8) -> PatternSearch:
+    """``select_cells`` on [a, b) and then ``find_matches`` elsewhere, with a message that
+    says what to change when either finds nothing (``where`` names the layer and signal)."""
+    sel = select_cells(S, a, b, theta, margin)
+    if not len(sel):
+        return PatternSearch(sel, [], None, f"No cell of {where} matches this selection. "
+                             f"{why_no_cells(S, a, b, theta, margin)} You can also try another signal or layer. "
+                             f"Closest: {near_misses(S, a, b, margin, floor=floor)}.")
+    matches = find_matches(S, sel, theta, b - a, exclude=(a, b), min_frac=min_frac, top=top)
+    msg = None if matches else ("These cells are never on together anywhere else in this text. Lower the share of "
+                                "cells, or use a longer text.")
+    return PatternSearch(sel, matches, np.asarray(S)[:, sel].mean(axis=1), msg)
