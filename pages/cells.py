@@ -1,21 +1,19 @@
-"""Cell explorer: colour a text by one cell of a recurrent network, rank every cell against a
-hypothesis (inside a string, indentation depth...), select a pattern LSTMVis-style, and clamp
-a cell while the model writes to see whether the model really uses it."""
+"""Cell explorer: colour a text by one cell of a recurrent network, rank every cell against a hypothesis, select
+a pattern LSTMVis-style, and clamp a cell while the model writes to see whether the model really uses it."""
 
 import hashlib
 
-import numpy as np
 import streamlit as st
 
 from rnnviz import probes
 from rnnviz.plots import cells as cplots
 from rnnviz.ui import charts, page, pickers, present
 from rnnviz.ui import html as H
+from rnnviz.ui.pickers import bound
 
 VIEWS = {"heatmap": "Heatmap", "finder": "Cell finder", "pattern": "Select a pattern", "intervene": "Intervene"}
 WINDOW = 2_000  # characters of coloured text shown at once
 LANGS = {"auto": "Guess from the text", **probes.LANGUAGE_LABELS}
-bound = pickers.bound
 
 
 def inspect_cell(layer, signal, unit, found=None):
@@ -49,7 +47,7 @@ def cell_choice(x):
         signal = pickers.signal_picker("cx", x.cfg.cell)
     order_key = bound(c3.selectbox, "Order cells", list(probes.ORDERS), format_func=probes.ORDERS.get, key="cx_order")
     with c4:
-        pos = pickers.cell_stepper("cx", x.cfg.hidden, label="Cell (position in the order)")
+        pos = pickers.cell_stepper("cx", x.cfg.hidden, label="Position in order")
     c = x.cell(layer, signal, order_key, pos, x.ct.gates)
     if order_key == "r" and x.y is not None:  # Intervene scores a cell found this way with this hypothesis
         st.session_state["cx_found"] = {"layer": layer, "unit": c.unit, **x.found_with}
@@ -63,8 +61,7 @@ def view_heatmap(x):
     st.html(cplots.cell_legend(x.ct.signal_label(c.signal), gate=c.gate, vmax=c.vmax))
     compare = x.y is not None and bound(st.toggle, "Compare with the hypothesis", key="cx_show_hyp")
     panels(x.cell_panels(c, w0, w1, compare=compare), 1)
-    st.subheader("All cells over time", help="Rows are cells in the chosen order, columns are characters. Drag a box "
-                 "(box select) to look at those cells on those characters.")
+    st.subheader("All cells over time", help="Rows: cells in the chosen order; columns: characters. Drag a box to zoom in.")
     n = x.cfg.hidden
     with present.controls("Heatmap settings"):
         h1, h2, h3 = st.columns([1, 1, 3])
@@ -73,12 +70,10 @@ def view_heatmap(x):
         width = min(bound(h2.selectbox, "Characters", [100, 200, 300, 500], index=1, key="cx_hwidth"), x.T)
         hstart = bound(h3.slider, "Heatmap start", 0, x.T - width, 0, step=10, key="cx_hstart") if x.T > width else 0
     fig, rows = cplots.cells_window(c.block, c.order, x.text, rows=nrows, start=hstart, width=width, signal_label=c.signal)
-
-    def on_box():
+    def on_box():  # the selection is copied out: it resets whenever the figure changes
         boxes = ((st.session_state.get("cx_box") or {}).get("selection") or {}).get("box") or []
         st.session_state["cx_pick"] = boxes and {**vars(probes.box_pick(boxes[-1], rows, hstart, width)),
                                                  "layer": c.layer, "signal": c.signal}
-
     charts.chart(fig, key="cx_box", name="cells-over-time", on_select=on_box, selection_mode="box", width="stretch")
     pick = st.session_state.get("cx_pick")
     if pick and pick["layer"] == c.layer and pick["signal"] == c.signal and pick["b"] <= x.T:
@@ -92,32 +87,27 @@ def view_heatmap(x):
 def view_finder(x):
     if x.y is None:
         return st.info("Fix the hypothesis above to rank the cells.")
-    signals = list(x.ct.signals)
     with present.controls("Finder settings"):
         f1, f2, f3 = st.columns([3, 1.2, 1])
-        fsig = bound(f1.multiselect, "Signals to search", signals, default=signals, key="cx_fsig",
+        fsig = bound(f1.multiselect, "Signals to search", x.ct.signals, default=list(x.ct.signals), key="cx_fsig",
                      format_func=x.ct.signal_label, help="c is the memory; tanh(c) and h are what the network reads.")
-        skip = bound(f2.toggle, "Skip saturated cells", key="cx_skip_sat",
-                     help=f"Saturated: on {probes.SATURATED_SHARE:.0%} of the characters or more the cell sits where "
-                          "tanh (or a gate) is flat, so changing it hardly changes the output.")
+        skip = bound(f2.toggle, "Skip saturated cells", key="cx_skip_sat", help="Cells stuck where tanh or a gate is "
+                     f"flat on {probes.SATURATED_SHARE:.0%} of the characters: changing them hardly changes the output.")
         k = bound(f3.number_input, "Top cells", 1, 12, 6, key="cx_topk")
     ranking = probes.top_cells(x.cm, x.r, signals=fsig, k=int(k), skip_saturated=skip)
     st.markdown(x.finder_intro(ranking))
     g1, g2 = st.columns([1.2, 1])
-    g1.dataframe(ranking.rows({s: x.ct.signal_label(s) for s in signals}), hide_index=True, width="stretch")
+    g1.dataframe(ranking.rows({s: x.ct.signal_label(s) for s in x.ct.signals}), hide_index=True, width="stretch")
     if ranking.any_saturated:
         g1.caption("Saturated cells correlate, but a clamp in their usual range changes little (Intervene suggests one).")
     with g2:
-        charts.chart(cplots.r_histogram(x.r[np.isin(x.cm.signal, fsig or signals)], label=x.hyp.label.lower(),
-                                        highlight=ranking.cells[0].r if ranking.cells else None),
-                     key="cx_rhist", name="r-histogram", width="stretch")
+        charts.chart(cplots.r_histogram(ranking.r_ranked, highlight=ranking.cells[0].r if ranking.cells else None,
+                                        label=x.hyp.label.lower()), key="cx_rhist", name="r-histogram", width="stretch")
     if x.T < 500:
         st.info("The linear probe needs at least 500 characters of text; choose a longer excerpt.")
     elif not x.warning:
         st.markdown("**Linear probe: how much of the hypothesis can be read from a whole layer?**", help="Ridge "
-                    "regression on the whole layer, cross-validated on 50-character blocks it never saw; the single-cell "
-                    "column does the same with one cell. Close numbers: one cell carries it; a far better probe: it is "
-                    "spread over many cells.")
+                    "regression on held-out text (see the lesson). Close to the best cell: one cell carries it.")
         with st.spinner("Fitting a linear probe per layer..."):
             rows = memo("cx_probe", (x.tkey, x.hyp.key, x.pattern, x.language),
                         lambda: probes.probe_table(x.cm, x.y, x.cfg.cell, binary=x.hyp.binary))
@@ -134,9 +124,8 @@ def view_pattern(x):
         signal = pickers.signal_picker("cx_lv", x.cfg.cell, signals=probes.bounded_signals(x.ct.signals), default="h")
     block, gate, label = x.cm.block(layer, signal), signal in x.ct.gates, x.ct.signal_label(signal)
     lo, hi, theta0 = probes.THETA[gate]
-    st.markdown(f"Select characters where something happens: the cells of **layer {layer + 1} · {label}** that are *on* "
-                "(≥ θ) on all of them and *off* just around them are found, then every other place where they switch on "
-                "together (LSTMVis, Strobelt et al. 2016). A box in the Heatmap view can fill in the characters.")
+    st.markdown(f"Select characters: the cells of **layer {layer + 1} · {label}** *on* (≥ θ) on all of them and *off* "
+                "around them are found, then other places where they switch on together (LSTMVis, Strobelt et al. 2016).")
     with present.controls("Pattern settings"):
         w0, w1 = window(x, "cx_lvwin")
         l2, l3, l4 = st.columns(3)
@@ -171,7 +160,7 @@ def view_intervene(x):
     target = bound(i1.radio, "Clamp", ["cell", "layer"], key="cx_iv_target",
                    format_func=lambda t: "the cell in view" if t == "cell" else "every cell of a layer")
     with i1:
-        layer = c.layer if target == "cell" else pickers.layer_picker("cx_iv", x.cfg.layers, label="Layer to clamp")
+        layer = c.layer if target == "cell" else pickers.layer_picker("cx_iv", x.cfg.layers, default=0, label="Layer to clamp")
     csig = bound(i2.radio, "Quantity", list(x.ct.clamp_signals), key="cx_iv_sig", format_func=x.ct.signal_label,
                  help="Clamping c lets the output gate still act (h = o·tanh(c)); clamping h fixes the output.")
     mode = bound(i3.radio, "Value", ["on", "zero"], key="cx_iv_mode",
@@ -212,8 +201,7 @@ def view_intervene(x):
 
 
 def memo(name, key, build, drop=()):
-    """One result per session under ``name``, rebuilt when ``key`` changes (the old one freed first,
-    and the session state keys in ``drop`` that depended on it)."""
+    """One result per session under ``name``, rebuilt (old one and ``drop`` keys freed first) when ``key`` changes."""
     if (st.session_state.get(name) or {}).get("key") != key:
         for k in (name, *drop):
             st.session_state.pop(k, None)
@@ -232,7 +220,7 @@ def main():
         tc = choice and pickers.text_picker("cx", choice, default_length=2000, default_paste=probes.EXAMPLE_PYTHON)
     if not tc:
         return
-    c1, c2, c3 = st.columns([1, 1.4, 1.6])
+    c1, c2, c3 = st.columns([1, 1.3, 2.5])
     lang = bound(c1.selectbox, "Language of the text", list(LANGS), format_func=LANGS.get, key="cx_lang",
                  help=f"How strings, comments and if conditions are recognised (the guess: {LANGS[tc.language]}).")
     language = tc.language if lang == "auto" else lang
@@ -240,10 +228,9 @@ def main():
     hyp = probes.HYPOTHESES[bound(c2.selectbox, "Hypothesis", keys, index=keys.index(probes.DEFAULT_HYPOTHESIS[language]),
                                   format_func=lambda k: probes.HYPOTHESES[k].label, key="cx_hyp",
                                   help="What might a cell track? Each hypothesis is one number per character.")]
-    pattern = None
-    if hyp.takes_pattern:
-        pattern = bound(c3.text_input, "Regular expression (1 inside every match)", r"\bself\b", key="cx_regex")
-    else:
+    pattern = bound(c3.text_input, "Regular expression (1 inside every match)", r"\bself\b", key="cx_regex") \
+        if hyp.takes_pattern else None
+    if not hyp.takes_pattern:
         c3.caption(hyp.description)
     tkey = (choice.cache_key, hashlib.sha1(tc.text.encode("utf-8")).hexdigest())
     try:
@@ -252,9 +239,8 @@ def main():
     except ValueError as e:
         return st.error(f"The model could not read this text: {H.md(e)}")
     x = probes.explore(cm, tc.text, language, hyp.key, pattern=pattern, context=tc.context)
-    for show, message in ((st.error, x.error and H.md(x.error)), (st.warning, x.warning)):
-        if message:
-            show(message)
+    if x.error or x.warning:  # a hypothesis that cannot be computed, or is the same on every character
+        (st.error if x.error else st.warning)(H.md(x.error) if x.error else x.warning)
     x.choice, x.cfg, x.ct, x.tkey = choice, choice.config, choice.celltype, tkey
     view = page.view_switch("cx_view", VIEWS)
     {"heatmap": view_heatmap, "finder": view_finder, "pattern": view_pattern, "intervene": view_intervene}[view](x)

@@ -526,13 +526,14 @@ def test_r_of_and_top_cells_skip_saturated_and_restrict_signals():
     r = cm.correlate(y)
     np.testing.assert_array_equal(cm.r_of(r, 0, "h"), r[4:8])
     top = P.top_cells(cm, r, k=2)
-    assert [(c.signal, c.unit) for c in top.cells] == [("c", 2), ("h", 1)] and top.n_ranked == 8
+    assert [(c.signal, c.unit) for c in top.cells] == [("c", 2), ("h", 1)] and top.n_ranked == len(top.r_ranked) == 8
     assert top.saturation[0] >= P.SATURATED_SHARE > top.saturation[1] and top.any_saturated
     skip = P.top_cells(cm, r, k=2, skip_saturated=True)
     assert ("c", 2) not in [(c.signal, c.unit) for c in skip.cells] and len(skip.cells) == 2
     assert skip.cells[0].unit == 1 and not skip.any_saturated
     only_h = P.top_cells(cm, r, signals=["h"], k=10)
     assert {c.signal for c in only_h.cells} == {"h"} and only_h.n_ranked == 4
+    np.testing.assert_array_equal(only_h.r_ranked, cm.r_of(r, 0, "h"))
     rows = top.rows({"c": "cell state c", "h": "hidden state h"})
     assert rows[0]["layer"] == 1 and rows[0]["signal"] == "cell state c" and rows[0]["saturated"].startswith("yes (")
     assert rows[1]["saturated"].startswith("no (") and rows[1]["r²"] == pytest.approx(rows[1]["r"] ** 2, abs=2e-3)
@@ -591,3 +592,98 @@ def test_probe_rows_and_state_signals():
     assert rows[0]["layer"] == 1 and rows[0]["inputs"] == "4 (h and c)" and rows[0]["probe accuracy"].endswith("%")
     assert "probe accuracy" not in P.probe_rows({1: P.linear_probe(X, X[:, 1])}, ("h",))[0]
     assert P.state_signals("lstm") == ("h", "c") and P.state_signals("gru") == ("h",) == P.state_signals("rnn")
+
+
+def _toy_matrix(text, y):
+    rng = np.random.default_rng(5)
+    T = len(text)
+    arrays = {(0, "c"): rng.standard_normal((T, 6)).astype(np.float32),
+              (0, "h"): np.tanh(rng.standard_normal((T, 6))).astype(np.float32),
+              (0, "i"): rng.random((T, 6)).astype(np.float32)}
+    arrays[(0, "c")][:, 4] = 3.0 * y + 0.1 * rng.standard_normal(T)
+    arrays[(0, "h")][:, 2] = np.where(y > 0.5, 0.9, -0.6)
+    return P.CellMatrix(arrays)
+
+
+def test_explore_cell_and_headline():
+    text = 'x = "abc" + "de"\ny = 1\n' * 30
+    y = P.feature("string", text, "python")
+    x = P.explore(_toy_matrix(text, y), text, "python", "string")
+    assert x.error is None and x.warning is None and x.T == len(text)
+    np.testing.assert_allclose(x.r, x.cm.correlate(y))
+    c = x.cell(0, "c", "r", 0)
+    assert c.unit == 4 and c.values is not None and c.vmax >= 3.0 and not c.gate
+    assert x.headline(c, "cell state c").startswith("**Layer 1 · cell state c · cell 4** (position 0 by |r|")
+    assert x.cell(0, "i", "number", 99, gates=("i",)).pos == 5 and x.cell(0, "i", "number", 2, ("i",)).vmax == 1.0
+    assert x.found_with == {"hyp": "string", "lang": "python", "pattern": None}
+    bad = P.explore(x.cm, text, "python", "regex", pattern="(unclosed")
+    assert bad.y is None and "not valid" in bad.error and not bad.r.any()
+    flat = P.explore(x.cm, text, "python", "comment")
+    assert flat.warning and "same value on every character" in flat.warning
+
+
+def test_panels_are_escaped_and_carry_their_buttons():
+    text = '<b>"x"</b>\n' * 40
+    y = P.feature("double_quote", text, "text")
+    x = P.explore(_toy_matrix(text, y), text, "text", "double_quote")
+    c = x.cell(0, "c", "r", 0)
+    main, hyp = x.cell_panels(c, 0, 50, compare=True)
+    assert main.fragment.count("<span") >= 50 and "<b>" not in main.fragment and ">&lt;</span>" in main.fragment
+    assert hyp.name == "hypothesis-double_quote" and len(x.cell_panels(c, 0, 50)) == 1
+    box = x.box_panels(c, 10, 20, [4, 1, 2])
+    assert [p.button[1] for p in box] == ["cx_pick_4", "cx_pick_1", "cx_pick_2"] and box[0].button[2] == (0, "c", 4)
+    ranking = P.top_cells(x.cm, x.r, k=2)
+    top = x.top_panels(ranking.cells, 0, 100)
+    assert top[0].button is None and top[1].button[2][:3] == (ranking.cells[0].layer, ranking.cells[0].signal,
+                                                                ranking.cells[0].unit)
+    assert "Ranked **18**" in x.finder_intro(ranking)
+
+
+def test_search_pattern_finds_cells_and_other_places_or_says_why():
+    text = 'x = "abc" + "de"\ny = 1\n' * 30
+    y = P.feature("string", text, "python")
+    cm = _toy_matrix(text, y)
+    S = cm.block(0, "h")
+    a, b = 4, 8  # inside the first string
+    found = P.search_pattern(S, a, b, 0.3, 1, where="layer 1 · h")
+    assert 2 in found.cells.tolist() and found.message is None and found.matches
+    assert found.summary.startswith(f"**{len(found.cells)} cell(s) match:**") and "Other places" in found.matches_header
+    assert all(not (m.start < b and m.end > a) for m in found.matches)  # the selection itself is left out
+    np.testing.assert_allclose(found.mean, S[:, found.cells].mean(axis=1))
+    x = P.explore(cm, text, "python", "string")
+    panels = x.match_panels(found)
+    assert len(panels) == len(found.matches) and "<b>" not in panels[0].fragment and "score" in panels[0].title + panels[0].fragment
+    none = P.search_pattern(S, a, b, 1.0, 1, where="layer 1 · h")
+    assert not len(none.cells) and none.message.startswith("No cell of layer 1 · h matches") and "Closest: cell" in none.message
+
+
+def test_plan_clamp_and_effect_metrics(tiny):
+    model, vocab = tiny
+    text = "abc \"def\" gh\n" * 20
+    cm = P.trace_matrix(model, vocab.encode(text))
+    assert cm.X.shape[0] == len(text) and cm.block(1, "c").shape == (len(text), 32)
+    y = P.feature("double_quote", text, "text")
+    r = cm.correlate(y)
+    one = P.plan_clamp(cm, r, layer=1, unit=5, signal="c")
+    assert one.units == (5,) and one.what == "layer 2, c, cell 5" and one.suggestion is not None
+    assert one.default_value == round(one.suggestion.value, 2) and one.spec(0.5) == {(1, "c", 5): 0.5}
+    every = P.plan_clamp(cm, r, layer=0, unit=5, signal="h", whole_layer=True)
+    assert every.units == tuple(range(32)) and every.suggestion is None and every.default_value == 1.0
+    res = P.compare_clamp(model, vocab, every.spec(0.0), prime='"', length=40, seed=1, greedy=True)
+    assert res.plain.text == P.compare_clamp(model, vocab, every.spec(0.0), prime='"', length=40, seed=9,
+                                             greedy=True).plain.text  # greedy ignores the seed
+    assert f"**{res.n_diff}** of 40 written characters differ" in res.summary(every.what, 0.0)
+    caption, rows = P.effect_metrics(res, P.scoring(None, 0, 5, {"hyp": "double_quote", "lang": "text", "pattern": None}))
+    assert "selected above" in caption and rows[0][0] == "Inside double quotes, without clamp" and rows[1][2].startswith(("+", "-"))
+    found = {"layer": 0, "unit": 5, "hyp": "regex", "lang": "text", "pattern": "("}
+    assert P.scoring(found, 0, 5, {})["found"] and P.effect_metrics(res, P.scoring(found, 0, 5, {})) is None
+    panels = P.sample_panels(res, every.what, 0.0)
+    assert [p.name for p in panels] == ["sample-plain", "sample-clamped"] and "with the clamp" in panels[1].title
+
+
+def test_probe_table_per_layer(tiny):
+    model, vocab = tiny
+    text = ("abc \"def\" gh\n" * 100)[:1200]
+    cm = P.trace_matrix(model, vocab.encode(text))
+    rows = P.probe_table(cm, P.feature("double_quote", text, "text"), "lstm", binary=True)
+    assert [r["layer"] for r in rows] == [1, 2] and rows[0]["inputs"] == "64 (h and c)" and "probe accuracy" in rows[0]

@@ -144,6 +144,7 @@ class Ranking:
     cells: list  # CellScore, largest |r| first
     saturation: list  # float per cell in ``cells``
     n_ranked: int  # how many columns took part
+    r_ranked: np.ndarray | None = None  # the r of every column that took part (for a histogram)
 
     def rows(self, signal_labels: dict) -> list[dict]:
         """One table row per cell (layer counted from 1, the signal's long name)."""
@@ -173,4 +174,4 @@ def top_cells(cm: CellMatrix, r, *, signals=None, k: int = 6, skip_saturated: bo
         sats.append(s)
         if len(picked) >= int(k):
             break
-    return Ranking(cm.scores(r, picked), sats, len(idx))
+    return Ranking(cm.scores(r, picked), sats, len(idx), r[idx])
