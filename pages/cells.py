@@ -230,7 +230,7 @@ def main():
                                   help="What might a cell track? Each hypothesis is one number per character.")]
     pattern = bound(c3.text_input, "Regular expression (1 inside every match)", r"\bself\b", key="cx_regex") \
         if hyp.takes_pattern else None
-    if not hyp.takes_pattern:
+    if not hyp.takes_pattern and not present.presenting():  # a projector shows the figure, not the fine print
         c3.caption(hyp.description)
     tkey = (choice.cache_key, hashlib.sha1(tc.text.encode("utf-8")).hexdigest())
     try:
