@@ -13,7 +13,7 @@ from rnnviz.ui.pickers import bound
 
 VIEWS = {"heatmap": "Heatmap", "finder": "Cell finder", "pattern": "Select a pattern", "intervene": "Intervene"}
 WINDOW = 2_000  # characters of coloured text shown at once
-LANGS = {"auto": "Guess from the text", **probes.LANGUAGE_LABELS}
+LANGS = {"auto": "Automatic", **probes.LANGUAGE_LABELS}
 
 
 def inspect_cell(layer, signal, unit, found=None):
@@ -170,7 +170,7 @@ def view_intervene(x):
         st.session_state.update(cx_iv_for=plan.what, cx_iv_value=plan.default_value)
     sug, value = plan.suggestion, 0.0
     if mode == "on":
-        value = bound(st.number_input, "Clamp value", -20.0, 20.0, plan.default_value, 0.1, key="cx_iv_value",
+        value = bound(st.columns([1, 2])[0].number_input, "Clamp value", -20.0, 20.0, plan.default_value, 0.1, key="cx_iv_value",
                       help=sug.note if sug else "Every cell of the layer is held at this value.")
         if sug is not None and sug.saturated:
             st.warning(f"Layer {layer + 1}, cell {c.unit} is saturated: {sug.note}")
