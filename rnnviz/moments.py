@@ -92,6 +92,24 @@ MOMENTS += [
 
 # ---------------------------------------------------------------- cells (pages/cells.py)
 
+_CELL = {"cx_order": "by cell number", "cx_signal": "cell state c"}
+MOMENTS += [
+    Moment("cells", "The indentation cell", "pages/cells.py",
+           {**_CELL, "cx_hyp": "Indentation depth", "cx_layer": "layer 1", "cx_cell": "236", "cx_show_hyp": "true"},
+           "Cell 236 of layer 1 steps with every indented block (r ≈ -0.83): nobody told the model about blocks."),
+    Moment("cells", "The line-position cell", "pages/cells.py",
+           {**_CELL, "cx_hyp": "Column (position in line)", "cx_layer": "layer 2", "cx_cell": "67",
+            "cx_show_hyp": "true"},
+           "Cell 67 of layer 2 ramps up along each line and drops at the newline: a counter for where lines end."),
+    Moment("cells", "Which cell knows it is inside a string?", "pages/cells.py",
+           {"cx_view": "Cell finder", "cx_hyp": "Inside a string literal"},
+           "Every cell ranked against 'inside a string'; compare the best cell's r with the linear probe's R²."),
+    Moment("cells", "Clamp the string cell while the model writes", "pages/cells.py",
+           {**_CELL, "cx_view": "Intervene", "cx_hyp": "Inside a string literal", "cx_layer": "layer 1",
+            "cx_cell": "149"},
+           "Press the button: with this cell held, does the model still close the string it opened in the prime?"),
+]
+
 
 # ---------------------------------------------------------------- gates (pages/gates.py)
 MOMENTS += [

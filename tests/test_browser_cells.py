@@ -21,7 +21,7 @@ def test_hostile_text_is_shown_literally(page, server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_app(page, server, "cells", wait_text="All cells over time", timeout=120_000)
-    page.get_by_text("Paste your own").first.click()
+    page.get_by_text("Paste", exact=True).first.click()
     box = page.get_by_label("Your text (up to 5,000 characters)")
     box.wait_for(timeout=60_000)
     box.fill(HOSTILE)

@@ -473,3 +473,217 @@ def test_pattern_candidates_selective_default_and_reasons():
     msg = P.why_no_cells(S, s0, s1, 0.5, 2)
     assert msg.startswith("1 cell(s) stay at or above") and "also on within the 2 character(s) around" in msg
     assert P.why_no_cells(S, a, b, 0.5, 2) == ""  # cell 1 does match there
+
+
+# ------------------------------------------------------------------ issue 13: registry with behaviour, page analysis
+
+def test_adding_a_hypothesis_is_adding_one_entry(monkeypatch):
+    """A new entry with its own compute function works in feature, available, the finder's
+    context handling and the CLI's key check, with no other change anywhere."""
+    vowel = P.Hypothesis("vowel", "On a vowel", "1 on a, e, i, o, u.", ("text",), True,
+                         lambda text, language, pattern: np.array([c in "aeiou" for c in text], dtype=np.float32))
+    monkeypatch.setitem(P.HYPOTHESES, "vowel", vowel)
+    assert "vowel" in [h.key for h in P.available("text")] and "vowel" not in [h.key for h in P.available("c")]
+    assert on("vowel", "banana split", "text") == "aaai"
+    assert on("vowel", "xa", "text", prefix="ooo") == "a"  # context is computed over, then cut off
+    with pytest.raises(ValueError, match="does not apply to C"):
+        P.feature("vowel", "abc", "c")
+    assert P._parse_keys("vowel", "text") == ("vowel",) and "vowel" in P._parse_keys("all", "text")
+
+
+def test_every_feature_is_its_hypotheses_own_compute():
+    text = 'def f(x):\n    if x:  # c\n        return "a(b" + g(1)\n'
+    for h in P.available("python"):
+        pattern = r"\bx\b" if h.takes_pattern else None
+        want = h.compute(text, "python", pattern)
+        np.testing.assert_array_equal(P.feature(h.key, text, "python", pattern=pattern), want)
+    assert [h.key for h in P.HYPOTHESES.values() if h.takes_pattern] == ["regex"]
+    assert {h.key for h in P.HYPOTHESES.values() if not h.uses_context} == {"column", "regex"}
+    assert all(P.DEFAULT_HYPOTHESIS[lang] in [h.key for h in P.available(lang)] for lang in P.LANGUAGES)
+
+
+def test_cell_order_by_r_std_and_number():
+    rng = np.random.default_rng(2)
+    block = rng.standard_normal((200, 5)).astype(np.float32) * np.array([1, 4, 2, 0.5, 3], dtype=np.float32)
+    r = np.array([0.1, -0.9, 0.5, 0.5, 0.0])
+    assert P.cell_order(block, r, "r").tolist() == [1, 2, 3, 0, 4]  # |r|, ties keep the lower number first
+    assert P.cell_order(block, r, "std").tolist() == [1, 4, 2, 0, 3]
+    assert P.cell_order(block, r, "number").tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="Unknown cell order"):
+        P.cell_order(block, r, "random")
+    assert set(P.ORDERS) == {"r", "std", "number"}
+
+
+def test_r_of_and_top_cells_skip_saturated_and_restrict_signals():
+    rng = np.random.default_rng(3)
+    T = 400
+    y = (rng.random(T) < 0.5).astype(np.float32)
+    arrays = {(0, "c"): rng.standard_normal((T, 4)).astype(np.float32),
+              (0, "h"): 0.1 * rng.standard_normal((T, 4)).astype(np.float32)}
+    arrays[(0, "c")][:, 2] = 20.0 * (y - 0.5) + 0.01 * rng.standard_normal(T)  # best, but tanh(c) = +-1: saturated
+    arrays[(0, "h")][:, 1] = 0.5 * y + 0.05 * rng.standard_normal(T)  # second best, not saturated
+    cm = P.CellMatrix(arrays)
+    r = cm.correlate(y)
+    np.testing.assert_array_equal(cm.r_of(r, 0, "h"), r[4:8])
+    top = P.top_cells(cm, r, k=2)
+    assert [(c.signal, c.unit) for c in top.cells] == [("c", 2), ("h", 1)] and top.n_ranked == len(top.r_ranked) == 8
+    assert top.saturation[0] >= P.SATURATED_SHARE > top.saturation[1] and top.any_saturated
+    skip = P.top_cells(cm, r, k=2, skip_saturated=True)
+    assert ("c", 2) not in [(c.signal, c.unit) for c in skip.cells] and len(skip.cells) == 2
+    assert skip.cells[0].unit == 1 and not skip.any_saturated
+    only_h = P.top_cells(cm, r, signals=["h"], k=10)
+    assert {c.signal for c in only_h.cells} == {"h"} and only_h.n_ranked == 4
+    np.testing.assert_array_equal(only_h.r_ranked, cm.r_of(r, 0, "h"))
+    rows = top.rows({"c": "cell state c", "h": "hidden state h"})
+    assert rows[0]["layer"] == 1 and rows[0]["signal"] == "cell state c" and rows[0]["saturated"].startswith("yes (")
+    assert rows[1]["saturated"].startswith("no (") and rows[1]["r²"] == pytest.approx(rows[1]["r"] ** 2, abs=2e-3)
+
+
+@pytest.mark.parametrize("box, want", [
+    ({"x": [9.7, 12.2], "y": [-0.4, 1.6]}, (10, 13, [5, 7])),  # centres 10, 11, 12 and rows 0, 1 covered
+    ({"x": [12.2, 9.7], "y": [1.6, -0.4]}, (10, 13, [5, 7])),  # dragged the other way
+    ({"x": [9.6, 9.9], "y": [2.2, 2.4]}, (10, 11, [9])),  # thinner than a cell: the nearest one
+    ({"x": [-50, 500], "y": [-5, 50]}, (0, 100, [5, 7, 9, 11])),  # clipped to what is shown
+])
+def test_box_pick_maps_a_plotly_box_to_characters_and_cells(box, want):
+    pick = P.box_pick(box, [5, 7, 9, 11], 0, 100)
+    assert (pick.a, pick.b, pick.cells) == want
+
+
+def test_box_pick_respects_the_window_offset():
+    pick = P.box_pick({"x": [1000, 1003.4], "y": [0, 0]}, [3], 1000, 200)
+    assert (pick.a, pick.b, pick.cells) == (1000, 1004, [3])
+    with pytest.raises(ValueError, match="no cells"):
+        P.box_pick({"x": [0, 1], "y": [0, 1]}, [], 0, 10)
+
+
+def test_default_selection_and_near_misses():
+    text = 'x = "abcdef" + y\n' * 4
+    S = np.full((len(text), 3), -0.5, dtype=np.float32)
+    y = P.feature("string", text, "python")
+    S[y > 0.5, 1] = 0.9  # cell 1 is on inside every string
+    a, b = P.default_selection(S, text, "python", y, theta=0.3, margin=2)
+    assert text[a:b] == '"abcdef' and a >= 2  # a string with room for its margins
+    near = P.near_misses(S, 0, 3, 2, floor=-1.0, k=2)
+    assert near.startswith("cell ") and near.count("lowest inside") == 2 and "highest around" in near
+    assert P.default_selection(np.zeros((30, 2), np.float32), "ab\n" * 10, "text", lo=0, hi=30) == (10, 20)
+    assert P.bounded_signals(["pre", "c", "tanh_c", "h", "i"]) == ["tanh_c", "h", "i"]
+    assert P.THETA[True][:2] == (0.0, 1.0) and P.THETA[False][:2] == (-1.0, 1.0)
+
+
+def test_clamp_effect_scores_the_written_part_only():
+    from types import SimpleNamespace
+
+    plain = SimpleNamespace(prime='print("', full_text='print("ab")\n')
+    clamped = SimpleNamespace(prime='print("', full_text='print("abcdefgh')
+    res = P.ClampComparison(plain, clamped, 5, 2)
+    before, after = P.clamp_effect(res, "string", "python")
+    assert before == pytest.approx(2 / 5)  # a, b inside; the closing quote, ) and newline outside
+    assert after == pytest.approx(1.0)  # never closed: every written character is inside
+    assert P.written_share(SimpleNamespace(prime="ab", full_text="ab"), "string", "python") == 0.0
+    assert set(P.PRIMES) == set(P.LANGUAGES)
+
+
+def test_probe_rows_and_state_signals():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((1000, 4))
+    y = (X[:, 0] > 0).astype(np.float64)
+    rows = P.probe_rows({0: P.linear_probe(X, y)}, ("h", "c"))
+    assert rows[0]["layer"] == 1 and rows[0]["inputs"] == "4 (h and c)" and rows[0]["probe accuracy"].endswith("%")
+    assert "probe accuracy" not in P.probe_rows({1: P.linear_probe(X, X[:, 1])}, ("h",))[0]
+    assert P.state_signals("lstm") == ("h", "c") and P.state_signals("gru") == ("h",) == P.state_signals("rnn")
+
+
+def _toy_matrix(text, y):
+    rng = np.random.default_rng(5)
+    T = len(text)
+    arrays = {(0, "c"): rng.standard_normal((T, 6)).astype(np.float32),
+              (0, "h"): np.tanh(rng.standard_normal((T, 6))).astype(np.float32),
+              (0, "i"): rng.random((T, 6)).astype(np.float32)}
+    arrays[(0, "c")][:, 4] = 3.0 * y + 0.1 * rng.standard_normal(T)
+    arrays[(0, "h")][:, 2] = np.where(y > 0.5, 0.9, -0.6)
+    return P.CellMatrix(arrays)
+
+
+def test_explore_cell_and_headline():
+    text = 'x = "abc" + "de"\ny = 1\n' * 30
+    y = P.feature("string", text, "python")
+    x = P.explore(_toy_matrix(text, y), text, "python", "string")
+    assert x.error is None and x.warning is None and x.T == len(text)
+    np.testing.assert_allclose(x.r, x.cm.correlate(y))
+    c = x.cell(0, "c", "r", 0)
+    assert c.unit == 4 and c.values is not None and c.vmax >= 3.0 and not c.gate
+    assert x.headline(c, "cell state c").startswith("**Layer 1 · cell state c · cell 4** (position 0 by |r|")
+    assert x.cell(0, "i", "number", 99, gates=("i",)).pos == 5 and x.cell(0, "i", "number", 2, ("i",)).vmax == 1.0
+    assert x.found_with == {"hyp": "string", "lang": "python", "pattern": None}
+    bad = P.explore(x.cm, text, "python", "regex", pattern="(unclosed")
+    assert bad.y is None and "not valid" in bad.error and not bad.r.any()
+    flat = P.explore(x.cm, text, "python", "comment")
+    assert flat.warning and "same value on every character" in flat.warning
+
+
+def test_panels_are_escaped_and_carry_their_buttons():
+    text = '<b>"x"</b>\n' * 40
+    y = P.feature("double_quote", text, "text")
+    x = P.explore(_toy_matrix(text, y), text, "text", "double_quote")
+    c = x.cell(0, "c", "r", 0)
+    main, hyp = x.cell_panels(c, 0, 50, compare=True)
+    assert main.fragment.count("<span") >= 50 and "<b>" not in main.fragment and ">&lt;</span>" in main.fragment
+    assert hyp.name == "hypothesis-double_quote" and len(x.cell_panels(c, 0, 50)) == 1
+    box = x.box_panels(c, 10, 20, [4, 1, 2])
+    assert [p.button[1] for p in box] == ["cx_pick_4", "cx_pick_1", "cx_pick_2"] and box[0].button[2] == (0, "c", 4)
+    ranking = P.top_cells(x.cm, x.r, k=2)
+    top = x.top_panels(ranking.cells, 0, 100)
+    assert top[0].button is None and top[1].button[2][:3] == (ranking.cells[0].layer, ranking.cells[0].signal,
+                                                                ranking.cells[0].unit)
+    assert "Ranked **18**" in x.finder_intro(ranking)
+
+
+def test_search_pattern_finds_cells_and_other_places_or_says_why():
+    text = 'x = "abc" + "de"\ny = 1\n' * 30
+    y = P.feature("string", text, "python")
+    cm = _toy_matrix(text, y)
+    S = cm.block(0, "h")
+    a, b = 4, 8  # inside the first string
+    found = P.search_pattern(S, a, b, 0.3, 1, where="layer 1 · h")
+    assert 2 in found.cells.tolist() and found.message is None and found.matches
+    assert found.summary.startswith(f"**{len(found.cells)} cell(s) match:**") and "Other places" in found.matches_header
+    assert all(not (m.start < b and m.end > a) for m in found.matches)  # the selection itself is left out
+    np.testing.assert_allclose(found.mean, S[:, found.cells].mean(axis=1))
+    x = P.explore(cm, text, "python", "string")
+    panels = x.match_panels(found)
+    assert len(panels) == len(found.matches) and "<b>" not in panels[0].fragment and "score" in panels[0].title + panels[0].fragment
+    none = P.search_pattern(S, a, b, 1.0, 1, where="layer 1 · h")
+    assert not len(none.cells) and none.message.startswith("No cell of layer 1 · h matches") and "Closest: cell" in none.message
+
+
+def test_plan_clamp_and_effect_metrics(tiny):
+    model, vocab = tiny
+    text = "abc \"def\" gh\n" * 20
+    cm = P.trace_matrix(model, vocab.encode(text))
+    assert cm.X.shape[0] == len(text) and cm.block(1, "c").shape == (len(text), 32)
+    y = P.feature("double_quote", text, "text")
+    r = cm.correlate(y)
+    one = P.plan_clamp(cm, r, layer=1, unit=5, signal="c")
+    assert one.units == (5,) and one.what == "layer 2, c, cell 5" and one.suggestion is not None
+    assert one.default_value == round(one.suggestion.value, 2) and one.spec(0.5) == {(1, "c", 5): 0.5}
+    every = P.plan_clamp(cm, r, layer=0, unit=5, signal="h", whole_layer=True)
+    assert every.units == tuple(range(32)) and every.suggestion is None and every.default_value == 1.0
+    res = P.compare_clamp(model, vocab, every.spec(0.0), prime='"', length=40, seed=1, greedy=True)
+    assert res.plain.text == P.compare_clamp(model, vocab, every.spec(0.0), prime='"', length=40, seed=9,
+                                             greedy=True).plain.text  # greedy ignores the seed
+    assert f"**{res.n_diff}** of 40 written characters differ" in res.summary(every.what, 0.0)
+    caption, rows = P.effect_metrics(res, P.scoring(None, 0, 5, {"hyp": "double_quote", "lang": "text", "pattern": None}))
+    assert "selected above" in caption and rows[0][0] == "Inside double quotes, without clamp" and rows[1][2].startswith(("+", "-"))
+    found = {"layer": 0, "unit": 5, "hyp": "regex", "lang": "text", "pattern": "("}
+    assert P.scoring(found, 0, 5, {})["found"] and P.effect_metrics(res, P.scoring(found, 0, 5, {})) is None
+    panels = P.sample_panels(res, every.what, 0.0)
+    assert [p.name for p in panels] == ["sample-plain", "sample-clamped"] and "with the clamp" in panels[1].title
+
+
+def test_probe_table_per_layer(tiny):
+    model, vocab = tiny
+    text = ("abc \"def\" gh\n" * 100)[:1200]
+    cm = P.trace_matrix(model, vocab.encode(text))
+    rows = P.probe_table(cm, P.feature("double_quote", text, "text"), "lstm", binary=True)
+    assert [r["layer"] for r in rows] == [1, 2] and rows[0]["inputs"] == "64 (h and c)" and "probe accuracy" in rows[0]

@@ -30,7 +30,7 @@ async def _two_sessions(url):
         assert (await typist.open("", timeout=120)).ok
         assert (await typist.open("cells", timeout=180)).ok
         assert (await typist.set("cx_len", "5000", timeout=180)).ok  # the longest excerpt
-        assert (await typist.set("cx_hyp_python", "Your regular expression", timeout=180)).ok
+        assert (await typist.set("cx_hyp", "Your regular expression", timeout=180)).ok
         assert (await other.open("", timeout=120)).ok
         assert (await other.open("learn_hello", timeout=180)).ok
         w = next(w for w in other.widgets() if w.kind in ("slider", "number_input", "selectbox", "radio"))

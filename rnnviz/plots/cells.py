@@ -78,3 +78,53 @@ def r_histogram(r, *, highlight: float | None = None, label: str = "") -> go.Fig
                       xaxis=dict(title=f"Pearson r with {label}" if label else "Pearson r", range=[-1, 1]),
                       yaxis=dict(title="cells", type="log"), showlegend=False)
     return fig
+
+
+def robust_scale(values, q: float = 99.0) -> float:
+    """A colour range for a heatmap: the q-th percentile of |values|, at least 1, so one
+    outlier does not wash out every other cell."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v)]
+    return max(1.0, float(np.percentile(v, q))) if v.size else 1.0
+
+
+def cells_window(block, order, text: str, *, rows: int, start: int, width: int, signal_label: str = "value"):
+    """The cells x time heatmap of the first ``rows`` cells of ``order`` over ``width``
+    characters from ``start``; returns (figure, the cell number of each row)."""
+    ids = [int(u) for u in order[:rows]]
+    sub = np.asarray(block)[start : start + width][:, ids]
+    fig = cells_time_heatmap(sub, list(text[start : start + width]), ids, x0=start, vmax=robust_scale(sub),
+                             signal_label=signal_label)
+    return fig, ids
+
+
+# ------------------------------------------------------------------ coloured text (escaped HTML, rnnviz.ui.html)
+
+
+def cell_legend(label: str, *, gate: bool, vmax: float = 1.0) -> str:
+    """The colour legend of one cell's coloured text: 0..1 for a gate, ±vmax otherwise."""
+    from ..ui import html as H
+
+    if gate:
+        return H.legend("gate", f"{label}. Hover a character for its value.")
+    why = " (this cell's largest |value|)" if vmax > 1 else ""
+    return H.legend("diverging", f"{label}: white = 0, full colour at ±{vmax:.2f}{why}. Hover a character for its value.",
+                    ends=(f"{-vmax:.2f}", f"+{vmax:.2f}"))
+
+
+def span_fragment(text: str, a: int, b: int, *, pad: int = 40, values=None, caption: str = "",
+                  max_height: int = 160) -> str:
+    """Characters [a, b) in bold with ``pad`` characters around, coloured by ``values``
+    (one per character of ``text``, e.g. the mean of some cells) when given."""
+    from ..ui import html as H
+
+    s0, s1 = max(0, a - pad), min(len(text), b + pad)
+    chars = text[s0:s1]
+    colors = titles = None
+    if values is not None:
+        v = np.asarray(values, dtype=np.float64)[s0:s1]
+        m = max(1.0, float(np.abs(v).max()) if v.size else 1.0)
+        colors = [H.diverging_rgb(float(x), -m, m) for x in v]
+        titles = [f"{H.describe_char(ch)}  mean = {float(x):+.3f}" for ch, x in zip(chars, v)]
+    return H.char_spans(list(chars), colors, titles, bold=[a <= j < b for j in range(s0, s1)],
+                        max_height=max_height, caption=caption)
