@@ -1,0 +1,117 @@
+"""The Train & sample page's settings and read-outs (rnnviz.trainsetup), without Streamlit."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rnnviz import checkpoint as ckpt
+from rnnviz import corpora
+from rnnviz import trainsetup as ts
+from rnnviz.models import ModelConfig, build
+from rnnviz.sample import Sample
+
+PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
+
+
+def test_option_lists_hold_their_defaults_and_are_sorted():
+    for name, options in (("layers", ts.LAYERS), ("hidden", ts.HIDDEN), ("embed", ts.EMBED), ("seq", ts.SEQ_LENS),
+                          ("batch", ts.BATCHES), ("lr", ts.LR_OPTIONS), ("clip_value", ts.CLIP_OPTIONS),
+                          ("stop", ts.STOP_OPTIONS)):
+        assert ts.DEFAULTS[name] in options, name
+        assert list(options) == sorted(options), name
+    assert ts.DEFAULTS["source"] in ts.SOURCES and ts.DEFAULTS["opt"] in ts.OPT_LABELS
+
+
+def test_arch_label_and_param_count_match_a_real_model():
+    cfg = ModelConfig(cell="gru", vocab_size=30, layers=2, hidden=32, embed=8)
+    assert ts.arch_label(cfg) == "2 × 32 GRU"
+    assert ts.param_count("gru", 2, 32, 8, 30) == build("gru", 30, layers=2, hidden=32, embed=8).num_params()
+    assert ts.param_count("rnn", 1, 16, 8, 30) < ts.param_count("lstm", 1, 16, 8, 30)
+
+
+def test_train_config_carries_every_setting():
+    c = ts.train_config(dict(cell="rnn", layers=2, hidden=64, embed=16), seq=32, batch=8, opt="sgd", lr=0.1,
+                        clip=False, clip_value=2.0, seed=7, carry=True)
+    assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size) == ("rnn", 2, 64, 16, 32, 8)
+    assert (c.optimizer, c.lr, c.clip, c.clip_value, c.seed, c.carry_state) == ("sgd", 0.1, False, 2.0, 7, True)
+
+
+def _names_checkpoint(name="my_names"):
+    names = corpora.load("names")
+    model = build("gru", len(names.vocab), layers=1, hidden=16, embed=8, seed=0)
+    return ckpt.from_bytes(ckpt.to_bytes(model, names.vocab, name=name, corpus="names", steps=3)), names
+
+
+def test_fit_reencodes_a_text_made_of_the_models_characters():
+    cp, names = _names_checkpoint()
+    sub = corpora.from_text(names.text[:3000], name="a few names")
+    assert set(sub.vocab.chars) < set(cp.vocab.chars)  # fewer characters than the model knows
+    f = ts.fit(cp, sub)
+    assert f.warning is None and f.corpus.vocab == cp.vocab and f.corpus.text == sub.text
+    assert ts.fit(cp, names).corpus is names
+
+
+def test_fit_refuses_unknown_characters_and_escapes_the_model_name():
+    cp, _ = _names_checkpoint(name="*bold* [x](http://e.vil)")
+    f = ts.fit(cp, corpora.from_text(PASTE + " {<}", name="pasted text"))
+    assert f.corpus is None
+    assert "only knows the" in f.warning and "First names" in f.warning
+    assert "'<'" in f.warning.replace("\\", "") and "'{'" in f.warning.replace("\\", "")
+    assert "\\*bold\\*" in f.warning and "\\[x\\](http" in f.warning  # no emphasis, no link
+
+
+def test_download_name_keeps_only_safe_characters():
+    tr = SimpleNamespace(corpus=SimpleNamespace(name="../../évil <x>.txt"), steps=120,
+                         model=SimpleNamespace(config=ModelConfig(cell="lstm", vocab_size=9, layers=2, hidden=64)))
+    name = ts.download_name(tr)
+    assert name.endswith("_lstm_2x64_step120")
+    assert all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in name)
+
+
+def _snap(**kw):
+    base = dict(steps=1234, loss=[(i, 3.0 + (i % 2)) for i in range(40)], val=[(0, 4.0), (100, 3.5)],
+                speed=[(i, 12_000.0) for i in range(60)], train_seconds=125.4, samples=[])
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def test_metrics_read_the_snapshot():
+    m = {x.label: x for x in ts.metrics(_snap(), vocab=65)}
+    assert m["Step"].value == "1,234"
+    assert m["Train loss"].value == "3.500"
+    assert m["Val loss"].value == "3.500" and m["Val loss"].delta == "-0.500"
+    assert m["Perplexity"].value == f"{math.exp(3.5):.1f}" and "65" in m["Perplexity"].help
+    assert m["Chars / s"].value == "12 k" and m["Time"].value == "2:05"
+    empty = {x.label: x.value for x in ts.metrics(_snap(loss=[], val=[], speed=[], steps=0), vocab=65)}
+    assert empty["Train loss"] == empty["Val loss"] == empty["Chars / s"] == "–"
+    assert ts.fmt_time(3725) == "1 h 02 min" and ts.fmt_speed(950.0) == "950"
+
+
+def test_timeline_captions_use_the_validation_loss_measured_by_then():
+    s = Sample(prime="", text="ab", probs=np.array([0.5, 0.5]))
+    tl = ts.timeline(_snap(samples=[(0, s), (100, s), (300, s)], val=[(0, 4.0), (100, 3.5), (400, 2.0)]))
+    assert [c for _, _, c in tl] == ["step 0 · validation loss 4.00", "step 100 · validation loss 3.50",
+                                     "step 300 · validation loss 3.50"]
+    assert ts.timeline(_snap(samples=[(5, s)], val=[]))[0][2] == "step 5"
+
+
+@pytest.mark.parametrize("text", ["x" * 200, "ROMEO:\nO, she doth teach\nthe torches\n\n" * 4, "\n" * 30, ""])
+def test_box_height_fits_every_wrapped_line_whole(text):
+    """Issue 13: the timeline boxes (110 px) cut 200-character samples mid-line."""
+    rows = sum(max(1, math.ceil(len(line) / 40)) for line in text.split("\n"))
+    h = ts.box_height(text)
+    line_px = ts.BOX_FONT_PX * ts.BOX_LINE_HEIGHT
+    assert h - ts.BOX_CHROME_PX >= rows * line_px  # all rows fit
+    assert h - ts.BOX_CHROME_PX < rows * line_px + 1  # and no more than that
+    assert ts.box_height("x" * 200) > 110  # the old fixed box was too small for a 200-character sample
+
+
+def test_sample_caption_escapes_the_label():
+    s = Sample(prime="A", text="nn", probs=np.array([0.5, 0.25]), temperature=0.5, top_k=5)
+    cap = ts.sample_caption("*my* model", s)
+    assert "\\*my\\*" in cap and "temperature 0.5, top-5" in cap and "2 characters" in cap
+    assert "greedy" in ts.sample_caption("m", Sample(prime="", text="a", probs=np.array([1.0]), greedy=True))
