@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import checkpoint as ckpt
 from . import corpora
 from .models import CELL_LABELS, CharModel, ModelConfig
 from .train import OPTIMIZERS, TrainConfig
-from .ui.html import md
+from .ui.html import md, prob_text
 
 SOURCES = ("Built-in", "Upload a file", "Paste text")
 LAYERS = (1, 2, 3)
@@ -44,9 +46,84 @@ DEFAULTS = {
     "seq": 64, "batch": 32, "opt": "adam", "lr": 2e-3, "clip": True, "clip_value": 5.0, "seed": 1337,
     "stop": 5_000, "carry": False,
 }
+
+
+def _g(v) -> str:
+    return f"{v:g}"
+
+
+def _thousands(v) -> str:
+    return f"{v:,}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One select-slider of the page: label, options (fixed: they travel in links),
+    help text, how a value is written, and whether it applies to a running model."""
+
+    label: str
+    options: tuple
+    help: str | None = None
+    fmt: Callable = str
+    live: bool = False  # False: fixed while a model exists
+
+
+SETTINGS = {
+    "layers": Setting("Layers", LAYERS),
+    "hidden": Setting("Hidden size", HIDDEN),
+    "embed": Setting("Embedding size", EMBED, "Each character is first turned into a vector this long."),
+    "seq": Setting("Sequence length", SEQ_LENS, "Characters per training sequence: how far back in time gradients "
+                   "flow (truncated backpropagation through time)."),
+    "batch": Setting("Batch size", BATCHES, "Sequences per step."),
+    "lr": Setting("Learning rate (log scale)", LR_OPTIONS, "How big each update is. Adam likes about 0.002; far "
+                  "larger makes training blow up. Applies immediately, even while training.", _g, True),
+    "clip_value": Setting("Clipping threshold (gradient norm)", CLIP_OPTIONS, None, _g, True),
+    "stop": Setting("Stop after (steps)", STOP_OPTIONS, "Applies immediately.", _thousands, True),
+}
+# What the page keeps from before a run (restored after Reset), and which TrainConfig
+# field each setting that is fixed during a run shows.
+DATA_SETTINGS = ("source", "corpus", "paste", "start", "cell", "layers", "hidden", "embed")
+RUN_FIELDS = {"seq": "seq_len", "batch": "batch_size", "opt": "optimizer", "lr": "lr", "clip": "clip",
+              "clip_value": "clip_value", "seed": "seed", "carry": "carry_state"}
+HELP = {
+    "start": "A trained model continues from its weights (a private copy: nobody else's model changes).",
+    "clip": "Rescale the gradient whenever its norm exceeds the threshold (applies at once).",
+    "seed": "Same seed + same settings = same run.",
+    "carry": "Read the text as long parallel streams and pass each stream's hidden state on to its next sequence "
+             "(as in min-char-rnn), instead of random excerpts starting from zeros.",
+    "step": "Run {chunk} training steps, then pause.",
+}
+MESSAGES = {
+    "intro": "Pick some text and a network, press **Train**, and watch it learn: the loss falls, and the samples "
+             "turn from random letters into words, then into something that looks like the text it reads. "
+             "Settings on the left; everything updates live on the right.",
+    "no_text": "Choose some text to train on first.",
+    "no_model": "The chosen model is not available.",
+    "misfit": "The model and the text do not fit together (see the warning on the left).",
+    "upload": "Upload a text file to train on it. (A link cannot carry a file: after opening one, upload it again.)",
+    "paste": "Paste at least {min} characters to train on them. (A link cannot carry pasted text: after opening "
+             "one, paste it again.)",
+    "locked": "Text, architecture and batch settings are locked while this model exists; press Reset to change "
+              "them. Learning rate, clipping and the step limit apply at once.",
+    "at_limit": "The model already reached the step limit ({limit:,}). Raise *Stop after* on the left to train "
+                "further.",
+    "diverged": "The **learning rate** and **clipping** settings on the left apply to this model at once: lower the "
+                "rate (10× smaller is a good start) or turn clipping on, then restore the last good weights and "
+                "press Train — or reset and start over.",
+    "restored": "Restored the weights from step {step:,}. Adjust the settings, then press Train.",
+    "idle": "Press **Train** to start. The loss curves, the samples and their improvement over time appear here. "
+            "Tip: start with the defaults — a one-layer LSTM learns Shakespeare's spelling within a minute or two.",
+    "current": "**Current sample** — step {step:,}, temperature {temperature:g}. Each character is coloured by the "
+               "probability the model gave it; hover to see the five most likely alternatives.",
+    "timeline": "**Samples timeline** — the same model sampled at steps 0, 100, 300, 1,000, 3,000, … "
+                "(train more ↓)",
+    "file": "One file: the weights plus a JSON card (architecture, vocabulary, training settings). Safe to share: "
+            "it cannot contain code.",
+}
 # The sample boxes use rnnviz.ui.html's monospace style: 14 px type, line height 1.55,
 # 10 px padding and a 1 px border above and below.
 BOX_FONT_PX, BOX_LINE_HEIGHT, BOX_CHROME_PX = 14, 1.55, 22
+TIMELINE_MIN_PX = 420  # 40 monospace characters of 14 px fit in 420 px minus padding
 
 
 def arch_label(config) -> str:
@@ -122,6 +199,25 @@ def summary(model_config, params: int, corpus_name: str, vocab: int, chars_per_s
     return (f"**{arch_label(model_config)}** · **{params:,}** parameters · vocabulary **{vocab}** characters "
             f"({md(corpora.title(corpus_name))}) · {chars_per_step:,} characters per step · a uniform guess "
             f"scores ln {vocab} = **{math.log(vocab):.2f}** nats/char (perplexity {vocab})")
+
+
+def setup_summary(config: TrainConfig, corpus: corpora.Corpus, base=None) -> str:
+    """``summary`` for the settings chosen before a run (``base``: the trained checkpoint started from)."""
+    m, vocab = config.model_config(len(corpus.vocab)), len(corpus.vocab)
+    params = base.model.num_params() if base is not None else param_count(m.cell, m.layers, m.hidden, m.embed, vocab)
+    return summary(m, params, corpus.name, vocab, config.batch_size * config.seq_len)
+
+
+def run_summary(trainer) -> str:
+    """``summary`` for a live model."""
+    return summary(trainer.model.config, trainer.model.num_params(), trainer.corpus.name, len(trainer.vocab),
+                   trainer.config.batch_size * trainer.config.seq_len)
+
+
+def checkpoint_bytes(runner, name: str) -> bytes:
+    """The live model as one .safetensors file (weights + card), copied under the runner's lock."""
+    cp = runner.checkpoint_copy(name=name)
+    return ckpt.to_bytes(cp.model, cp.vocab, cp.card)
 
 
 def locked_summary(trainer) -> str:
@@ -225,3 +321,44 @@ def sample_caption(label: str, s) -> str:
     ppl = math.exp(-s.mean_log_prob()) if len(s.probs) else float("nan")
     return (f"{md(label)} · {how} · {len(s.text):,} characters · mean probability of the chosen characters "
             f"{mean_p:.2f} (perplexity {ppl:.1f}). Bold: your prime.")
+
+
+def apply_live(trainer, config: TrainConfig):
+    """Learning rate and clipping reach a model that exists at once, even while it trains
+    (call it under the runner's lock: ``runner.with_trainer``)."""
+    if trainer.config.lr != config.lr:
+        trainer.set_lr(config.lr)
+    trainer.config.clip, trainer.config.clip_value = config.clip, config.clip_value
+
+
+def sample_box(s, *, caption: str | None = None, top: bool = True, font_px: float = BOX_FONT_PX) -> str:
+    """One sample, coloured by probability, in a box tall enough for all of it."""
+    return prob_text(s.text, s.probs, s.top if top else None, caption=caption,
+                     max_height=box_height(s.text, font_px=font_px))
+
+
+def timeline_html(snap, *, font_px: float = BOX_FONT_PX) -> str:
+    """Every milestone sample in a grid of boxes at least ``TIMELINE_MIN_PX`` wide (so that
+    ``box_height``'s 40 characters per line always fit) and tall enough for their text."""
+    boxes = "".join(sample_box(s, caption=cap, top=False, font_px=font_px) for _, s, cap in timeline(snap))
+    return (f'<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax({TIMELINE_MIN_PX}px,1fr));'
+            f'gap:10px">{boxes}</div>')
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """Which of Train / Pause / Step make sense now."""
+
+    pause: bool  # show Pause instead of Train
+    train_off: bool
+    step_off: bool
+
+
+def buttons(runner, error: str | None) -> Buttons:
+    active = runner is not None and runner.active
+    stuck = runner is not None and runner.status == "diverged"
+    single = active and not runner.wants_run  # a Step in progress
+    can_start = error is None or runner is not None
+    at_limit = runner is not None and runner.max_steps is not None and runner.steps >= runner.max_steps
+    return Buttons(pause=active and not single, train_off=not can_start or single or stuck,
+                   step_off=not can_start or active or at_limit or stuck)

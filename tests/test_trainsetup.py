@@ -115,3 +115,53 @@ def test_sample_caption_escapes_the_label():
     cap = ts.sample_caption("*my* model", s)
     assert "\\*my\\*" in cap and "temperature 0.5, top-5" in cap and "2 characters" in cap
     assert "greedy" in ts.sample_caption("m", Sample(prime="", text="a", probs=np.array([1.0]), greedy=True))
+
+
+def test_timeline_html_boxes_hold_their_whole_sample():
+    """Issue 13 item 6: every timeline box is tall enough for its sample at the narrowest grid column."""
+    import re
+
+    text = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n" * 3)[:200]
+    s = Sample(prime="", text=text, probs=np.full(len(text), 0.5))
+    out = ts.timeline_html(_snap(samples=[(0, s), (100, s)], val=[(0, 4.2)]))
+    heights = [int(h) for h in re.findall(r"max-height: (\d+)px", out)]
+    assert heights == [ts.box_height(text)] * 2 and heights[0] > 110
+    assert f"minmax({ts.TIMELINE_MIN_PX}px" in out
+    # 40 characters of 14 px monospace (about 0.6 em wide) plus 2 x 12 px padding fit in the narrowest column
+    assert 40 * ts.BOX_FONT_PX * 0.62 + 24 <= ts.TIMELINE_MIN_PX
+    assert out.count("step 0 · validation loss 4.20") == 1 and "step 100 · validation loss 4.20" in out
+    assert "<script" not in ts.timeline_html(_snap(samples=[(0, Sample(prime="", text="<script>", probs=np.ones(8)))]))
+
+
+class _Runner:
+    def __init__(self, **kw):
+        self.active, self.status, self.wants_run, self.max_steps, self.steps = False, "paused", False, 100, 10
+        self.__dict__.update(kw)
+
+
+def test_buttons_follow_the_run():
+    assert ts.buttons(None, "Choose some text to train on first.") == ts.Buttons(False, True, True)
+    assert ts.buttons(None, None) == ts.Buttons(False, False, False)
+    assert ts.buttons(_Runner(active=True, wants_run=True), None) == ts.Buttons(True, False, True)
+    assert ts.buttons(_Runner(active=True, wants_run=False), None).train_off  # a Step is running
+    assert ts.buttons(_Runner(status="diverged"), None) == ts.Buttons(False, True, True)
+    assert ts.buttons(_Runner(steps=100), None) == ts.Buttons(False, False, True)  # at the step limit
+
+
+def test_summaries_and_live_settings_on_a_real_trainer():
+    from rnnviz.train import Trainer
+
+    names = corpora.load("names")
+    cfg = ts.train_config(dict(cell="lstm", layers=1, hidden=16, embed=8), seq=16, batch=4, opt="adam", lr=2e-3,
+                          clip=True, clip_value=5.0, seed=0, carry=False)
+    before = ts.setup_summary(cfg, names)
+    tr = Trainer(names, cfg)
+    assert before == ts.run_summary(tr)
+    assert f"**{tr.model.num_params():,}** parameters" in before and "64 characters per step" in before
+    assert ts.locked_summary(tr).endswith("started from random weights.")
+    ts.apply_live(tr, ts.train_config(dict(cell="lstm", layers=1, hidden=16, embed=8), seq=16, batch=4, opt="adam",
+                                      lr=0.01, clip=False, clip_value=1.0, seed=0, carry=False))
+    assert tr.config.lr == 0.01 and tr.optimizer.param_groups[0]["lr"] == 0.01
+    assert not tr.config.clip and tr.config.clip_value == 1.0
+    cp, _ = _names_checkpoint()
+    assert f"**{cp.model.num_params():,}** parameters" in ts.setup_summary(cfg, names, cp)
