@@ -25,7 +25,8 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from . import corpora
-from .models import CELL_LABELS, CharModel, ModelConfig
+from .celltypes import CELL_TYPES
+from .models import CharModel, ModelConfig
 from .train import OPTIMIZERS, TrainConfig
 from .ui.html import md, prob_text
 
@@ -121,14 +122,17 @@ MESSAGES = {
             "it cannot contain code.",
 }
 # The sample boxes use rnnviz.ui.html's monospace style: 14 px type, line height 1.55,
-# 10 px padding and a 1 px border above and below.
-BOX_FONT_PX, BOX_LINE_HEIGHT, BOX_CHROME_PX = 14, 1.55, 22
-TIMELINE_MIN_PX = 420  # 40 monospace characters of 14 px fit in 420 px minus padding
-
+# 10 px padding and a 1 px border on each side; presenter mode (rnnviz.ui.present's CSS)
+# sets 21 px type and line height 1.6. A monospace character is at most 0.62 em wide.
+BOX_FONT = (14, 1.55)
+PRESENTER_FONT = (21, 1.6)
+BOX_CHROME_PX, CHAR_EM = 22, 0.62
+TIMELINE_MIN_PX = 420  # narrowest column of the samples timeline grid
+SAMPLE_MAX_ROWS = 14  # a long sample scrolls after this many whole rows
 
 def arch_label(config) -> str:
     """'2 × 128 LSTM' for a ModelConfig (or anything with cell, layers and hidden)."""
-    return f"{config.layers} × {config.hidden} {CELL_LABELS[config.cell]}"
+    return f"{config.layers} × {config.hidden} {CELL_TYPES[config.cell].label}"
 
 
 @functools.lru_cache(maxsize=128)
@@ -220,6 +224,14 @@ def checkpoint_bytes(runner, name: str) -> bytes:
     return ckpt.to_bytes(cp.model, cp.vocab, cp.card)
 
 
+def loaded_message(cp) -> str:
+    """What a student reads after loading a checkpoint (its name and card are escaped)."""
+    about = cp.card.get("description")
+    return (f"Loaded **{md(cp.name)}** ({arch_label(cp.model.config)}, {len(cp.vocab)} characters, step "
+            f"{cp.card.get('steps') or 0:,}). It is now the model to sample from below and, until you train "
+            "another one, the trained model to start from on the left." + (f" Its card says: {md(about)}" if about else ""))
+
+
 def locked_summary(trainer) -> str:
     m = trainer.model.config
     source = f", continued from **{md(trainer.source)}**." if trainer.source else ", started from random weights."
@@ -294,15 +306,19 @@ def val_at(val, step: int) -> float | None:
     return best
 
 
-def box_height(text: str, *, min_chars_per_line: int = 40, font_px: float = BOX_FONT_PX) -> int:
-    """A max-height (px) for a sample box that shows ``text`` whole, never half a line.
+def box_height(text: str, *, width_px: int = TIMELINE_MIN_PX, font=BOX_FONT, max_rows: int | None = None) -> int:
+    """A max-height (px) for a sample box that holds whole rows of ``text``, never half a line.
 
-    Every line of the text is wrapped at ``min_chars_per_line`` characters (the
-    narrowest box we lay out); a wider box needs fewer rows and simply ends lower, as
-    max-height only caps the box.
+    Lines are wrapped as in a box ``width_px`` wide (the narrowest we lay out; a wider
+    box needs fewer rows and simply ends lower, as max-height only caps it). With
+    ``max_rows`` a longer text scrolls, and the box still ends on a whole row.
     """
-    rows = sum(max(1, math.ceil(len(line) / min_chars_per_line)) for line in text.split("\n"))
-    return math.ceil(rows * font_px * BOX_LINE_HEIGHT) + BOX_CHROME_PX
+    font_px, line_height = font
+    per_line = max(1, int((width_px - BOX_CHROME_PX - 4) // (font_px * CHAR_EM)))
+    rows = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
+    if max_rows is not None:
+        rows = min(rows, max_rows)
+    return math.ceil(rows * font_px * line_height) + BOX_CHROME_PX
 
 
 def timeline(snap) -> list[tuple[int, object, str]]:
@@ -331,16 +347,17 @@ def apply_live(trainer, config: TrainConfig):
     trainer.config.clip, trainer.config.clip_value = config.clip, config.clip_value
 
 
-def sample_box(s, *, caption: str | None = None, top: bool = True, font_px: float = BOX_FONT_PX) -> str:
-    """One sample, coloured by probability, in a box tall enough for all of it."""
-    return prob_text(s.text, s.probs, s.top if top else None, caption=caption,
-                     max_height=box_height(s.text, font_px=font_px))
+def sample_box(s, *, caption: str | None = None, top: bool = True, prime: bool = False, font=BOX_FONT,
+               max_rows: int | None = None) -> str:
+    """One sample, coloured by probability, in a box that ends on a whole row."""
+    return prob_text(s.text, s.probs, s.top if top else None, prime=s.prime if prime else "", caption=caption,
+                     max_height=box_height(s.full_text if prime else s.text, font=font, max_rows=max_rows))
 
 
-def timeline_html(snap, *, font_px: float = BOX_FONT_PX) -> str:
-    """Every milestone sample in a grid of boxes at least ``TIMELINE_MIN_PX`` wide (so that
-    ``box_height``'s 40 characters per line always fit) and tall enough for their text."""
-    boxes = "".join(sample_box(s, caption=cap, top=False, font_px=font_px) for _, s, cap in timeline(snap))
+def timeline_html(snap, *, font=BOX_FONT) -> str:
+    """Every milestone sample in a grid of boxes at least ``TIMELINE_MIN_PX`` wide, each tall
+    enough for its whole sample (issue 13: fixed 110 px boxes cut samples mid-line)."""
+    boxes = "".join(sample_box(s, caption=cap, top=False, font=font) for _, s, cap in timeline(snap))
     return (f'<div style="display:grid;grid-template-columns:repeat(auto-fill,minmax({TIMELINE_MIN_PX}px,1fr));'
             f'gap:10px">{boxes}</div>')
 
@@ -362,3 +379,40 @@ def buttons(runner, error: str | None) -> Buttons:
     at_limit = runner is not None and runner.max_steps is not None and runner.steps >= runner.max_steps
     return Buttons(pause=active and not single, train_off=not can_start or single or stuck,
                    step_off=not can_start or active or at_limit or stuck)
+
+
+# ---------------------------------------------------------------- the page's remembered choices
+# The page's widget keys are "tr_" + a setting's name; these work on any mapping
+# (Streamlit's session state on the page, a dict in tests).
+
+
+def key(name: str) -> str:
+    return f"tr_{name}"
+
+
+def remember(state) -> dict:
+    """The text and model choices to bring back after Reset (their widgets are hidden during a run)."""
+    return {key(n): state[key(n)] for n in DATA_SETTINGS if key(n) in state}
+
+
+def restore(state, run_config=None, max_steps=None) -> None:
+    """Before the widgets: with a live model, the fixed settings show its real values;
+    without one, the choices remembered before the last run come back."""
+    if run_config is not None:
+        for name, attr in RUN_FIELDS.items():
+            state.setdefault(key(name), getattr(run_config, attr))
+        if max_steps is not None:
+            state.setdefault(key("stop"), max_steps)
+    elif key("saved") in state:
+        state.update(state.pop(key("saved")))
+
+
+def follow_upload(state, cp, *, has_run: bool, uploaded: str, builtin=()) -> None:
+    """A freshly loaded checkpoint becomes the model to sample from and, without a run,
+    the trained model to start from, on its own corpus when that is a built-in one."""
+    state[key("sample_model")] = uploaded
+    state[key("loaded_note")] = loaded_message(cp)
+    if not has_run:
+        state.update({key("start"): "trained", key("start_model"): uploaded})
+        if cp.card.get("corpus") in builtin:
+            state.update({key("source"): SOURCES[0], key("corpus"): cp.card["corpus"]})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
-from conftest import another_trainer_ran, runner, steps, tiny, wait_until  # noqa: E402
+from conftest import ROOT, another_trainer_ran, apply_runner_config, runner, steps, tiny, wait_until  # noqa: E402
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
@@ -24,7 +26,8 @@ def stop_runners():
 
 
 def errors(at) -> str:
-    return " ".join(e.value for e in at.error)
+    """Error texts as a reader sees them (the Markdown escapes of quoted user text resolved)."""
+    return re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error)).replace("\u2060", "")
 
 
 def test_train_pause_reset(app_test):
@@ -149,10 +152,10 @@ def test_checkpoint_upload_garbage_then_real(app_test):
     at.run()
     assert not at.error, errors(at)
     assert any("Loaded **my_names**" in s.value for s in at.success)
-    assert at.session_state["tr_start"] == "__uploaded__"
+    assert at.session_state["tr_start"] == "trained" and at.session_state["tr_start_model"] == "uploaded"
     assert at.session_state["tr_corpus"] == "names"
-    assert at.session_state["tr_sample_model"] == "__uploaded__"
-    at.number_input(key="tr_len").set_value(40)
+    assert at.session_state["tr_sample_model"] == "uploaded"
+    at.number_input(key="tr_sample_len").set_value(40)
     at.button(key="tr_generate").click().run()
     assert not at.error
     assert any("my_names" in c.value for c in at.caption)
@@ -171,7 +174,8 @@ def test_bundled_model_needs_its_own_characters(app_test):
         pytest.skip("bundled names_gru missing")
     at.radio(key="tr_source").set_value("Paste text").run()
     at.text_area(key="tr_paste").set_value(PASTE)
-    at.selectbox(key="tr_start").set_value("names_gru").run()
+    at.segmented_control(key="tr_start").set_value("trained").run()
+    at.selectbox(key="tr_start_model").set_value("names_gru").run()
     warn = " ".join(w.value for w in at.warning)
     assert "only knows the" in warn and "First names" in warn
     assert at.button(key="tr_train").proto.disabled
@@ -188,15 +192,69 @@ def test_sampling_panel_errors_and_escaping(app_test):
         pytest.skip("bundled names_gru missing")
     at.selectbox(key="tr_sample_model").set_value("names_gru")
     at.text_input(key="tr_prime").set_value("<b>Ann")
-    at.number_input(key="tr_len").set_value(30)
+    at.number_input(key="tr_sample_len").set_value(30)
     at.button(key="tr_generate").click().run()
     err = errors(at)
     assert "'<'" in err and "'>'" in err and "'b'" not in err
     assert not at.exception
     at.text_input(key="tr_prime").set_value("Ann")
-    at.select_slider(key="tr_temp").set_value(0.5)
+    at.select_slider(key="tr_sample_temp").set_value(0.5)
     at.button(key="tr_generate").click().run()
     assert not at.error
     out = [h.value for h in at.html if "prime text (given, not sampled)" in h.value]
     assert out, "sample output missing"
     assert any("temperature 0.5" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------ links (issue 13)
+
+# Every training setting as a link carries it: the URL holds each widget's shown value.
+LINK = {"tr_corpus": "names", "tr_cell": "gru", "tr_layers": 2, "tr_hidden": 32, "tr_embed": 16, "tr_seq": 16,
+        "tr_batch": 4, "tr_opt": "sgd", "tr_lr": 0.01, "tr_clip": False, "tr_clip_value": 2.0, "tr_seed": 7,
+        "tr_stop": 1_000, "tr_carry": True}
+
+
+def _url_value(key, value) -> str:
+    from rnnviz import trainsetup as ts
+    from rnnviz.celltypes import CELL_TYPES
+
+    name = key[3:]
+    if name in ts.SETTINGS:
+        return ts.SETTINGS[name].fmt(value)
+    return {"corpus": corpora.title, "cell": lambda v: CELL_TYPES[v].label, "opt": ts.OPT_LABELS.get,
+            "clip": lambda v: str(v).lower(), "carry": lambda v: str(v).lower()}.get(name, str)(value)
+
+
+KINDS = {"tr_corpus": "selectbox", "tr_cell": "radio", "tr_opt": "selectbox", "tr_clip": "toggle",
+         "tr_seed": "number_input", "tr_carry": "checkbox"}
+
+
+def widget(at, key):
+    return getattr(at, KINDS.get(key, "select_slider"))(key=key)
+
+
+def open_link(query: dict, page: str = PAGE):
+    """A fresh session opening ``page`` from a link with ``query`` (URL strings)."""
+    from streamlit.testing.v1 import AppTest
+
+    apply_runner_config()
+    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def test_training_settings_open_from_a_link():
+    at = open_link({k: _url_value(k, v) for k, v in LINK.items()})
+    assert {k: widget(at, k).value for k in LINK} == LINK
+    assert runner(at) is None  # a link never starts training
+    # the run those settings make is the one that starts
+    at.button(key="tr_step").click().run()
+    assert wait_until(at, lambda a: runner(a) is not None and not runner(a).active and steps(a) > 0, 120)
+    c = runner(at).trainer.config
+    assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size) == ("gru", 2, 32, 16, 16, 4)
+    assert (c.optimizer, c.lr, c.clip, c.clip_value, c.seed, c.carry_state) == ("sgd", 0.01, False, 2.0, 7, True)
+    assert runner(at).max_steps == 1_000 and runner(at).trainer.corpus.name == "names"

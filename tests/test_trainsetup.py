@@ -99,14 +99,19 @@ def test_timeline_captions_use_the_validation_loss_measured_by_then():
     assert ts.timeline(_snap(samples=[(5, s)], val=[]))[0][2] == "step 5"
 
 
+@pytest.mark.parametrize("font", [ts.BOX_FONT, ts.PRESENTER_FONT])
 @pytest.mark.parametrize("text", ["x" * 200, "ROMEO:\nO, she doth teach\nthe torches\n\n" * 4, "\n" * 30, ""])
-def test_box_height_fits_every_wrapped_line_whole(text):
+def test_box_height_fits_every_wrapped_line_whole(text, font):
     """Issue 13: the timeline boxes (110 px) cut 200-character samples mid-line."""
-    rows = sum(max(1, math.ceil(len(line) / 40)) for line in text.split("\n"))
-    h = ts.box_height(text)
-    line_px = ts.BOX_FONT_PX * ts.BOX_LINE_HEIGHT
-    assert h - ts.BOX_CHROME_PX >= rows * line_px  # all rows fit
-    assert h - ts.BOX_CHROME_PX < rows * line_px + 1  # and no more than that
+    font_px, line_height = font
+    per_line = int((ts.TIMELINE_MIN_PX - ts.BOX_CHROME_PX - 4) // (font_px * ts.CHAR_EM))
+    assert per_line * font_px * ts.CHAR_EM + 24 <= ts.TIMELINE_MIN_PX  # the rows counted fit in the box
+    rows = sum(max(1, math.ceil(len(line) / per_line)) for line in text.split("\n"))
+    h = ts.box_height(text, font=font)
+    line_px = font_px * line_height
+    assert rows * line_px <= h - ts.BOX_CHROME_PX < rows * line_px + 1  # all rows, and no half row
+    capped = ts.box_height(text, font=font, max_rows=3)
+    assert capped == ts.box_height("\n" * (min(rows, 3) - 1), font=font)  # longer texts scroll after 3 whole rows
     assert ts.box_height("x" * 200) > 110  # the old fixed box was too small for a 200-character sample
 
 
@@ -127,8 +132,8 @@ def test_timeline_html_boxes_hold_their_whole_sample():
     heights = [int(h) for h in re.findall(r"max-height: (\d+)px", out)]
     assert heights == [ts.box_height(text)] * 2 and heights[0] > 110
     assert f"minmax({ts.TIMELINE_MIN_PX}px" in out
-    # 40 characters of 14 px monospace (about 0.6 em wide) plus 2 x 12 px padding fit in the narrowest column
-    assert 40 * ts.BOX_FONT_PX * 0.62 + 24 <= ts.TIMELINE_MIN_PX
+    big = ts.timeline_html(_snap(samples=[(0, s)]), font=ts.PRESENTER_FONT)
+    assert re.findall(r"max-height: (\d+)px", big) == [str(ts.box_height(text, font=ts.PRESENTER_FONT))]
     assert out.count("step 0 · validation loss 4.20") == 1 and "step 100 · validation loss 4.20" in out
     assert "<script" not in ts.timeline_html(_snap(samples=[(0, Sample(prime="", text="<script>", probs=np.ones(8)))]))
 
