@@ -43,7 +43,7 @@ STOP_OPTIONS = (100, 300, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 OPT_LABELS = {"adam": "Adam", "sgd": "SGD with momentum", "adagrad": "Adagrad"}
 assert set(OPT_LABELS) == set(OPTIMIZERS)
 DEFAULTS = {
-    "source": SOURCES[0], "corpus": "shakespeare", "cell": "lstm", "layers": 1, "hidden": 128, "embed": 32,
+    "source": SOURCES[0], "corpus": "shakespeare", "start": "new", "cell": "lstm", "layers": 1, "hidden": 128, "embed": 32,
     "seq": 64, "batch": 32, "opt": "adam", "lr": 2e-3, "clip": True, "clip_value": 5.0, "seed": 1337,
     "stop": 5_000, "carry": False,
 }
@@ -59,39 +59,57 @@ def _thousands(v) -> str:
 
 @dataclass(frozen=True)
 class Setting:
-    """One select-slider of the page: label, options (fixed: they travel in links),
-    help text, how a value is written, and whether it applies to a running model."""
+    """One widget of the page: label, options (fixed: they travel in links), help text, how
+    a value is written, whether it applies to a running model, and the kind of widget
+    ("select_slider", "selectbox", "radio", "segmented_control", "toggle", "checkbox" or
+    "number_input")."""
 
     label: str
     options: tuple
     help: str | None = None
     fmt: Callable = str
     live: bool = False  # False: fixed while a model exists
+    kind: str = "select_slider"
 
 
+def _cell_label(key: str) -> str:
+    return CELL_TYPES[key].label
+
+
+STARTS = {"new": "A new model", "trained": "A trained model"}
 SETTINGS = {
+    "source": Setting("Text to learn from", SOURCES, kind="radio"),
+    "corpus": Setting("Corpus", tuple(corpora.builtin_names()), fmt=corpora.title, kind="selectbox"),
+    "start": Setting("Start from", tuple(STARTS), "A trained model continues from its weights (a private copy: "
+                     "nobody else's model changes).", fmt=STARTS.get, kind="segmented_control"),
     "layers": Setting("Layers", LAYERS),
     "hidden": Setting("Hidden size", HIDDEN),
     "embed": Setting("Embedding size", EMBED, "Each character is first turned into a vector this long."),
+    "cell": Setting("Cell", tuple(CELL_TYPES), fmt=_cell_label, kind="radio"),
     "seq": Setting("Sequence length", SEQ_LENS, "Characters per training sequence: how far back in time gradients "
                    "flow (truncated backpropagation through time)."),
     "batch": Setting("Batch size", BATCHES, "Sequences per step."),
+    "opt": Setting("Optimiser", tuple(OPTIMIZERS), fmt=OPT_LABELS.get, kind="selectbox"),
     "lr": Setting("Learning rate (log scale)", LR_OPTIONS, "How big each update is. Adam likes about 0.002; far "
                   "larger makes training blow up. Applies immediately, even while training.", _g, True),
+    "clip": Setting("Clip gradients", (False, True), "Rescale the gradient whenever its norm exceeds the threshold "
+                    "(applies at once).", live=True, kind="toggle"),
     "clip_value": Setting("Clipping threshold (gradient norm)", CLIP_OPTIONS, None, _g, True),
+    "seed": Setting("Seed", (0, 2**31 - 1), "Same seed + same settings = same run.", kind="number_input"),
     "stop": Setting("Stop after (steps)", STOP_OPTIONS, "Applies immediately.", _thousands, True),
+    "carry": Setting("Carry hidden state across batches", (False, True), "Read the text as long parallel streams "
+                     "and pass each stream's hidden state on to its next sequence (as in min-char-rnn), instead of "
+                     "random excerpts starting from zeros.", kind="checkbox"),
 }
+# How the page lays the settings out, row by row.
+MODEL_ROWS = (("cell",), ("layers", "hidden"), ("embed",))
+TRAINING_ROWS = (("seq", "batch"), ("opt",), ("lr",), ("clip",), ("clip_value",), ("seed", "stop"), ("carry",))
 # What the page keeps from before a run (restored after Reset), and which TrainConfig
 # field each setting that is fixed during a run shows.
 DATA_SETTINGS = ("source", "corpus", "paste", "start", "cell", "layers", "hidden", "embed")
 RUN_FIELDS = {"seq": "seq_len", "batch": "batch_size", "opt": "optimizer", "lr": "lr", "clip": "clip",
               "clip_value": "clip_value", "seed": "seed", "carry": "carry_state"}
 HELP = {
-    "start": "A trained model continues from its weights (a private copy: nobody else's model changes).",
-    "clip": "Rescale the gradient whenever its norm exceeds the threshold (applies at once).",
-    "seed": "Same seed + same settings = same run.",
-    "carry": "Read the text as long parallel streams and pass each stream's hidden state on to its next sequence "
-             "(as in min-char-rnn), instead of random excerpts starting from zeros.",
     "step": "Run {chunk} training steps, then pause.",
 }
 MESSAGES = {
@@ -118,6 +136,12 @@ MESSAGES = {
                "probability the model gave it; hover to see the five most likely alternatives.",
     "timeline": "**Samples timeline** — the same model sampled at steps 0, 100, 300, 1,000, 3,000, … "
                 "(train more ↓)",
+    "upload_label": "A plain-text file (up to {mb} MB): .txt, .py, .md, source code...",
+    "paste_hint": "Paste a few thousand characters or more: song lyrics, code, a recipe...",
+    "reset": "Stop and throw this model away.",
+    "generate": "A new sample: the next seed.",
+    "prime_hint": "e.g. ROMEO:  or  def ",
+    "no_download": "Train a model to download it here.",
     "file": "One file: the weights plus a JSON card (architecture, vocabulary, training settings). Safe to share: "
             "it cannot contain code.",
 }
@@ -416,3 +440,36 @@ def follow_upload(state, cp, *, has_run: bool, uploaded: str, builtin=()) -> Non
         state.update({key("start"): "trained", key("start_model"): uploaded})
         if cp.card.get("corpus") in builtin:
             state.update({key("source"): SOURCES[0], key("corpus"): cp.card["corpus"]})
+
+
+def current_sample(sampler, snap):
+    """(step, Sample) to show as "current": the periodic sampler's latest, else the last milestone."""
+    if sampler is not None and sampler.latest is not None:
+        return sampler.latest
+    return snap.samples[-1] if snap.samples else None
+
+
+def apply_run_settings(runner, config: TrainConfig, stop: int) -> None:
+    """The settings that reach a live model at once: learning rate, clipping, the step limit."""
+    runner.with_trainer(lambda trainer: apply_live(trainer, config))
+    runner.max_steps = max(int(stop), 0)
+
+
+def press(runner, button: str, sampler=None) -> str | None:
+    """Do what Train, Step or Pause asks of a runner; returns a notice for the student, or None."""
+    if button == "train":
+        at_limit = runner.max_steps is not None and runner.steps >= runner.max_steps
+        runner.start()
+        return MESSAGES["at_limit"].format(limit=runner.max_steps) if at_limit else None
+    if button == "step":
+        if sampler is not None:
+            sampler.request()  # a fresh current sample right after the step
+        runner.step_once()
+    elif button == "pause":
+        runner.pause(wait=3.0)
+    return None
+
+
+def box_font(presenting: bool):
+    """The sample boxes' (font px, line height) in normal or presenter mode."""
+    return PRESENTER_FONT if presenting else BOX_FONT

@@ -219,14 +219,14 @@ def _url_value(key, value) -> str:
     from rnnviz.celltypes import CELL_TYPES
 
     name = key[3:]
-    if name in ts.SETTINGS:
+    if name in ts.SETTINGS and name not in ("corpus", "cell", "opt", "clip", "carry"):
         return ts.SETTINGS[name].fmt(value)
     return {"corpus": corpora.title, "cell": lambda v: CELL_TYPES[v].label, "opt": ts.OPT_LABELS.get,
             "clip": lambda v: str(v).lower(), "carry": lambda v: str(v).lower()}.get(name, str)(value)
 
 
 KINDS = {"tr_corpus": "selectbox", "tr_cell": "radio", "tr_opt": "selectbox", "tr_clip": "toggle",
-         "tr_seed": "number_input", "tr_carry": "checkbox"}
+         "tr_seed": "number_input", "tr_carry": "checkbox", "tr_sample_model": "selectbox", "tr_prime": "text_input"}
 
 
 def widget(at, key):
@@ -258,3 +258,44 @@ def test_training_settings_open_from_a_link():
     assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size) == ("gru", 2, 32, 16, 16, 4)
     assert (c.optimizer, c.lr, c.clip, c.clip_value, c.seed, c.carry_state) == ("sgd", 0.01, False, 2.0, 7, True)
     assert runner(at).max_steps == 1_000 and runner(at).trainer.corpus.name == "names"
+
+
+def _sample_out(at):
+    return [h.value for h in at.html if "prime text (given, not sampled)" in h.value]
+
+
+def test_sampling_panel_opens_from_a_link_with_the_same_sample(app_test):
+    if "names_gru" not in ckpt.pretrained_names():
+        pytest.skip("bundled names_gru missing")
+    by_hand = app_test(PAGE)
+    by_hand.selectbox(key="tr_sample_model").set_value("names_gru")
+    by_hand.text_input(key="tr_prime").set_value("Mar")
+    by_hand.select_slider(key="tr_sample_temp").set_value(0.5)
+    by_hand.select_slider(key="tr_sample_topk").set_value(5)
+    by_hand.number_input(key="tr_sample_len").set_value(60)
+    by_hand.button(key="tr_generate").click().run()  # the next seed
+    assert by_hand.number_input(key="tr_sample_seed").value == 1
+    expected = _sample_out(by_hand)
+    assert expected and not by_hand.error
+    link = {"tr_sample_model": "names_gru", "tr_prime": "Mar", "tr_sample_temp": "0.5", "tr_sample_topk": "5",
+            "tr_sample_len": "60", "tr_sample_seed": "1"}
+    at = open_link(link)
+    assert at.selectbox(key="tr_sample_model").value == "names_gru" and at.text_input(key="tr_prime").value == "Mar"
+    assert (at.select_slider(key="tr_sample_temp").value, at.select_slider(key="tr_sample_topk").value) == (0.5, 5)
+    assert (at.number_input(key="tr_sample_len").value, at.number_input(key="tr_sample_seed").value) == (60, 1)
+    assert _sample_out(at) == expected  # the same sample, character for character
+    assert any("temperature 0.5, top-5" in c.value for c in at.caption)
+    other = open_link(dict(link, tr_sample_seed="2"))
+    assert _sample_out(other) != expected  # and the seed in the link matters
+
+
+def test_train_moments_reach_their_widgets():
+    from rnnviz import moments
+
+    ours = [m for m in moments.MOMENTS if m.page == PAGE]
+    assert 2 <= len(ours) <= 4
+    for m in ours:
+        at = open_link(m.params)
+        assert not at.error, m.title
+        shown = {k: _url_value(k, widget(at, k).value) for k in m.params}
+        assert shown == m.params, m.title

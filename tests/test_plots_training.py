@@ -79,3 +79,10 @@ def test_base_fonts_undo_any_scaling():
     fig.update_layout(font_size=sizes[0] * 1.35, title_font_size=sizes[1] * 1.5)
     assert P.base_fonts(fig) is fig
     assert (fig.layout.font.size, fig.layout.title.font.size) == sizes == (P.FONT_SIZE, P.TITLE_SIZE)
+
+
+def test_titles_sit_below_the_modebar():
+    """The PNG export's modebar is on: the title goes just above the plot, under the modebar."""
+    for fig in (P.loss_figure(_points(5), [], 4.0), P.grad_figure(_points(5), 5.0)):
+        assert fig.layout.title.yref == "paper" and fig.layout.title.yanchor == "bottom"
+        assert fig.layout.margin.t >= 60

@@ -67,9 +67,12 @@ def log_ticks(values) -> list[float]:
 
 def _layout(fig: go.Figure, *, title: str, ytitle: str, height: int, revision: str):
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=TITLE_SIZE)),
+        # The title sits just above the plot and the modebar (PNG export) above the title:
+        # in a half-width chart at 1280 px the two would otherwise overlap.
+        title=dict(text=title, x=0.0, xanchor="left", y=1.0, yref="paper", yanchor="bottom", pad=dict(b=8),
+                   font=dict(size=TITLE_SIZE)),
         height=height,
-        margin=dict(l=10, r=10, t=36, b=10),
+        margin=dict(l=10, r=10, t=66, b=10),
         hovermode="x unified",
         uirevision=revision,
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
@@ -148,3 +151,9 @@ def grad_figure(grad, clip_value: float | None = None, *, max_points: int = MAX_
     ticks = log_ticks(np.concatenate([v[pos], [clip_value] if clip_value else []]))
     fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
+
+
+def live_figures(snap, vocab_size: int, clip_value: float | None = None) -> dict[str, go.Figure]:
+    """The two curves of a live run (a ``BackgroundTrainer`` snapshot), by file name."""
+    return {"loss": loss_figure(snap.loss, snap.val, math.log(vocab_size)),
+            "gradient_norm": grad_figure(snap.grad, clip_value)}
