@@ -59,6 +59,7 @@ PAGES = {
         st.Page("pages/cells.py", title="Cell explorer", icon=":material/grid_on:"),
         st.Page("pages/gates.py", title="LSTM gates", icon=":material/tune:"),
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
+        st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
 }
 

@@ -21,6 +21,7 @@ TOPICS = (
     ("cells", "What single cells learn", "Cells that track quotes, indentation and line position."),
     ("gates", "Inside the LSTM", "Gates, the cell-state conveyor belt and saturation."),
     ("gradients", "Vanishing and exploding gradients", "Why a vanilla RNN forgets and how gates and clipping help."),
+    ("depth", "Vanishing gradients through depth", "Sigmoid vs ReLU, initialisation and residual connections."),
     ("shapes", "RNN shapes", "One-to-many, many-to-one, many-to-many and encoder-decoder."),
     ("attention", "Sequence to sequence and attention", "An encoder, a decoder and where the decoder looks."),
 )
@@ -79,6 +80,22 @@ MOMENTS += [
 
 
 # ---------------------------------------------------------------- gradients (pages/gradients.py)
+
+
+# ---------------------------------------------------------------- deep nets (pages/deepnets.py)
+MOMENTS += [
+    Moment("depth", "Twenty sigmoid layers vs twenty ReLU layers", "pages/deepnets.py", {},
+           "Before training: the first sigmoid layer gets a gradient orders of magnitude below the output "
+           "layer's; with ReLU + He it is about the same."),
+    Moment("depth", "Xavier rescues the sigmoid network", "pages/deepnets.py",
+           {"dn_a_init": "Xavier (Glorot)", "dn_depth": "8", "dn_view": "Decision boundary"},
+           "Train both: with Xavier initialisation an 8-layer sigmoid network learns the spirals too."),
+    Moment("depth", "Residual connections keep a gradient path open", "pages/deepnets.py",
+           {"dn_a_res": "true", "dn_depth": "30"},
+           "Thirty sigmoid layers with residual connections: the gradient reaches the first layer."),
+    Moment("depth", "Frozen layers: the update-to-weight ratio", "pages/deepnets.py", {"dn_view": "Update ratio"},
+           "Train for 200 steps: network A's first layers change by a millionth of their size per step."),
+]
 
 
 # ---------------------------------------------------------------- names (pages/structures.py, pages/names.py)

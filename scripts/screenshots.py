@@ -59,7 +59,7 @@ def shoot(base: str, path: str, query: str, out: str, *, wait_for=None, clicks=(
                     time.sleep(1.0)
                     settle(page)
                 file = os.path.join(out, f"{w}x{h}-{mode}.png")
-                page.screenshot(path=file, full_page=True)
+                page.screenshot(path=file, full_page=True, timeout=180_000)  # a busy machine renders slowly
                 saved.append(file)
                 ctx.close()
         browser.close()

@@ -13,6 +13,7 @@ import streamlit as st
 
 from ..live import SLOTS
 from . import session
+from .html import md
 
 POLL_SECONDS = 1.5
 
@@ -23,9 +24,67 @@ def polling(runner=None) -> bool:
 
 
 def live_panel(render, *, runner=None) -> None:
-    """Show ``render(polling: bool)`` in the page's one polling fragment."""
+    """Show ``render(polling: bool)`` in the page's one polling fragment (each tick also
+    tells the runner's watchdog that somebody is still watching)."""
     on = polling(runner)
-    st.fragment(render, run_every=POLL_SECONDS if on else None)(on)
+
+    def tick(on):
+        r = session.get_runner()
+        if r is not None:
+            r.touch()
+        render(on)
+
+    st.fragment(tick, run_every=POLL_SECONDS if on else None)(on)
+
+
+STEP_BUTTONS = (1, 100, 1000)
+
+
+def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the model"):
+    """The one set of training controls for a lab: Train, Pause, Step 1 / 100 / 1,000, Reset.
+
+    ``make()`` builds a fresh trainer of class ``kind`` from the page's settings (it may
+    raise ValueError with a message for the student); ``settings`` is compared with
+    the running trainer's ``config`` to say when Reset is needed to apply new ones.
+    Returns this lab's runner, or None before the first press of Train.
+    """
+    runner = session.get_runner()
+    mine = runner if runner is not None and isinstance(runner.trainer, kind) else None
+    cols = st.columns([1.2, 1.1, 1, 1, 1.1, 1.1])
+    train = cols[0].button("Train", key=f"{prefix}_train", type="primary", icon=":material/play_arrow:",
+                           disabled=mine is not None and mine.wants_run, width="stretch")
+    pause = cols[1].button("Pause", key=f"{prefix}_pause", icon=":material/pause:",
+                           disabled=mine is None or not mine.active, width="stretch")
+    steps = [cols[2 + i].button(f"Step {n:,}", key=f"{prefix}_step{n}", width="stretch",
+                                help=f"Train {n:,} step{'s' if n > 1 else ''}, then pause.")
+             for i, n in enumerate(STEP_BUTTONS)]
+    reset = cols[5].button("Reset", key=f"{prefix}_reset", icon=":material/restart_alt:",
+                           disabled=mine is None, width="stretch", help=f"Forget {what} and start again.")
+    if runner is not None and mine is None:
+        st.caption(":material/info: Your session is training another model on another page; starting here "
+                   "stops that run (one run per session).")
+    elif mine is not None and settings is not None and getattr(mine.trainer, "config", None) != settings:
+        st.caption(":material/info: The settings above differ from the ones training now: press **Reset** to "
+                   "start again with them.")
+    if reset and mine is not None:
+        session.drop_runner()
+        return None
+    if pause and mine is not None:
+        mine.pause(wait=2.0)
+        return mine
+    wanted = next((n for n, pressed in zip(STEP_BUTTONS, steps) if pressed), None)
+    if train or wanted:
+        if mine is None:
+            try:
+                mine = session.new_runner(make())
+            except ValueError as e:
+                st.error(md(e), icon=":material/error:")
+                return None
+        else:
+            mine = session.revive()
+        mine.max_steps = None if train else mine.steps + wanted
+        mine.start()
+    return mine
 
 
 def status_text(runner, snap) -> tuple[str, str]:
@@ -42,7 +101,7 @@ def status_text(runner, snap) -> tuple[str, str]:
     if snap.status == "diverged":
         return "diverged", snap.divergence or "Training diverged."
     if snap.status == "finished" or (snap.max_steps is not None and snap.steps >= snap.max_steps):
-        return "limit", f"Reached the step limit ({snap.max_steps or snap.steps:,} steps). Raise it and press Train to go on."
+        return "limit", f"Stopped at step {snap.steps:,}, as many steps as asked for. Press Train to go on."
     if snap.message:
         return "message", snap.message + ("" if "Train" in snap.message else " Press Train to continue.")
     if snap.steps > 0:
