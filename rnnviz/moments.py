@@ -89,6 +89,22 @@ MOMENTS += [
 
 # ---------------------------------------------------------------- train (pages/train.py)
 
+MOMENTS += [
+    Moment("train", "Temperature: playing safe", "pages/train.py",
+           {"tr_sample_model": "shakespeare_lstm", "tr_prime": "ROMEO:", "tr_sample_temp": "0.2"},
+           "At temperature 0.2 the trained model repeats its favourite words; move the slider to 1, then to 2, "
+           "and watch it turn adventurous, then babble."),
+    Moment("train", "Training that blows up", "pages/train.py",
+           {"tr_corpus": "First names", "tr_cell": "Vanilla RNN", "tr_hidden": "64", "tr_lr": "10",
+            "tr_clip": "false"},
+           "Press Train: with a learning rate of 10 and no clipping the loss shoots up and training diverges. "
+           "Turn clipping on, lower the rate, restore the last good weights and carry on."),
+    Moment("train", "Vanilla RNN against LSTM", "pages/train.py",
+           {"tr_corpus": "First names", "tr_cell": "Vanilla RNN", "tr_hidden": "64", "tr_stop": "1,000"},
+           "Train 1,000 steps and note the validation loss; press Reset, pick LSTM and train again on the same "
+           "text: which learns faster, and which gets lower?"),
+]
+
 
 # ---------------------------------------------------------------- cells (pages/cells.py)
 

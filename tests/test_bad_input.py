@@ -30,6 +30,7 @@ from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
 from rnnviz.live import active_runners
 from rnnviz.models import build
+from rnnviz.ui.pickers import UPLOAD_KEY as UPLOADED
 
 TRAIN, CELLS, GATES, GRADS = "pages/train.py", "pages/cells.py", "pages/gates.py", "pages/gradients.py"
 PASTE = ("the cat sat on the mat. the dog sat on the log. " * 40).strip()
@@ -92,7 +93,7 @@ def live_model(at):
 def generate(at, model_key, prime, length=30):
     at.selectbox(key="tr_sample_model").set_value(model_key)
     at.text_input(key="tr_prime").set_value(prime)
-    at.number_input(key="tr_len").set_value(length)
+    at.number_input(key="tr_sample_len").set_value(length)
     at.button(key="tr_generate").click().run()
     return at
 
@@ -275,10 +276,10 @@ def test_prime_with_unseen_characters_bundled(app_test):
 def test_prime_with_unseen_characters_live(app_test):
     at = app_test(TRAIN)
     r = live_model(at)
-    generate(at, "__live__", "<script>alert(1)</script>")
+    generate(at, "live", "<script>alert(1)</script>")
     assert_clean(at, "'<'")
     assert runner(at) is r and r.steps == 10  # the live model survives
-    sample_ok(at, "__live__", "Ann")
+    sample_ok(at, "live", "Ann")
     step_live(at, 20)  # and keeps training
 
 
@@ -288,18 +289,18 @@ def test_prime_with_unseen_characters_live(app_test):
 def load_good(at):
     upload_ckpt(at, "good_names.safetensors", names_ckpt())
     assert not at.error, messages(at)
-    assert at.session_state["tr_loaded"].name == "good_names"
-    return at.session_state["tr_loaded"]
+    assert at.session_state[UPLOADED][0].name == "good_names"
+    return at.session_state[UPLOADED][0]
 
 
 def still_has_uploaded(at, good):
     """The earlier uploaded model stays selected and usable."""
-    assert at.session_state["tr_loaded"] is good
-    sample_ok(at, "__uploaded__", "Ann")
+    assert at.session_state[UPLOADED][0] is good
+    sample_ok(at, "uploaded", "Ann")
     at.select_slider(key="tr_seq").set_value(16)
     at.select_slider(key="tr_batch").set_value(8)
     at.run()
-    assert at.session_state["tr_start"] == "__uploaded__"
+    assert at.session_state["tr_start"] == "trained" and at.session_state["tr_start_model"] == "uploaded"
     step_live(at, 10)
     assert runner(at).trainer.source == "good_names"
 
@@ -364,7 +365,7 @@ def test_bad_checkpoint_keeps_live_model(app_test):
     upload_ckpt(at, "wide.safetensors", _wrong_shape())
     assert_clean(at, "shape")
     assert runner(at) is r and r.steps == 10
-    assert at.session_state["tr_sample_model"] == "__live__"
+    assert at.session_state["tr_sample_model"] == "live"
     step_live(at, 20)
 
 

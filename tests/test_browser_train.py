@@ -95,3 +95,39 @@ def test_prime_with_html_is_shown_as_text(page, server):
     assert out.first.locator("img").count() == 0 and out.first.locator("script").count() == 0
     assert page.evaluate("window.__x") is None
     assert page.evaluate("window.__y") is None
+
+
+@pytest.mark.timeout(900)  # two browser contexts, each loading the app; 300 s ran out at load 49
+def test_copied_sampling_link_shows_the_same_sample(browser, server):
+    """Issue 13: a view's address, opened in a fresh browser, shows the same sample."""
+    if "names_gru" not in ckpt.pretrained_names():
+        pytest.skip("bundled names_gru missing")
+    first = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = first.new_page()
+        _open_train(page, server)
+        _pick(page, "Model", "names_gru")
+        prime = page.get_by_label("Prime text (the model continues it)")
+        prime.fill("Mar")
+        prime.press("Enter")
+        page.wait_for_function("() => location.search.includes('tr_prime=Mar')")
+        page.get_by_role("button", name="Generate").click()  # the next seed: also in the address
+        page.wait_for_function("() => location.search.includes('tr_sample_seed=')")
+        out = page.locator(".rnnviz-text").filter(has_text="Mar").first
+        out.wait_for()
+        shown, url = out.inner_text(), page.url
+    finally:
+        first.close()
+    assert "tr_sample_model=names_gru" in url and "run=" not in url
+    fresh = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = fresh.new_page()
+        page.set_default_timeout(120_000)
+        open_app(page, server, "", wait_text="Bundled models", timeout=120_000)
+        page.goto(url, wait_until="domcontentloaded")
+        again = page.locator(".rnnviz-text").filter(has_text="Mar").first
+        again.wait_for()
+        assert again.inner_text() == shown
+        assert page.get_by_label("Prime text (the model continues it)").input_value() == "Mar"
+    finally:
+        fresh.close()

@@ -209,9 +209,10 @@ def test_finetune_through_the_train_page(app_test):
     at = app_test("pages/train.py")
     assert not at.exception
     at.selectbox(key="tr_corpus").set_value("names").run()
-    start = at.selectbox(key="tr_start")
+    at.segmented_control(key="tr_start").set_value("trained").run()
+    start = at.selectbox(key="tr_start_model")
     assert NAME in start.options or any(NAME in o for o in start.options), start.options
-    at.selectbox(key="tr_start").set_value(NAME).run()
+    at.selectbox(key="tr_start_model").set_value(NAME).run()
     at.select_slider(key="tr_batch").set_value(4).run()
     at.select_slider(key="tr_seq").set_value(16).run()
     assert not at.exception

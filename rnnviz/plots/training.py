@@ -21,6 +21,7 @@ VAL_COLOR = "#d62728"
 BASE_COLOR = "#7f7f7f"
 GRAD_COLOR = "#2ca02c"
 CLIP_COLOR = "#ff7f0e"
+FONT_SIZE, TITLE_SIZE = 13, 15
 
 
 def as_arrays(points) -> tuple[np.ndarray, np.ndarray]:
@@ -66,18 +67,28 @@ def log_ticks(values) -> list[float]:
 
 def _layout(fig: go.Figure, *, title: str, ytitle: str, height: int, revision: str):
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=15)),
+        # The title sits just above the plot and the modebar (PNG export) above the title:
+        # in a half-width chart at 1280 px the two would otherwise overlap.
+        title=dict(text=title, x=0.0, xanchor="left", y=1.0, yref="paper", yanchor="bottom", pad=dict(b=8),
+                   font=dict(size=TITLE_SIZE)),
         height=height,
-        margin=dict(l=10, r=10, t=36, b=10),
+        margin=dict(l=10, r=10, t=66, b=10),
         hovermode="x unified",
         uirevision=revision,
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
         plot_bgcolor="white",
-        font=dict(size=13),
+        font=dict(size=FONT_SIZE),
         # One update call: a page polling during training rebuilds these every 1.5 s.
         xaxis=dict(title_text="training step", gridcolor="#eeeeee", zeroline=False, rangemode="tozero"),
         yaxis=dict(title_text=ytitle, gridcolor="#eeeeee", zeroline=False),
     )
+
+
+def base_fonts(fig: go.Figure) -> go.Figure:
+    """Put back the figure's own font sizes. A live page shows one built figure on many
+    polls, and presenter styling scales whatever sizes it finds, so it starts from these."""
+    fig.update_layout(font_size=FONT_SIZE, title_font_size=TITLE_SIZE)
+    return fig
 
 
 def loss_figure(loss, val=(), baseline: float | None = None, *, max_points: int = MAX_POINTS,
@@ -140,3 +151,9 @@ def grad_figure(grad, clip_value: float | None = None, *, max_points: int = MAX_
     ticks = log_ticks(np.concatenate([v[pos], [clip_value] if clip_value else []]))
     fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
+
+
+def live_figures(snap, vocab_size: int, clip_value: float | None = None) -> dict[str, go.Figure]:
+    """The two curves of a live run (a ``BackgroundTrainer`` snapshot), by file name."""
+    return {"loss": loss_figure(snap.loss, snap.val, math.log(vocab_size)),
+            "gradient_norm": grad_figure(snap.grad, clip_value)}
