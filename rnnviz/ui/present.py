@@ -56,7 +56,9 @@ def controls(label: str = "Settings"):
 
 def style_figure(fig):
     """Larger fonts on a Plotly figure while presenting (returns the figure)."""
-    if presenting():
+    if presenting() and not (fig.layout.meta or {}).get("rnnviz_presented"):
+        # once per figure object: a figure shown again (live charts) must not grow each time
+        fig.update_layout(meta={**(fig.layout.meta or {}), "rnnviz_presented": True})
         size = (fig.layout.font.size or 12) * FONT_SCALE
         fig.update_layout(font=dict(size=size))
         fig.update_annotations(font_size=size)
