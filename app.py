@@ -59,6 +59,10 @@ PAGES = {
         st.Page("pages/gates.py", title="LSTM gates", icon=":material/tune:"),
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
     ],
+    "Structures": [
+        st.Page("pages/structures.py", title="Shapes of RNNs", icon=":material/account_tree:"),
+        st.Page("pages/names.py", title="Names lab", icon=":material/badge:"),
+    ],
 }
 
 from rnnviz.ui import session, state  # noqa: E402  (after set_page_config; it may show a notice)

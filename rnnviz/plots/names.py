@@ -28,14 +28,20 @@ def _color(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
-def shape_figure(shape: Shape) -> go.Figure:
+def shape_figure(shape: Shape, current: int | None = None) -> go.Figure:
     """One RNN shape unrolled: inputs (bottom), states (middle), outputs (top); active
-    boxes filled, inactive ones faded; state boxes shaded by ||h_t||."""
+    boxes filled, inactive ones faded; state boxes shaded by ||h_t||. With ``current``
+    the forward pass is shown up to that step (later steps not yet taken, the current
+    one outlined)."""
     fig = go.Figure()
     T = len(shape.steps)
     top = max((s.state for s in shape.steps), default=1.0) or 1.0
     for t, s in enumerate(shape.steps):
+        if current is not None and t > current:
+            continue
         rows = ((0, s.input, "#cfe2f3"), (1, f"{s.state:.1f}", None), (2, s.output, "#d9ead3"))
+        if current == t:
+            fig.add_shape(type="rect", x0=t - 0.48, x1=t + 0.48, y0=-0.4, y1=2.4, line=dict(color="#d62728", width=2))
         for y, label, fill in rows:
             active = label is not None
             if y == 1:
@@ -51,7 +57,7 @@ def shape_figure(shape: Shape) -> go.Figure:
         if s.output is not None:
             fig.add_annotation(x=t, y=1.7, ax=t, ay=1.3, xref="x", yref="y", axref="x", ayref="y", text="",
                                arrowhead=2)
-        if t:
+        if t and s.part == shape.steps[t - 1].part:
             fig.add_annotation(x=t - 0.4, y=1, ax=t - 0.6, ay=1, xref="x", yref="y", axref="x", ayref="y",
                                text="", arrowhead=2)
     fig.update_xaxes(visible=False, range=[-0.6, max(T, 1) - 0.4])
