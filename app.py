@@ -49,6 +49,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Learn": [
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/co_present:"),
         st.Page("pages/learn_hello.py", title="Hello, RNN", icon=":material/school:"),
     ],
     "Train": [
@@ -65,8 +66,11 @@ PAGES = {
     ],
 }
 
-from rnnviz.ui import session, state  # noqa: E402  (after set_page_config; it may show a notice)
+from rnnviz.ui import links, present, session, state  # noqa: E402  (after set_page_config; it may show a notice)
 
 session.restore()  # a reload or a dropped connection finds the same training run (?run=<token>)
+present.toggle()  # before the page runs: pages read present.presenting()
+page = st.navigation(PAGES)
 with state.through_app():  # pages check that they came through here (ui.state.ensure_app_navigation)
-    st.navigation(PAGES).run()
+    page.run()
+links.share_link(page.url_path)  # after the page: every bound widget has written its value

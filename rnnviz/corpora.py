@@ -51,15 +51,20 @@ class Vocab:
         """Characters of ``text`` that are not in the vocabulary (sorted, unique)."""
         return sorted({c for c in text if c not in self.stoi})
 
-    def encode(self, text: str) -> np.ndarray:
+    def unknown_message(self, text: str) -> str | None:
+        """The one message for text with characters outside the vocabulary (or None)."""
         missing = self.unknown(text)
-        if missing:
-            shown = ", ".join(repr(c) for c in missing[:10])
-            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            raise ValueError(
-                f"The text contains characters the model has never seen: {shown}{more}. "
-                "Remove them or pick a model trained on text that contains them."
-            )
+        if not missing:
+            return None
+        shown = ", ".join(repr(c) for c in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        return (f"The text contains characters the model has never seen: {shown}{more}. "
+                "Remove them or pick a model trained on text that contains them.")
+
+    def encode(self, text: str) -> np.ndarray:
+        message = self.unknown_message(text)
+        if message:
+            raise ValueError(message)
         stoi = self.stoi
         return np.fromiter((stoi[c] for c in text), dtype=np.int64, count=len(text))
 

@@ -236,7 +236,10 @@ def get_sampler() -> PeriodicSampler | None:
 
 
 def _sampler(trainer) -> PeriodicSampler:
-    return PeriodicSampler(every=SAMPLE_EVERY, length=trainer.config.sample_len, seed=trainer.config.seed)
+    """The preview listener; a lab trainer without a ``config.sample_len`` gets no length option."""
+    config = getattr(trainer, "config", None)
+    options = {"length": config.sample_len} if hasattr(config, "sample_len") else {}
+    return PeriodicSampler(every=SAMPLE_EVERY, seed=int(getattr(config, "seed", 0) or 0), **options)
 
 
 def new_runner(trainer, *, max_steps: int | None = None) -> BackgroundTrainer:

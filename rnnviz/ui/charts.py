@@ -1,0 +1,73 @@
+"""The one way pages show a figure or a coloured-text view, with its exports.
+
+``chart`` shows a Plotly figure with the modebar's PNG export switched on (named
+after the chart) and a CSV download of the figure's data under it
+(``rnnviz.plots.export.figure_csv``); in presenter mode the fonts grow.
+``html_view`` shows an escaped fragment from ``rnnviz.ui.html`` with ``st.html``
+and offers it as a standalone HTML file; with per-character ``details`` a pinned
+panel shows one character's values in large type while presenting.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from ..plots import export
+from . import present
+from .html import esc
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower() or "chart"
+
+
+def chart_config(name: str) -> dict:
+    return {
+        "displaylogo": False,
+        "displayModeBar": True,
+        "toImageButtonOptions": {"format": "png", "filename": _slug(name), "scale": 2},
+    }
+
+
+def chart(fig, *, key: str, name: str, csv: bool = True, **kwargs):
+    """``st.plotly_chart`` with presenter styling, PNG export and a CSV download."""
+    present.style_figure(fig)
+    kwargs.setdefault("config", chart_config(name))
+    out = st.plotly_chart(fig, key=key, **kwargs)
+    if csv:
+        st.download_button(
+            "CSV", export.figure_csv(fig), file_name=f"{_slug(name)}.csv", mime="text/csv",
+            key=f"{key}__csv", icon=":material/download:", type="tertiary", on_click="ignore",
+            help="The numbers behind this chart, as a table (PNG: the camera icon above the chart).")
+    return out
+
+
+def html_view(fragment: str, *, name: str, title: str, key: str | None = None, details=None,
+              chars=None) -> None:
+    """Show an escaped HTML fragment and offer it as a standalone HTML file.
+
+    ``details`` (one string per character, e.g. the hover texts) and ``chars`` turn on
+    the pinned panel while presenting: a position stepper and that character's details
+    in large type.
+    """
+    st.html(fragment)
+    st.download_button(
+        "HTML", export.standalone_html(fragment, title), file_name=f"{_slug(name)}.html",
+        mime="text/html", key=f"{key or _slug(name)}__html", icon=":material/download:", type="tertiary",
+        on_click="ignore", help="This coloured text as a web page you can open offline.")
+    if details is not None and chars is not None and present.presenting() and len(details):
+        pinned(chars, details, key=f"{key or _slug(name)}__pin")
+
+
+def pinned(chars, details, *, key: str) -> int:
+    """A pinned panel: choose a character position, read its details in large type."""
+    n = len(details)
+    c1, c2 = st.columns([1, 3])
+    k = int(c1.number_input(f"Pinned character (0 to {n - 1})", 0, n - 1, key=key, step=1))
+    ch = chars[k]
+    shown = {"\n": "newline", " ": "space", "\t": "tab"}.get(ch, ch)
+    rows = "".join(f"<div>{esc(line)}</div>" for line in str(details[k]).splitlines())
+    c2.html(f'<div class="rnnviz-pinned"><b>{esc(shown)}</b> at position {k}{rows}</div>')
+    return k
