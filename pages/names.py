@@ -67,9 +67,10 @@ def view_read(ds, cp, label):
     if name is None:
         return
     lp = letter_probs(cp.model, cp.vocab, cp.classes, name)
-    with present.controls():
-        top = st.slider("Classes drawn", 2, len(cp.classes), min(5, len(cp.classes)), key="nm_top",
-                        bind="query-params")
+    top = len(cp.classes)
+    if top > 2:
+        with present.controls():
+            top = st.slider("Classes drawn", 2, top, min(5, top), key="nm_top", bind="query-params")
     charts.chart(P.letter_probs_figure(lp.letters, lp.classes, lp.probs, top=top), key="nm_read_fig",
                  name="letter_by_letter")
     st.caption(f"Each point is the probability of a class after reading the letters up to it, from {label}.")
@@ -113,7 +114,7 @@ def view_readouts(ds, cp, label):
 
     def render(polling):
         snap = runner.snapshot()
-        st.caption(live.status_line(runner, snap))
+        live.status_line(runner, snap)
         K, rows = len(READOUTS), snap.readout_hist
         series = {}
         for i, r in enumerate(READOUTS):
@@ -123,7 +124,7 @@ def view_readouts(ds, cp, label):
         st.dataframe(pd.DataFrame([{"read-out": r, **v} for r, v in snap.extra["readouts"].items()]),
                      hide_index=True, column_config={"accuracy": PCT["accuracy"],
                                                      "balanced_accuracy": PCT["accuracy"]})
-    live.live_panel(render, key="nm_ro_live")
+    live.live_panel(render, runner=runner)
 
 
 def view_generate(ds, cp, label):
@@ -140,7 +141,7 @@ def view_generate(ds, cp, label):
     if runner is not None:
         live.live_panel(lambda polling: st.dataframe(pd.DataFrame(
             [{"step": st_, "names": ", ".join(ns)} for st_, ns in lab.milestone_samples(
-                runner.snapshot().samples, cls)]), hide_index=True), key="nm_gen_live")
+                runner.snapshot().samples, cls)]), hide_index=True), runner=runner)
 
 
 def view_path(ds, cp, label):
@@ -189,12 +190,12 @@ def view_train(ds, cp, label):
         runner.pause(wait=5)
     if cols[1].button("Continue", key="nm_resume", disabled=runner.wants_run):
         session.revive().start()
-    live.live_panel(lambda polling: train_panel(runner, ds, kind), key="nm_train_live")
+    live.live_panel(lambda polling: train_panel(runner, ds, kind), runner=runner)
 
 
 def train_panel(runner, ds, kind):
     snap = runner.snapshot()
-    st.caption(live.status_line(runner, snap))
+    live.status_line(runner, snap)
     if snap.divergence:
         st.error(html.md(snap.divergence))
     val = [(p[0], p[1]) for p in snap.val]
