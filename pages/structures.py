@@ -76,7 +76,7 @@ def main():
     page.header("Shapes of recurrent networks", "The same recurrent step, wired five ways. Every box below "
                 "is a step a real model took on the name you type; faded boxes are slots the shape leaves "
                 "empty, and the shade of a state shows its size ||h_t||.", lesson="structures")
-    cols = st.columns([1, 1, 1])
+    cols = st.columns([3, 2, 2])
     ds_key = cols[0].segmented_control("Models", list(DATASETS), format_func=DATASETS.get, key="nm_sdata",
                                        required=True, default="surnames", bind="query-params")
     typed = cols[1].text_input("Name to read", DEFAULT_NAME[ds_key], key="nm_sname", bind="query-params")

@@ -60,7 +60,7 @@ def shape_figure(shape: Shape, current: int | None = None) -> go.Figure:
         if t and s.part == shape.steps[t - 1].part:
             fig.add_annotation(x=t - 0.4, y=1, ax=t - 0.6, ay=1, xref="x", yref="y", axref="x", ayref="y",
                                text="", arrowhead=2)
-    fig.update_xaxes(visible=False, range=[-0.6, max(T, 1) - 0.4])
+    fig.update_xaxes(visible=False, range=[-0.6, max(T, 8) - 0.4])  # a short pass keeps box-sized boxes
     fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["input", "state h_t", "output"], range=[-0.5, 2.5])
     fig.update_layout(title=_e(shape.title), height=240, margin=dict(l=70, r=10, t=40, b=10),
                       plot_bgcolor="white")
