@@ -68,6 +68,10 @@ PAGES = {
     "Structures": [
         st.Page("pages/seq2seq.py", title="Seq2seq & attention", icon=":material/translate:"),
     ],
+    "Structures": [
+        st.Page("pages/structures.py", title="Shapes of RNNs", icon=":material/account_tree:"),
+        st.Page("pages/names.py", title="Names lab", icon=":material/badge:"),
+    ],
 }
 
 from rnnviz.ui import links, present, session, state  # noqa: E402  (after set_page_config; it may show a notice)

@@ -185,6 +185,19 @@ MOMENTS += [
 
 
 # ---------------------------------------------------------------- names (pages/structures.py, pages/names.py)
+MOMENTS += [
+    Moment("shapes", "One model, five wirings", "pages/structures.py", {"nm_sname": "Kowalski"},
+           "Same recurrent step every time: only where inputs go in and outputs come out changes."),
+    Moment("shapes", "Walk through an encoder-decoder", "pages/structures.py",
+           {"nm_sview": "Step through one", "nm_shape": "encoder-decoder", "nm_step": "9"},
+           "The decoder starts only after the last letter, and all it gets is the encoder's answer."),
+    Moment("shapes", "A classifier changes its mind", "pages/names.py",
+           {"nm_view": "Type a name", "nm_name": "Nováková"},
+           "Czech until -ová, then surer with every letter: many-to-one, read letter by letter."),
+    Moment("shapes", "Names the census cannot decide", "pages/names.py",
+           {"nm_data": "First name → gender", "nm_view": "Type a name", "nm_name": "Alva"},
+           "Alva is in both lists: a soft label, and a model that honestly hesitates."),
+]
 
 
 # ---------------------------------------------------------------- seq2seq (pages/seq2seq.py)

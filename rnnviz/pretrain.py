@@ -80,6 +80,16 @@ NAMES_MODELS = {
         "--train generator --dataset surnames --cell gru --hidden 128 --embed 32 --condition input "
         "--lr 3e-3 --batch-size 64 --seed 0 --steps 4000 --decay",
     ),
+    "genders_gru": (
+        "GRU-64 first name -> gender classifier (US census lists, soft labels), last-state read-out.",
+        "--train classifier --dataset genders --cell gru --hidden 64 --embed 32 --readout last "
+        "--lr 3e-3 --batch-size 64 --seed 0 --steps 2000 --decay",
+    ),
+    "genders_generator": (
+        "GRU-64 first-name generator conditioned on the gender (class embedding fed with every letter).",
+        "--train generator --dataset genders --cell gru --hidden 64 --embed 32 --condition input "
+        "--lr 3e-3 --batch-size 64 --seed 0 --steps 2000 --decay",
+    ),
 }
 
 PROBED = {"python_lstm": 20_000}  # models whose card records their best interpretable cells

@@ -39,8 +39,14 @@ def test_shapes_map_follows_a_real_forward_pass(models):
     assert len(sm["many_to_many"].steps) == len("Kowalski") + 1
     ed = sm["encoder_decoder"].steps
     assert [s.part for s in ed] == ["encoder"] * 8 + ["decoder"] * len(otm)
+    assert ed[7].output == mto[-1].output == ed[8].input  # the encoder's answer is the decoder's first input
     fig = P.shape_figure(sm["encoder_decoder"])
     assert len(fig.layout.shapes) == 3 * len(ed)
+    arrows = [a for a in fig.layout.annotations if not a.text and a.ay == 1]  # state -> next state
+    assert len(arrows) == len(ed) - 2  # none from the encoder's last state into the decoder
+    part = P.shape_figure(sm["many_to_one"], current=2)
+    assert len(part.layout.shapes) == 3 * 3 + 1  # three steps taken, the current one outlined
+    assert [a.text for a in part.layout.annotations if a.text and a.y == 0] == ["K", "o", "w"]
 
 
 def test_figures_build_and_escape_text(models):

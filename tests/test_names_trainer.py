@@ -17,8 +17,9 @@ from safetensors.torch import save as st_save
 
 from rnnviz.live import BackgroundTrainer, SlotLimiter
 from rnnviz.names import data, store
-from rnnviz.names.model import classify, generate
+from rnnviz.names.model import READOUTS, classify, generate
 from rnnviz.names.trainer import (
+    ReadoutsTrainer,
     evaluate,
     make_trainer,
 )
@@ -80,6 +81,34 @@ def test_generator_loss_falls_and_samples_are_kept(genders):
     assert [s for s, _ in tr.samples] == [0, 100] and set(tr.samples[-1][1]) == {"female", "male"}
 
 
+def test_readouts_side_by_side_equal_three_separate_trainings(ds):
+    both = make_trainer("classifier", ds, readout="all", balance="weights", **SMALL)
+    assert isinstance(both, ReadoutsTrainer)
+    both.step(40)
+    last_losses = []
+    for i, r in enumerate(READOUTS):
+        alone = make_trainer("classifier", ds, readout=r, balance="weights", **SMALL)
+        alone.step(40)
+        last_losses.append(alone.loss_hist[-1][1])
+        mine, theirs = both.model[r].state_dict(), alone.model.state_dict()
+        assert mine.keys() == theirs.keys()
+        for k in mine:
+            torch.testing.assert_close(mine[k], theirs[k], rtol=1e-4, atol=1e-5)
+        row = both.readout_hist[-1]
+        assert row[0] == alone.val_hist[-1][0] == 40
+        assert row[1 + i] == pytest.approx(alone.val_hist[-1][2], abs=1e-6)  # accuracy
+        assert row[1 + 2 * len(READOUTS) + i] == pytest.approx(alone.val_hist[-1][1], rel=1e-4)  # loss
+        cp = both.checkpoint(f"live:{r}")
+        assert cp.model.config.readout == r and cp.card["steps"] == 40
+        assert np.allclose(classify(cp.model, cp.vocab, cp.classes, ["Rossi"]),
+                           classify(alone.model.eval(), ds.vocab, ds.classes, ["Rossi"]), atol=1e-5)
+    assert both.loss_hist[-1][1] == pytest.approx(np.mean(last_losses), rel=1e-4)
+    assert set(both.summary()["readouts"]) == set(READOUTS)
+    assert set(both.preview(name="Novák")) == set(READOUTS)
+    with pytest.raises(ValueError, match="read-out"):
+        both.checkpoint("live:median")
+
+
 @pytest.fixture
 def runners():
     made = []
@@ -89,9 +118,9 @@ def runners():
 
 
 @pytest.mark.parametrize("executor", ["thread", "process"])
-@pytest.mark.parametrize("kind", ["classifier", "generator"])
+@pytest.mark.parametrize("kind", ["classifier", "generator", "readouts"])
 def test_trainers_run_through_the_live_machinery(ds, runners, executor, kind):
-    tr = make_trainer(kind, ds, **SMALL)
+    tr = make_trainer("classifier", ds, readout="all", **SMALL) if kind == "readouts" else make_trainer(kind, ds, **SMALL)
     vocab = tr.vocab
     r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=10, idle_timeout=3600)
     runners.append(r)
@@ -107,10 +136,13 @@ def test_trainers_run_through_the_live_machinery(ds, runners, executor, kind):
     assert snap.val[-1][1] < snap.val[0][1] and snap.extra["val_loss"] == snap.val[-1][1]
     assert tr.vocab is vocab  # the static part stays the server's
     cp = r.checkpoint_copy("live")
-    assert cp.kind == kind and cp.card["steps"] == snap.steps
+    assert cp.kind == kind.replace("readouts", "classifier") and cp.card["steps"] == snap.steps
     assert all(not p.requires_grad for p in cp.model.parameters())
     if kind == "generator":
         assert snap.samples[0][0] == 0
+    elif kind == "readouts":
+        assert [v[0] for v in snap.readout_hist] == [v[0] for v in snap.val]
+        assert set(snap.extra["readouts"]) == set(READOUTS)
     else:
         assert len(r.with_trainer(lambda t: t.preview(name="Rossi")).letters) == 5
 

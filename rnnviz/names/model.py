@@ -251,6 +251,7 @@ class Trajectory:
     points: list[np.ndarray]  # per name [T, 2], in reading order
     probs: list[np.ndarray]  # per name [T, K] (colour by class)
     pca: PCA
+    classes: tuple[str, ...] = ()
 
 
 def trajectory(model: NameClassifier, vocab: Vocab, classes, names: list[str],
@@ -264,7 +265,7 @@ def trajectory(model: NameClassifier, vocab: Vocab, classes, names: list[str],
     pca = pca_2d(np.concatenate(ref))
     lp = [letter_probs(model, vocab, classes, n) for n in names]
     return Trajectory(list(names), [p.letters for p in lp], [pca.project(s) for s in states],
-                      [p.probs for p in lp], pca)
+                      [p.probs for p in lp], pca, tuple(classes))
 
 
 # ------------------------------------------------------------------ generator

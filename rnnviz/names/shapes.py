@@ -91,6 +91,7 @@ def shapes_map(clf, gen, name: str = "Rossi", seed: int = 0, temperature: float 
                for c, o, p in zip([BOUNDARY] + letters, out[0].numpy(), probs)]
 
     enc = [Step(c, n, None, part="encoder") for c, n in zip(letters, norms)]
+    enc[-1].output, enc[-1].output_p = cls, float(lp.probs[-1, k])  # handed to the decoder as its input
     dec = [Step(cls if t == 0 else None, s.state, s.output, s.output_p, part="decoder")
            for t, s in enumerate(one_to_many)]
     shapes = {"one_to_one": one_to_one, "many_to_one": many_to_one, "one_to_many": one_to_many,

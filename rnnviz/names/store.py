@@ -31,7 +31,7 @@ FORMAT = "rnnviz-names/1"
 FILE = "names.safetensors"
 MAX_BYTES = 20 * 1024 * 1024  # the largest allowed configuration is far below this
 KINDS = {"classifier": (ClassifierConfig, NameClassifier), "generator": (GeneratorConfig, NameGenerator)}
-BUNDLED = ("surnames_gru", "names_generator")
+BUNDLED = ("surnames_gru", "names_generator", "genders_gru", "genders_generator")
 
 
 @dataclass
@@ -121,5 +121,5 @@ def load(path: str) -> NamesCheckpoint:
 
 def load_bundled(name: str) -> NamesCheckpoint:
     if name not in BUNDLED:
-        raise ValueError(f"No bundled names model called {name!r}; choose {' or '.join(BUNDLED)}.")
+        raise ValueError(f"No bundled names model called {name!r}; choose {', '.join(BUNDLED)}.")
     return load(os.path.join(ckpt.PRETRAINED_DIR, name))

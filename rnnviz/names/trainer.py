@@ -14,6 +14,10 @@ with minibatches of names. Class imbalance is handled in one of three ways:
 Every ``eval_every`` steps it scores the whole validation split: loss, accuracy and
 class-balanced accuracy (``val_hist`` holds ``(step, loss, accuracy, balanced)``).
 
+``ReadoutsTrainer`` (``readout="all"``) trains one classifier per read-out side by
+side on the same batches, so a page can compare last state, mean and attention
+pooling on equal terms while they learn.
+
 ``GeneratorTrainer`` (one-to-many) trains a ``NameGenerator`` with teacher forcing
 on (name, class) pairs - a name listed under two classes is a pair for each - and
 records the held-out loss per character (end of name included) and, at milestone
@@ -37,6 +41,7 @@ from ..protocol import LiveTrainer
 from . import data as D
 from . import metrics
 from .model import (
+    READOUTS,
     ClassifierConfig,
     GeneratorConfig,
     NameClassifier,
@@ -120,6 +125,7 @@ class _NamesTrainer(LiveTrainer):
     COUNTERS = ("steps", "names_seen", "train_time")
     SERVER_ONLY = ("dataset",)
     KIND = ""
+    LOSS_TERMS = 1  # models whose losses are summed in one step (the recorded loss is their mean)
 
     def _setup(self, ds: D.NameDataset, config, model):
         self.dataset = ds
@@ -147,14 +153,14 @@ class _NamesTrainer(LiveTrainer):
                 break
             t0 = time.perf_counter()
             loss, names = self._loss()
-            lv = float(loss.detach())
+            lv = float(loss.detach()) / self.LOSS_TERMS
             if not math.isfinite(lv) or lv > 50:
                 self.divergence = (f"Training stopped at step {self.steps + 1:,}: the loss became {lv:.3g}. "
                                    "Lower the learning rate (try 10x smaller) and start again.")
                 break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, self.config.clip)
+            self._clip(params)
             self.optimizer.step()
             self.steps += 1
             done += 1
@@ -168,6 +174,9 @@ class _NamesTrainer(LiveTrainer):
 
     def _after_step(self) -> None:
         pass
+
+    def _clip(self, params) -> None:
+        torch.nn.utils.clip_grad_norm_(params, self.config.clip)
 
     def static_key(self) -> str:
         return f"names-{self.KIND}:{self.data_key}"
@@ -189,11 +198,14 @@ class _NamesTrainer(LiveTrainer):
 
     def checkpoint(self, name: str = "live") -> NamesCheckpoint:
         """A private, frozen copy of the current model with its card."""
-        card = make_card(self.KIND, self.model, self.vocab, self.classes, name=name,
+        return self._checkpoint(self.model, name)
+
+    def _checkpoint(self, model, name: str) -> NamesCheckpoint:
+        card = make_card(self.KIND, model, self.vocab, self.classes, name=name,
                          dataset=self.data_key.split(":")[0], data_fingerprint=self.data_key.split(":")[1],
                          train=self.config.to_dict(), steps=self.steps,
                          train_seconds=round(self.train_time, 1), **self._card_extra())
-        return NamesCheckpoint(self.model.frozen(), self.vocab, tuple(self.classes), card)
+        return NamesCheckpoint(model.frozen(), self.vocab, tuple(self.classes), card)
 
     def _card_extra(self) -> dict:
         return {}
@@ -212,6 +224,11 @@ class ClassifierTrainer(_NamesTrainer):
                                                 layers=config.layers, hidden=config.hidden, embed=config.embed,
                                                 readout=config.readout))
         self._setup(ds, config, model)
+        self._prepare(ds)
+        self.best = (0, 0.0, 0.0)  # (step, accuracy, balanced accuracy) of the best validation accuracy
+        self.record_val()
+
+    def _prepare(self, ds: D.NameDataset) -> None:
         self.train_ids, self.train_len = _padded(ds, ds.train)
         self.train_targets = torch.as_tensor(ds.train.targets)
         counts = ds.train.counts().astype(np.float64)
@@ -221,29 +238,31 @@ class ClassifierTrainer(_NamesTrainer):
         self.sample_p = torch.as_tensor(per_name / per_name.sum(), dtype=torch.float64)
         self.val_ids, self.val_len = _padded(ds, ds.val)
         self.val_split = ds.val
-        self.best = (0, 0.0, 0.0)  # (step, accuracy, balanced accuracy) of the best validation accuracy
-        self.record_val()
 
-    def _loss(self):
+    def _batch(self):
         B, N = self.config.batch_size, len(self.train_len)
         if self.config.balance == "oversample":
             idx = torch.multinomial(self.sample_p, B, replacement=True, generator=self.gen)
         else:
             idx = torch.randint(0, N, (B,), generator=self.gen)
         lengths = self.train_len[idx]
-        ids = self.train_ids[idx, : int(lengths.max())]
-        logp = F.log_softmax(self.model(ids, lengths), dim=-1)
-        t = self.train_targets[idx]
+        return self.train_ids[idx, : int(lengths.max())], lengths, self.train_targets[idx]
+
+    def _batch_loss(self, model, ids, lengths, t) -> torch.Tensor:
+        logp = F.log_softmax(model(ids, lengths), dim=-1)
         if self.config.balance == "weights":
             wt = t * self.class_weights
-            return -(wt * logp).sum() / wt.sum(), B
-        return -(t * logp).sum(1).mean(), B
+            return -(wt * logp).sum() / wt.sum()
+        return -(t * logp).sum(1).mean()
 
-    def val_probs(self) -> np.ndarray:
+    def _loss(self):
+        return self._batch_loss(self.model, *self._batch()), self.config.batch_size
+
+    def val_probs(self, model=None) -> np.ndarray:
         was = self._evaluating()
         try:
             with torch.inference_mode():
-                return torch.softmax(self.model(self.val_ids, self.val_len), dim=-1).numpy()
+                return torch.softmax((model or self.model)(self.val_ids, self.val_len), dim=-1).numpy()
         finally:
             self.model.train(was)
 
@@ -277,6 +296,82 @@ class ClassifierTrainer(_NamesTrainer):
     def _card_extra(self) -> dict:
         s = self.summary()
         return {"val_accuracy": s["accuracy"], "val_balanced_accuracy": s["balanced_accuracy"]}
+
+
+class ReadoutsTrainer(ClassifierTrainer):
+    """The three read-outs compared: one classifier per read-out, trained side by side.
+
+    Each network starts from the same seed (so the embedding and the recurrent layer
+    start equal), sees the same batches in the same order and has its own weights,
+    Adam moments and gradient clipping: the step is the sum of three independent
+    losses over disjoint parameters, so it is three separate trainings run in
+    lock-step, and the only difference between their curves is the read-out.
+    ``readout_hist`` holds ``(step, accuracy x 3, balanced accuracy x 3, loss x 3)``
+    in ``READOUTS`` order; ``loss_hist`` and ``val_hist`` hold the three models' mean.
+    ``checkpoint("live:mean")`` copies one network (the last-state one by default).
+    """
+
+    HISTORIES = ("loss_hist", "val_hist", "readout_hist")
+    LOSS_TERMS = len(READOUTS)
+
+    def __init__(self, ds: D.NameDataset, config: ClassifierTrainConfig | None = None):
+        config = (config or ClassifierTrainConfig(dataset=ds.key, readout="all")).validate()
+        config.readout = "all"
+        nets = {}
+        for r in READOUTS:
+            torch.manual_seed(config.seed)
+            nets[r] = NameClassifier(ClassifierConfig(cell=config.cell, vocab_size=len(ds.vocab),
+                                                      classes=len(ds.classes), layers=config.layers,
+                                                      hidden=config.hidden, embed=config.embed, readout=r))
+        self._setup(ds, config, torch.nn.ModuleDict(nets))
+        self.readout_hist: deque = deque(maxlen=HISTORY)
+        self._prepare(ds)
+        self.best = (0, 0.0, 0.0)
+        self.record_val()
+
+    def _loss(self):
+        batch = self._batch()
+        return sum(self._batch_loss(m, *batch) for m in self.model.values()), self.config.batch_size
+
+    def _clip(self, params) -> None:
+        for m in self.model.values():
+            torch.nn.utils.clip_grad_norm_(m.parameters(), self.config.clip)
+
+    def record_val(self) -> dict:
+        evs = {r: metrics.evaluate(self.val_split, self.val_probs(m), self.classes) for r, m in self.model.items()}
+        cols = [[getattr(evs[r], a) for r in READOUTS] for a in ("accuracy", "balanced_accuracy", "loss")]
+        if not all(math.isfinite(v) for v in cols[2]) and self.divergence is None:
+            self.divergence = "The validation loss is not a number: lower the learning rate and start again."
+        self.readout_hist.append((self.steps, *cols[0], *cols[1], *cols[2]))
+        acc, bal, loss = (float(np.mean(c)) for c in cols)
+        self.val_hist.append((self.steps, loss, acc, bal))
+        if acc > self.best[1] or self.steps == 0:
+            self.best = (self.steps, acc, bal)
+        return evs
+
+    def summary(self) -> dict:
+        out = super().summary()
+        last = self.readout_hist[-1] if self.readout_hist else None
+        K = len(READOUTS)
+        out["readouts"] = {r: {"accuracy": last[1 + i], "balanced_accuracy": last[1 + K + i],
+                               "val_loss": last[1 + 2 * K + i]} for i, r in enumerate(READOUTS)} if last else {}
+        return out
+
+    def checkpoint(self, name: str = "live") -> NamesCheckpoint:
+        readout = name.rsplit(":", 1)[-1] if ":" in name else READOUTS[0]
+        if readout not in READOUTS:
+            raise ValueError(f"Unknown read-out {readout!r}; choose last, mean or attention.")
+        return self._checkpoint(self.model[readout], name)
+
+    def preview(self, seed: int = 0, name: str = "Schmidt"):
+        """The letter-by-letter class probabilities of ``name`` under each read-out."""
+        from .model import letter_probs
+
+        was = self._evaluating()
+        try:
+            return {r: letter_probs(m, self.vocab, self.classes, name) for r, m in self.model.items()}
+        finally:
+            self.model.train(was)
 
 
 class GeneratorTrainer(_NamesTrainer):
@@ -364,6 +459,8 @@ class GeneratorTrainer(_NamesTrainer):
 
 
 def make_trainer(kind: str, ds: D.NameDataset, **config):
+    if kind == "classifier" and config.get("readout") == "all":
+        return ReadoutsTrainer(ds, ClassifierTrainConfig(dataset=ds.key, **config))
     if kind == "classifier":
         return ClassifierTrainer(ds, ClassifierTrainConfig(dataset=ds.key, **config))
     if kind == "generator":

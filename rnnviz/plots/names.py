@@ -28,14 +28,20 @@ def _color(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
 
 
-def shape_figure(shape: Shape) -> go.Figure:
+def shape_figure(shape: Shape, current: int | None = None) -> go.Figure:
     """One RNN shape unrolled: inputs (bottom), states (middle), outputs (top); active
-    boxes filled, inactive ones faded; state boxes shaded by ||h_t||."""
+    boxes filled, inactive ones faded; state boxes shaded by ||h_t||. With ``current``
+    the forward pass is shown up to that step (later steps not yet taken, the current
+    one outlined)."""
     fig = go.Figure()
     T = len(shape.steps)
     top = max((s.state for s in shape.steps), default=1.0) or 1.0
     for t, s in enumerate(shape.steps):
+        if current is not None and t > current:
+            continue
         rows = ((0, s.input, "#cfe2f3"), (1, f"{s.state:.1f}", None), (2, s.output, "#d9ead3"))
+        if current == t:
+            fig.add_shape(type="rect", x0=t - 0.48, x1=t + 0.48, y0=-0.4, y1=2.4, line=dict(color="#d62728", width=2))
         for y, label, fill in rows:
             active = label is not None
             if y == 1:
@@ -51,10 +57,10 @@ def shape_figure(shape: Shape) -> go.Figure:
         if s.output is not None:
             fig.add_annotation(x=t, y=1.7, ax=t, ay=1.3, xref="x", yref="y", axref="x", ayref="y", text="",
                                arrowhead=2)
-        if t:
+        if t and s.part == shape.steps[t - 1].part:
             fig.add_annotation(x=t - 0.4, y=1, ax=t - 0.6, ay=1, xref="x", yref="y", axref="x", ayref="y",
                                text="", arrowhead=2)
-    fig.update_xaxes(visible=False, range=[-0.6, max(T, 1) - 0.4])
+    fig.update_xaxes(visible=False, range=[-0.6, max(T, 8) - 0.4])  # a short pass keeps box-sized boxes
     fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["input", "state h_t", "output"], range=[-0.5, 2.5])
     fig.update_layout(title=_e(shape.title), height=240, margin=dict(l=70, r=10, t=40, b=10),
                       plot_bgcolor="white")
@@ -104,22 +110,50 @@ def accuracy_by_length_figure(evals: dict[str, Evaluation]) -> go.Figure:
     return fig
 
 
-def trajectory_figure(tr, color_by: str = "class") -> go.Figure:
+def trajectory_figure(tr, color_by: str = "class", upto: int | None = None) -> go.Figure:
     """h_t of each name in PCA space, points joined in reading order; each point is
-    coloured by the most likely class at that step ("class") or one colour per name."""
+    coloured by the most likely class at that step ("class") or one colour per name
+    ("name"). ``upto`` shows only the first ``upto`` letters of every name (step by step);
+    the axes stay those of the whole trajectory, so points do not jump as it grows."""
     fig = go.Figure()
     for i, (name, letters, pts, probs) in enumerate(zip(tr.names, tr.letters, tr.points, tr.probs)):
+        n = len(letters) if upto is None else max(1, min(int(upto), len(letters)))
+        pts, probs, letters = pts[:n], probs[:n], letters[:n]
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", line=dict(color="#aaa", width=1),
                                  showlegend=False, hoverinfo="skip"))
         best = probs.argmax(axis=1)
         colors = [_color(int(k)) for k in best] if color_by == "class" else _color(i)
+        hover = [f"{_e(name)}: after {_e(''.join(letters[: t + 1]))}<br>likeliest: {_e(tr.classes[k])} "
+                 f"{probs[t, k]:.0%}" for t, k in enumerate(best)] if tr.classes else None
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers+text", name=_e(name),
-                                 text=[_e(c) for c in letters], textposition="top center",
-                                 marker=dict(color=colors, size=9)))
+                                 text=[_e(c) if c != " " else "␣" for c in letters], textposition="top center",
+                                 marker=dict(color=colors, size=10, line=dict(color=_color(i), width=2)),
+                                 hovertext=hover, hoverinfo="text" if hover else None))
+    every = np.concatenate(tr.points) if tr.points else np.zeros((1, 2))
+    pad = 0.08 * (np.ptp(every, axis=0) + 1e-6)
     ex = tr.pca.explained
-    fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of variance)")
-    fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})")
-    fig.update_layout(height=420, margin=dict(l=50, r=10, t=20, b=40))
+    fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of variance)", range=[every[:, 0].min() - pad[0],
+                                                                      every[:, 0].max() + pad[0]])
+    fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})", range=[every[:, 1].min() - pad[1], every[:, 1].max() + pad[1]])
+    fig.update_layout(height=460, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+def curves_figure(series: dict, *, ytitle: str, percent: bool = True, height: int = 320) -> go.Figure:
+    """Lines over training steps: ``{label: [(step, value), ...]}``; labels ending in
+    "(balanced)" are dashed in the colour of the line before them."""
+    fig = go.Figure()
+    k = -1
+    for label, pts in series.items():
+        dashed = label.endswith("(balanced)")
+        k += 0 if dashed else 1
+        xs = [p[0] for p in pts]
+        fig.add_trace(go.Scatter(x=xs, y=[p[1] for p in pts], mode="lines+markers" if len(xs) < 60 else "lines",
+                                 name=_e(label), line=dict(color=_color(k), dash="dash" if dashed else "solid")))
+    fig.update_xaxes(title="training step")
+    fig.update_yaxes(title=_e(ytitle), **(dict(range=[0, 1], tickformat=".0%") if percent else {}))
+    fig.update_layout(height=height, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"),
+                      uirevision="curves")
     return fig
 
 
