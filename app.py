@@ -66,11 +66,9 @@ PAGES = {
         st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
     "Structures": [
-        st.Page("pages/seq2seq.py", title="Seq2seq & attention", icon=":material/translate:"),
-    ],
-    "Structures": [
         st.Page("pages/structures.py", title="Shapes of RNNs", icon=":material/account_tree:"),
         st.Page("pages/names.py", title="Names lab", icon=":material/badge:"),
+        st.Page("pages/seq2seq.py", title="Seq2seq & attention", icon=":material/translate:"),
     ],
 }
 
