@@ -5,7 +5,7 @@
 Starts ``streamlit run app.py`` on a free port (or uses ``--url`` of a running
 server), opens the page in headless Chromium at 1280×720 and 1920×1080, once as it
 is and once with ``present=true``, waits until the page has stopped running, and
-saves full-page PNGs named ``<size>-<mode>.png``. ``--wait-for TEXT`` waits for a
+saves one PNG per screen, scrolling down the page: ``<size>-<mode>-<n>.png``. ``--wait-for TEXT`` waits for a
 text to appear first (e.g. a figure title); ``--click TEXT`` clicks a button by its
 label before the shots (repeatable, in order).
 """
@@ -23,6 +23,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 SIZES = ((1280, 720), (1920, 1080))
+MAX_SCREENS = 6
+_SCROLL_HEIGHT = "() => { const m = document.querySelector(\"[data-testid='stMain']\"); return m ? m.scrollHeight : 0; }"
+_SCROLL_TO = "(y) => { const m = document.querySelector(\"[data-testid='stMain']\"); if (m) m.scrollTo(0, y); }"
 
 
 def settle(page, timeout: float = 120.0) -> None:
@@ -58,9 +61,15 @@ def shoot(base: str, path: str, query: str, out: str, *, wait_for=None, clicks=(
                     page.get_by_role("button", name=label).first.click()
                     time.sleep(1.0)
                     settle(page)
-                file = os.path.join(out, f"{w}x{h}-{mode}.png")
-                page.screenshot(path=file, full_page=True, timeout=180_000)  # a busy machine renders slowly
-                saved.append(file)
+                # Streamlit scrolls inside its main container, not the page: shoot one screen at a
+                # time down to the end (at most MAX_SCREENS), each at the projector's real size.
+                total = page.evaluate(_SCROLL_HEIGHT) or h
+                for k in range(min(MAX_SCREENS, max(1, -(-int(total) // int(h * 0.9))))):
+                    page.evaluate(_SCROLL_TO, int(k * h * 0.9))
+                    time.sleep(0.6)
+                    file = os.path.join(out, f"{w}x{h}-{mode}-{k + 1}.png")
+                    page.screenshot(path=file, timeout=180_000)  # a busy machine renders slowly
+                    saved.append(file)
                 ctx.close()
         browser.close()
     return saved
