@@ -54,8 +54,8 @@ THREAD_NAME = "rnnviz-trainer"  # live.BackgroundTrainer names its thread so (14
 
 # Which widget an inspector moves on each page: keys first, then "first slider".
 INTERACTIONS = {
-    "gates": ["gates_hm_width", "gates_len"],
-    "cells": ["cx_pos", "cx_hstart"],
+    "gates": ["gates_width", "gates_len"],
+    "cells": ["cx_cell", "cx_hstart"],
     "gradients": ["grad_show_c"],
     "learn_hello": ["hello_temp"],
 }
