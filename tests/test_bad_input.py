@@ -375,11 +375,11 @@ def test_bad_checkpoint_keeps_live_model(app_test):
 def test_cells_paste_unknown_characters(app_test):
     at = app_test(CELLS)
     assert not at.exception
-    at.radio(key="cx_source").set_value("paste").run()
+    at.segmented_control(key="cx_source").set_value("paste").run()
     model = at.session_state["cx_model"]
     bad = "def f(x):\n    return x  # naïve → ünïcode ✓\n"
     at.text_area(key="cx_paste").set_value(bad).run()
-    assert_clean(at, "never saw in training", "'→'", "kept")
+    assert_clean(at, "never seen", "'→'", "kept")
     assert at.text_area(key="cx_paste").value == bad
     assert at.session_state["cx_model"] == model
     at.text_area(key="cx_paste").set_value("def f(x):\n    return x + 1\n" * 4).run()
@@ -389,9 +389,9 @@ def test_cells_paste_unknown_characters(app_test):
 
 def test_cells_intervention_prime_unknown_characters(app_test):
     at = app_test(CELLS)
-    at.radio(key="cx_source").set_value("paste").run()
+    at.segmented_control(key="cx_source").set_value("paste").run()
     at.text_area(key="cx_paste").set_value("def f(x):\n    return x + 1\n" * 4).run()
-    at.segmented_control(key="cx_view").set_value("Intervene").run()
+    at.segmented_control(key="cx_view").set_value("intervene").run()
     prime_key = [k for k in at.session_state if str(k).startswith("cx_iv_prime_")]
     assert prime_key, "intervention prime box missing"
     at.text_area(key=prime_key[0]).set_value("def ünïcode_→():")
@@ -407,10 +407,10 @@ def test_cells_intervention_prime_unknown_characters(app_test):
 def test_gates_paste_unknown_characters(app_test):
     at = app_test(GATES)
     assert not at.exception
-    at.radio(key="gates_source").set_value("Your own text").run()
+    at.segmented_control(key="gates_source").set_value("paste").run()
     bad = "To be, or not to be — ça 🙂"
     at.text_area(key="gates_paste").set_value(bad).run()
-    assert_clean(at, "'🙂'", "kept above")
+    assert_clean(at, "'🙂'", "kept")
     assert at.text_area(key="gates_paste").value == bad
     at.text_area(key="gates_paste").set_value("To be, or not to be, that is the question:").run()
     assert not at.error and not at.exception, messages(at)
@@ -418,25 +418,31 @@ def test_gates_paste_unknown_characters(app_test):
 
 
 @pytest.mark.parametrize("bad,words", [
-    ("Wherefore art thou <Romeo> ™", ("'<'", "'™'")),
-    ("", ("empty",)),
+    ("Wherefore art thou <Romeo> ™", ("'<'", "'™'", "never seen")),
     ("R", ("at least 2",)),
-    ("To be or not to be. " * 25, ("at most 401",)),
-], ids=["unknown-chars", "empty", "single-char", "too-long"])
+    ("To be or not to be. " * 25, ("only the first 401",)),  # too long: cut to the cap, said so
+], ids=["unknown-chars", "single-char", "too-long"])
 def test_gradients_bad_text(app_test, bad, words):
     at = app_test(GRADS)
     assert not at.exception
-    at.text_area(key="grad_text").set_value(bad).run()
+    at.text_area(key="grad_paste").set_value(bad).run()
     assert_clean(at, *words)
-    at.text_area(key="grad_text").set_value("ROMEO:\nBut, soft! what light").run()
+    at.text_area(key="grad_paste").set_value("ROMEO:\nBut, soft! what light").run()
     assert not at.error and not at.exception, messages(at)
     assert at.get("plotly_chart")
 
 
+def test_gradients_empty_text_asks_for_some(app_test):
+    at = app_test(GRADS)
+    at.text_area(key="grad_paste").set_value("").run()
+    assert not at.exception and not at.error
+    assert any("Paste or type some text" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
 def test_gradients_clip_demo_extreme_learning_rate(app_test):
     at = app_test(GRADS)
-    at.session_state["grad_tab"] = "Clipping"
-    at.run()
+    at.segmented_control(key="grad_view").set_value("clip").run()
     lr = at.number_input(key="grad_clip_lr")
     lr.set_value(-1.0).run()  # the widget refuses a negative rate (min 0.001): nothing reaches the library
     assert 0.001 <= at.number_input(key="grad_clip_lr").value <= 100.0
