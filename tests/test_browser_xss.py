@@ -64,6 +64,13 @@ def _pick(page, label: str, option: str):
     page.wait_for_timeout(500)
 
 
+def _segment(page, label: str):
+    """A segmented-control option by its exact label (lesson text, hidden in its expander,
+    can name the same words)."""
+    return page.locator("[data-testid='stButtonGroup'] button").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
+
+
 def _wait_shown(page, strings, timeout: float = 120.0, selector: str = ".rnnviz-text"):
     """Wait until some ``selector`` element shows every string literally; return its text."""
     deadline = time.time() + timeout
@@ -139,9 +146,9 @@ def test_bundled_model_prime(page, server):
 
 def test_cell_explorer_paste(page, server):
     _need_model()
-    bg = _open(page, server, "cells", "All cells over time")
+    bg = _open(page, server, "cells", "Cell explorer")
     _pick(page, "Model", MODEL)
-    page.get_by_text("Paste your own").first.click()
+    _segment(page, "Paste").click()
     box = page.get_by_label("Your text (up to 5,000 characters)")
     box.fill(ALL)
     box.press("Control+Enter")
@@ -151,10 +158,10 @@ def test_cell_explorer_paste(page, server):
 
 def test_gates_paste(page, server):
     _need_model()
-    bg = _open(page, server, "gates", "Your own text")
+    bg = _open(page, server, "gates", "LSTM gates")
     _pick(page, "Model", MODEL)
-    page.get_by_text("Your own text", exact=True).first.click()
-    box = page.get_by_label("Paste text (the model's characters only)")
+    _segment(page, "Paste").click()
+    box = page.get_by_label("Your text (up to 2,000 characters)")
     box.fill(ALL)
     box.press("Control+Enter")
     _wait_shown(page, HOSTILE)
@@ -177,7 +184,7 @@ def test_gradient_text_box(page, server):
     ent = ent.replace("=", " ")  # '=' is not in the Shakespeare vocabulary
     box.fill(ent)
     box.press("Control+Enter")
-    page.get_by_role("tab", name="Connectivity").click()
+    _segment(page, "Connectivity").click()
     _wait_shown(page, ["&lt;script&gt;window.__a 1&lt;/script&gt;", "&amp;lt;img&amp;gt;"])
     _assert_inert(page, bg, "gradients_connectivity")
 
@@ -269,7 +276,7 @@ def test_file_name_and_card_fields_shown_literally(page, server):
 
     # train it on the uploaded file: the locked settings name both, still literally
     page.get_by_role("button", name="Step +").first.click()
-    text = _wait_main_text(page, f"Training on {MD_NAME}.")
+    text = _wait_main_text(page, f"Training on {MD_NAME}:")
     assert f"continued from {MD_NAME}." in text
     _assert_no_markdown_effects(page, requests)
     _assert_inert(page, bg, "markdown_sinks")
