@@ -57,7 +57,7 @@ def test_reload_keeps_the_model_and_its_steps(page, server):
     assert _step_count(other) == paused
     other.close()
 
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("Press Train to start", exact=False).first.wait_for()
     page.wait_for_function("() => !new URLSearchParams(location.search).has('run')")
     page.reload(wait_until="domcontentloaded")

@@ -74,7 +74,7 @@ def test_train_updates_then_pause(page, server):
     page.get_by_role("button", name=f"Step +{session.CHUNK}").click()
     page.get_by_text(f"Paused at step {a + session.CHUNK:,}.", exact=False).first.wait_for()
     assert _step_count(page) == a + session.CHUNK
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("Press Train to start", exact=False).first.wait_for()
 
 
