@@ -129,7 +129,7 @@ def test_the_race_trains_both_models_side_by_side(app_test):
     assert [len(t["x"]) > 1 for t in acc["data"]] == [True, True]  # both curves, from the runners
     assert not np.allclose(_z(att), early, atol=1e-3)  # the map followed the weights
     assert all(r.steps == 100 for r in group.values())
-    assert sum("Reached the step limit (100 steps)" in i.value for i in at.info) == 2
+    assert sum("Stopped at step 100, as many steps as asked for" in i.value for i in at.info) == 2
 
     # the other views read the race when asked to, and measure on request
     at.segmented_control(key="s2s_view").set_value("length").run()
