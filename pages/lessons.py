@@ -11,9 +11,8 @@ from rnnviz.ui import page
 
 
 def moment_row(m: moments.Moment) -> None:
-    c1, c2 = st.columns([2, 3], vertical_alignment="center")
-    c1.page_link(m.page, label=m.title, icon=":material/arrow_forward:", query_params=m.params)
-    c2.markdown(m.what)
+    st.page_link(m.page, label=m.title, icon=":material/arrow_forward:", query_params=m.params)
+    st.caption(m.what)  # under the link: a column beside it cut long titles in presenter mode
 
 
 def main():

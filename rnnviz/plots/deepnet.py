@@ -22,8 +22,10 @@ def layer_names(n_layers: int) -> list[str]:
 
 
 def _layout(fig, height, title=None):
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-                      title=title, legend=dict(orientation="h", y=-0.2), template="plotly_white")
+    # the legend sits above the plot: below it, it ran into the x-axis title in presenter mode
+    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=50),
+                      title=title, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+                      template="plotly_white")
     return fig
 
 
