@@ -305,6 +305,15 @@ def test_process_runners_share_one_slot_in_turn(names, runners):
     take_turns(rs, limiter, min_steps=6)
 
 
+def _ended(pid: int) -> bool:
+    """The process is gone or a zombie (it can no longer run anything)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
 @pytest.mark.timeout(600)  # two waits that each may include starting a worker process
 def test_process_runner_survives_a_killed_worker(names, runners):
     """Not a bug but a short wait: a fresh worker must import torch before the first
@@ -320,6 +329,9 @@ def test_process_runner_survives_a_killed_worker(names, runners):
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: r.status == "paused")
+    # every killed process has really ended (a loaded machine can deliver SIGKILL late;
+    # an idle worker still running then would take the next job and die under it)
+    assert wait_for(lambda: all(_ended(pid) for pid in killed))
     snap = r.snapshot()
     assert "ended unexpectedly" in snap.message and "press Train" in snap.message
     kept = r.steps
