@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 from rnnviz import deepnet
-from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data
+from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data, stat_grids
 from rnnviz.plots import deepnet as plots
 from rnnviz.ui import charts, live, page, present, session
 from rnnviz.ui.pickers import bound
@@ -75,17 +75,10 @@ def view_gradients(state, cfg):
     charts.chart(plots.profile_figure({r: stats[r][0] for r in RUNS}, names), key="dn_profile",
                  name="gradient-by-layer")
     if len(state["stats"]) > 1:
-        steps, grids = heat(state["stats"], 0)
+        steps, grids = stat_grids(state["stats"], 0)
         charts.chart(plots.heatmap_figure(steps, grids, names), key="dn_heat", name="gradient-layer-step")
     else:
         st.caption("Train to watch these numbers change: the layer × step heatmap appears after 10 steps.")
-
-
-def heat(stats_hist, what: int):
-    rows = list(stats_hist)
-    steps = [r[0] for r in rows]
-    return steps, {run: [[r[1][run][what][layer] for r in rows] for layer in range(len(rows[0][1][run][what]))]
-                   for run in RUNS}
 
 
 def view_activations(state, cfg):
@@ -100,7 +93,7 @@ def view_ratio(state, cfg):
     if len(state["stats"]) < 2:
         st.info("Train for a few steps: the ratio is logged every 10 steps.")
         return
-    steps, grids = heat(state["stats"], 1)
+    steps, grids = stat_grids(state["stats"], 1)
     charts.chart(plots.heatmap_figure(steps, grids, labels(cfg), what="lr · ‖∂L/∂W‖ / ‖W‖"), key="dn_ratio",
                  name="update-ratio")
     st.caption("How much one step changes each layer's weights, relative to their size. Around 10⁻³ is healthy; "

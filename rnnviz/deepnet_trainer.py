@@ -20,7 +20,6 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -147,12 +146,14 @@ class DeepNetRace(LiveTrainer):
         """Class probabilities over the plane for both runs (call under the runner's lock)."""
         return {k: deepnet.decision_grid(m, n=n) for k, m in self.models.items()}
 
-    # ------------------------------------------------------------ for pages and the CLI
-    def heatmap(self, run: str, what: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, values [layers, steps]) of one run's recorded statistic (0 grad, 1 ratio, 2 saturated)."""
-        rows = list(self.stats_hist)
-        steps = np.array([r[0] for r in rows])
-        return steps, np.array([r[1][run][what] for r in rows], dtype=np.float64).T
+
+def stat_grids(stats_hist, what: int = 0) -> tuple[list, dict]:
+    """(steps, {run: values [layer][step]}) of one recorded statistic of ``stats_hist``
+    (0 mean |dL/dW|, 1 update ratio, 2 saturated share): the layer x step heatmaps."""
+    rows = list(stats_hist)
+    steps = [r[0] for r in rows]
+    return steps, {run: [[r[1][run][what][layer] for r in rows] for layer in range(len(rows[0][1][run][what]))]
+                   for run in RUNS}
 
 
 # ---------------------------------------------------------------- command line
