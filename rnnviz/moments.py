@@ -22,6 +22,10 @@ TOPICS = (
     ("gates", "Inside the LSTM", "Gates, the cell-state conveyor belt and saturation."),
     ("gradients", "Vanishing and exploding gradients", "Why a vanilla RNN forgets and how gates and clipping help."),
     ("depth", "Vanishing gradients through depth", "Sigmoid vs ReLU, initialisation and residual connections."),
+    ("direction", "Reading both ways", "Bidirectional RNNs: tags that depend on what comes later."),
+    ("regularise", "Stacked RNNs and dropout", "More layers, dropout between them and recurrent dropout."),
+    ("memory", "How far back can it remember?", "Accuracy against distance for a vanilla RNN, an LSTM and a GRU."),
+    ("series", "Time series: RNN vs 1D CNN", "Forecasting real temperatures against a naive baseline."),
     ("shapes", "RNN shapes", "One-to-many, many-to-one, many-to-many and encoder-decoder."),
     ("attention", "Sequence to sequence and attention", "An encoder, a decoder and where the decoder looks."),
 )

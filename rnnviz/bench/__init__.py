@@ -7,7 +7,8 @@ machine noise cancels as far as possible. Results print as a table and are
 written as JSON (``--json PATH``).
 """
 
-SUITES = ("core", "live", "cells", "browser", "inputs", "word2vec", "seq2seq", "names")
+SUITES = ("core", "live", "cells", "browser", "inputs", "word2vec", "seq2seq", "names", "deepnet", "tagging", "dropout", "memory",
+          "forecast")
 
 
 def result(name, value, unit="", goal=None, ok=None, **detail):

@@ -87,6 +87,20 @@ def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the mod
     return mine
 
 
+def own_run(kind):
+    """(runner, snapshot) of this session's run when it trains a ``kind`` (after showing
+    its status line and any divergence message), else (None, None): the start of
+    every lab's live panel."""
+    runner = session.get_runner()
+    if runner is None or not isinstance(runner.trainer, kind):
+        return None, None
+    snap = runner.snapshot()
+    status_line(runner, snap)
+    if snap.divergence:
+        st.error(md(snap.divergence), icon=":material/error:")
+    return runner, snap
+
+
 def status_text(runner, snap) -> tuple[str, str]:
     """(kind, sentence) for a run: kind is "queued", "training", "diverged", "limit",
     "message", "paused" or "idle"."""
