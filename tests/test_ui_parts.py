@@ -96,3 +96,19 @@ def test_chart_has_png_export_and_a_csv_download():
     config = json.loads(charts[0].proto.config)
     assert config["displayModeBar"] is True and config["toImageButtonOptions"]["format"] == "png"
     assert any(b.proto.label == "CSV" for b in at.get("download_button"))
+
+
+def test_presenter_styling_scales_a_figure_once_however_often_it_is_shown(monkeypatch):
+    """A live page shows one built figure on many polls: the fonts must grow once, not every time."""
+    from rnnviz.plots import training
+    from rnnviz.ui import present
+
+    fig = training.loss_figure([(0, 4.0), (10, 3.0)], [(10, 3.2)])
+    base = fig.layout.font.size
+    monkeypatch.setattr(present, "presenting", lambda: True)
+    for _ in range(3):
+        present.style_figure(fig)
+    assert fig.layout.font.size == base * present.FONT_SCALE
+    monkeypatch.setattr(present, "presenting", lambda: False)
+    plain = training.loss_figure([(0, 4.0), (10, 3.0)], [(10, 3.2)])
+    assert present.style_figure(plain).layout.font.size == base
