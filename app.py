@@ -54,7 +54,7 @@ PAGES = {
     ],
     "Words": [
         st.Page("pages/words_pipeline.py", title="Word2vec: text to pairs", icon=":material/format_quote:"),
-        st.Page("pages/words_lab.py", title="Word2vec: train & explore", icon=":material/hub:"),
+        st.Page("pages/words_lab.py", title="Word2vec lab", icon=":material/hub:"),
     ],
     "Train": [
         st.Page("pages/train.py", title="Train & sample", icon=":material/model_training:"),
