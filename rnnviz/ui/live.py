@@ -108,8 +108,8 @@ def own_run(kind):
 def status_text(runner, snap) -> tuple[str, str]:
     """(kind, sentence) for a run: kind is "queued", "training", "diverged", "limit",
     "message", "paused" or "idle"."""
-    running, waiting = SLOTS.running(), SLOTS.waiting()
-    share = f"{running} of {SLOTS.slots} CPU slots in use on this server" + (f", {waiting} waiting" if waiting else "")
+    in_use, waiting = SLOTS.in_use(), SLOTS.waiting()
+    share = f"{in_use} of {SLOTS.slots} CPU slots in use on this server" + (f", {waiting} waiting" if waiting else "")
     if runner.active and snap.status == "queued" and snap.queue_position:
         return "queued", (f"Waiting for a free training slot — position {snap.queue_position} in the queue "
                           f"({share}). Training starts as soon as a slot frees up.")
