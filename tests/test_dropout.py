@@ -173,3 +173,11 @@ def test_cli_refuses_bad_arguments(argv, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
+
+
+def test_longest_copy_finds_the_longest_verbatim_passage():
+    from rnnviz.dropout.race import longest_copy
+
+    source = "To be, or not to be, that is the question"
+    assert longest_copy("xx not to be, thaQ", source) == len(" not to be, tha")
+    assert longest_copy("QQQ", source) == 0 and longest_copy("", source) == 0

@@ -183,6 +183,16 @@ def sample(model: StackedRNN, vocab, length: int = 300, prime: str = "\n", tempe
     return vocab.decode(out), np.asarray(probs, dtype=np.float32)
 
 
+def longest_copy(sample_text: str, source: str) -> int:
+    """Length of the longest passage of ``sample_text`` found word for word in ``source``:
+    a model that memorised its training text copies long stretches of it."""
+    best, n = 0, len(sample_text)
+    for i in range(n):
+        while i + best < n and sample_text[i:i + best + 1] in source:
+            best += 1
+    return best
+
+
 # ---------------------------------------------------------------- command line
 
 
