@@ -95,7 +95,7 @@ def view_curves(cfg, snap, latest):
 
 def view_masks(cfg, snap, latest):
     with present.controls("Which step"):
-        step = bound(st.number_input, "Training step", 1, 1_000_000, 1, key="dr_mstep",
+        step = bound(st.columns(3)[0].number_input, "Training step", 1, 1_000_000, 1, key="dr_mstep",
                      help="The masks of sequence 1 of that step's batch (the same whether or not the race has "
                           "got there yet: they come from the seed).")
     masks = {r: m for r in cfg.names() if (m := training_masks(cfg, r, int(step) - 1)) is not None}

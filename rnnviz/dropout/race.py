@@ -60,9 +60,9 @@ class DropoutConfig:
     embed: int = 32
     seq_len: int = 32
     batch: int = 32
-    train_chars: int = 20_000
+    train_chars: int = 10_000
     val_chars: int = 5_000
-    lr: float = 0.003
+    lr: float = 0.01
     seed: int = 0
     eval_every: int = 25
 
@@ -223,11 +223,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cell", default="lstm", help="rnn, lstm or gru")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--seq-len", type=int, default=32)
-    ap.add_argument("--train-chars", type=int, default=20_000)
+    ap.add_argument("--train-chars", type=int, default=10_000)
     ap.add_argument("--steps", type=int, default=None, help="train this many steps")
     ap.add_argument("--seconds", type=float, default=None, help="or until the slowest run has trained this long")
     ap.add_argument("--eval-every", type=int, default=25)
-    ap.add_argument("--lr", type=float, default=0.003)
+    ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
