@@ -30,6 +30,7 @@ CITIES = {"seattle": ("Seattle", "seattle-temps.csv", "%Y/%m/%d %H:%M"),
 FRACTIONS = (0.70, 0.15, 0.15)  # train, validation, test
 PARTS = ("train", "val", "test")
 HOUR = dt.timedelta(hours=1)
+WEEK = 24 * 7  # hours
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ def bounds(n: int) -> dict[str, tuple[int, int]]:
     a = int(round(FRACTIONS[0] * n))
     b = a + int(round(FRACTIONS[1] * n))
     return {"train": (0, a), "val": (a, b), "test": (b, n)}
+
+
+def test_weeks(city: str) -> int:
+    """How many weeks (the last one maybe shorter) the test part spans."""
+    lo, hi = bounds(len(load(city).temps))["test"]
+    return -(-(hi - lo) // WEEK)
 
 
 def origins(part: tuple[int, int], window: int, horizon: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from . import baselines, data
 from .models import CausalCNN, RecurrentForecaster, n_params
 
 RUNS = ("rnn", "cnn")
-WEEK = 24 * 7
+WEEK = data.WEEK
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class ForecastConfig:
 
 
 class ForecastRace(Race):
-    STATIC = ("x", "val_x", "val_y")
+    STATIC = ("x", "train_idx", "val_x", "val_y")
     SERVER_ONLY = ("prep",)
 
     def __init__(self, config: ForecastConfig):
@@ -126,8 +126,7 @@ class ForecastRace(Race):
         return {run: baselines.metrics(self.predict(run, t), true) for run in self.runs}
 
     def weeks(self) -> int:
-        lo, hi = self.prep.bounds["test"]
-        return math.ceil((hi - lo) / WEEK)
+        return data.test_weeks(self.config.city)
 
     def stretch(self, week: int) -> dict:
         """One week of the test part: the real temperatures and every run's and baseline's
