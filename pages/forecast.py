@@ -47,13 +47,13 @@ def settings() -> ForecastConfig:
                           channels=int(channels), lr=float(lr), batch=int(batch), seed=int(seed))
 
 
-def readouts(race: ForecastRace, view: str, week: int) -> dict:
-    """What the views draw from a race (test scores, one week): call under the runner's lock."""
-    return {"report": race.test_report(), "week": race.stretch(week) if view == "forecast" else None}
+def readouts(race: ForecastRace, view: str, week: tuple[int, int]) -> dict:
+    """What the views draw from a race (test scores, one week at one lead): call under the runner's lock."""
+    return {"report": race.test_report(), "week": race.stretch(*week) if view == "forecast" else None}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def fresh(cfg: ForecastConfig, view: str, week: int) -> dict:
+def fresh(cfg: ForecastConfig, view: str, week: tuple[int, int]) -> dict:
     """The step-0 race for these settings (freshly initialised, not trained)."""
     torch.set_num_threads(1)
     race = ForecastRace(cfg)
@@ -80,11 +80,13 @@ def view_race(state, cfg):
 
 def view_forecast(state, cfg):
     w = state["week"]
-    charts.chart(plots.stretch_figure(w, state["summary"]["labels"], cfg.horizon), key="ts_week_fig",
+    charts.chart(plots.stretch_figure(w, state["summary"]["labels"], w["lead"]), key="ts_week_fig",
                  name="forecast-week")
-    st.caption(f"Each coloured point is a forecast made {cfg.horizon} hours before that hour, from the "
-               f"{cfg.window} hours before it. The first forecasts of the test period read hours from just before "
-               "it (the known past; no test target is ever an input).")
+    same = " At 24 hours ahead, persistence *is* the same hour yesterday: the two dashed lines coincide." \
+        if w["lead"] == 24 else ""
+    st.caption(f"Each coloured point is a forecast made {w['lead']} hour{'s' if w['lead'] > 1 else ''} before "
+               f"that hour, from the {cfg.window} hours before it was made. The first forecasts of the test period "
+               f"read hours from just before it (the known past; no test target is ever an input).{same}")
 
 
 def view_horizon(state, cfg):
@@ -124,9 +126,13 @@ def main():
         return
     live.run_controls("ts", lambda: ForecastRace(cfg), kind=ForecastRace, settings=cfg, what="both models")
     view = page.view_switch("ts_view", VIEWS)
-    week = 1
+    week = (1, cfg.horizon)
     if view == "forecast":
-        week = bound(st.slider, "Week of the test period", 1, data.test_weeks(cfg.city), 1, key="ts_week")
+        c1, c2 = st.columns(2)
+        week = (bound(c1.slider, "Week of the test period", 1, data.test_weeks(cfg.city), 1, key="ts_week"),
+                bound(c2.slider, "Hours ahead", 1, cfg.horizon, cfg.horizon, key="ts_lead",
+                      help="Draw the forecasts made this many hours before each hour.")
+                if cfg.horizon > 1 else 1)
     render(view, cfg, week)
 
 

@@ -140,6 +140,11 @@ def test_a_week_of_the_test_part_holds_real_temperatures_and_h_ahead_forecasts()
     assert w["baselines"]["persistence"][0] == race.prep.series.temps[lo + 168 - 6]
     assert len(w["runs"]["cnn"]) == 168
     assert race.stretch(99)["week"] == race.weeks()  # out of range: the last week
+    one = race.stretch(2, lead=1)  # one hour ahead: persistence is the hour before
+    assert one["lead"] == 1 and one["baselines"]["persistence"][0] == race.prep.series.temps[lo + 168 - 1]
+    assert one["baselines"]["seasonal"][0] == race.prep.series.temps[lo + 168 - 24]
+    t = np.arange(lo + 168, lo + 336)
+    np.testing.assert_allclose(one["runs"]["rnn"], race.predict("rnn", t)[:, 0])
 
 
 def test_cli_prints_the_table_and_refuses_bad_arguments(capsys):

@@ -128,19 +128,21 @@ class ForecastRace(Race):
     def weeks(self) -> int:
         return data.test_weeks(self.config.city)
 
-    def stretch(self, week: int) -> dict:
+    def stretch(self, week: int, lead: int | None = None) -> dict:
         """One week of the test part: the real temperatures and every run's and baseline's
-        forecast of each hour, made ``horizon`` hours before it. The inputs of the first
-        forecasts reach back before the test part (only real past hours, never targets)."""
+        forecast of each hour, made ``lead`` hours before it (default: the horizon). The
+        inputs of the first forecasts reach back before the test part (only real past
+        hours, never targets)."""
         c, p = self.config, self.prep
+        lead = c.horizon if lead is None else min(max(int(lead), 1), c.horizon)
         lo, hi = p.bounds["test"]
         week = min(max(int(week), 1), self.weeks())
         a, b = lo + (week - 1) * WEEK, min(lo + week * WEEK, hi)
-        t = np.arange(a, b) - (c.horizon - 1)  # the origin whose last lead lands on each hour
-        out = {"times": list(p.series.times[a:b]), "real": p.series.temps[a:b].tolist(), "week": week,
-               "runs": {run: self.predict(run, t)[:, -1].tolist() for run in self.runs},
-               "baselines": {name: baselines.predict(name, p, t)[:, -1].tolist() for name in baselines.BASELINES}}
-        return out
+        t = np.arange(a, b) - (lead - 1)  # the origin whose lead-th hour lands on each hour
+        return {"times": list(p.series.times[a:b]), "real": p.series.temps[a:b].tolist(), "week": week,
+                "lead": lead, "runs": {run: self.predict(run, t)[:, lead - 1].tolist() for run in self.runs},
+                "baselines": {name: baselines.predict(name, p, t)[:, lead - 1].tolist()
+                              for name in baselines.BASELINES}}
 
 
 # ---------------------------------------------------------------- command line

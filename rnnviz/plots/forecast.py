@@ -32,8 +32,8 @@ def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int
     return fig
 
 
-def stretch_figure(week: dict, labels: dict, horizon: int, height: int = 420) -> go.Figure:
-    """The real temperatures of one test week and each forecast of every hour, made ``horizon`` h before."""
+def stretch_figure(week: dict, labels: dict, lead: int, height: int = 420) -> go.Figure:
+    """The real temperatures of one test week and each forecast of every hour, made ``lead`` h before."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=week["times"], y=week["real"], name="real temperature",
                              line=dict(color="black", width=2.5)))
@@ -43,7 +43,7 @@ def stretch_figure(week: dict, labels: dict, horizon: int, height: int = 420) ->
         fig.add_trace(go.Scatter(x=week["times"], y=ys, name=BASELINES[name],
                                  line=dict(color=_colour(labels, name), dash="dash", width=1.5)))
     fig.update_xaxes(title_text="hour (2010, local time)")
-    fig.update_yaxes(title_text=f"°F (forecast {horizon} h ahead)")
+    fig.update_yaxes(title_text=f"°F (forecast {lead} h ahead)")
     return layout(fig, height)
 
 
