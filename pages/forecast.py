@@ -69,13 +69,14 @@ def view_race(state, cfg):
              "training time (s)": round(state["seconds"][run], 1), "parameters": s["params"][run]}
             for run, m in state["report"].items()]
     rows += [{"forecaster": label, "test MAE (°F)": round(s["baselines"][k]["test"]["mae"], 2),
-              "test RMSE (°F)": round(s["baselines"][k]["test"]["rmse"], 2), "training time (s)": None,
+              "test RMSE (°F)": round(s["baselines"][k]["test"]["rmse"], 2), "training time (s)": 0.0,
               "parameters": 0} for k, label in BASELINES.items()]
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"Test period: the last 15 % of {cfg.horizon}-hour forecasts of the year, after step "
-               f"{state['steps']:,}. The CNN's receptive field is {s['receptive_field']} hours, at least the "
-               f"{cfg.window}-hour window, so its last feature sees every input hour. Dashed lines: forecasts "
-               "that need no training.")
+    a, b = s["test_span"]
+    st.caption(f"Test part: {a} to {b} (the last 15 % of the year), scored after step {state['steps']:,}; the "
+               f"validation curves use the 15 % before it. The CNN's receptive field is {s['receptive_field']} "
+               f"hours, at least the {cfg.window}-hour window, so its last feature sees every input hour. Dashed "
+               "lines: forecasts that need no training.")
 
 
 def view_forecast(state, cfg):

@@ -104,8 +104,10 @@ class ForecastRace(Race):
         return {"val_mae": err.abs().mean(), "val_rmse": err.pow(2).mean().sqrt()}
 
     def summary(self) -> dict:
+        lo, hi = self.prep.bounds["test"]
+        times = self.prep.series.times
         return {"labels": self.labels, "params": self.params, "baselines": self.baselines,
-                "receptive_field": self.receptive_field}
+                "receptive_field": self.receptive_field, "test_span": (times[lo], times[hi - 1])}
 
     # ------------------------------------------------------------ read-outs (under the runner's lock)
     def predict(self, run: str, t) -> np.ndarray:

@@ -19,16 +19,18 @@ def _colour(labels: dict, name: str) -> str:
     return run_colour([*labels, *BASELINES], name)
 
 
-def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int = 360) -> go.Figure:
-    """Training loss and validation MAE (°F, log axis) per step, with every baseline's validation MAE."""
+def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int = 400) -> go.Figure:
+    """Training loss and validation MAE (°F, log axes) per step, with every baseline's
+    validation MAE as a dashed line across the steps trained so far."""
     fig = curves_figure(loss_hist, eval_hist, labels, metric="val_mae", metric_title="validation MAE (°F)",
                         height=height)
+    last = max([item[0] for item in eval_hist] + [1])
     for name, label in BASELINES.items():
-        fig.add_hline(y=baselines[name]["val"]["mae"], row=1, col=2, line=dict(color=_colour(labels, name),
-                      dash="dash", width=1.5), annotation_text=label, annotation_position="top left",
-                      annotation_font_size=10)
-    fig.update_yaxes(type="log", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=1)
+        y = baselines[name]["val"]["mae"]
+        fig.add_trace(go.Scatter(x=[0, last], y=[y, y], name=label, mode="lines", hoverinfo="name+y",
+                                 line=dict(color=_colour(labels, name), dash="dash", width=1.5)), row=1, col=2)
+    fig.update_yaxes(type="log")
+    fig.update_layout(margin=dict(t=120), legend=dict(y=1.12))
     return fig
 
 
