@@ -29,7 +29,8 @@ BATCHES = (16, 32, 64, 128)
 
 
 def settings() -> ForecastConfig:
-    c1, c2, c3, c4 = st.columns([1.1, 1.3, 1.3, 1])
+    c1, c4 = st.columns(2)
+    c2, c3 = st.columns(2)
     city = bound(c1.segmented_control, "City", list(data.CITIES), default="seattle", required=True,
                  format_func=lambda k: data.CITIES[k][0], key="ts_city") or "seattle"
     window = bound(c2.select_slider, "Window (hours of history)", WINDOWS, value=48, key="ts_window")
@@ -93,8 +94,10 @@ def view_forecast(state, cfg):
 def view_horizon(state, cfg):
     charts.chart(plots.horizon_figure(state["report"], state["summary"]["baselines"], state["summary"]["labels"]),
                  key="ts_horizon_fig", name="error-by-horizon")
-    st.caption("Test MAE for the first, second, … hour of each forecast. Persistence gets worse the further "
-               "ahead it guesses; the same hour yesterday does not care how far ahead it is.")
+    st.caption("Test MAE for the first, second, … hour of each forecast. Persistence is worst about 12 hours "
+               "ahead, on the opposite side of the daily cycle, and good again at 24 hours, where the last hour "
+               "seen is the same clock hour a day earlier. The same hour yesterday does not care how far ahead "
+               "it looks.")
 
 
 def render(view, cfg, week):
