@@ -67,6 +67,7 @@ PAGES = {
     ],
     "Depth & memory": [
         st.Page("pages/dropout.py", title="Stacking & dropout", icon=":material/layers:"),
+        st.Page("pages/forecast.py", title="RNN vs 1D CNN", icon=":material/thermostat:"),
     ],
     "Structures": [
         st.Page("pages/structures.py", title="Shapes of RNNs", icon=":material/account_tree:"),

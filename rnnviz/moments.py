@@ -240,3 +240,23 @@ MOMENTS += [
            "Three layers without dropout overfit even sooner; recurrent dropout 0.5 holds the gap down but "
            "starts more slowly."),
 ]
+
+
+# ---------------------------------------------------------------- forecasting (pages/forecast.py)
+MOMENTS += [
+    Moment("series", "Can a network beat yesterday?", "pages/forecast.py", {"ts_view": "The race"},
+           "Press Train: both models pass persistence within a few hundred steps; the dashed line of "
+           "the same hour yesterday is much harder to reach on this smooth, typical-year series."),
+    Moment("series", "How far ahead persistence breaks down", "pages/forecast.py",
+           {"ts_view": "Error by horizon", "ts_horizon": "24"},
+           "Persistence climbs to its worst about 12 hours ahead and falls back at 24 hours; the "
+           "seasonal guess stays flat. Where would you expect a learned model's curve to lie?"),
+    Moment("series", "A week of winter, forecast six hours ahead", "pages/forecast.py",
+           {"ts_view": "Forecast vs real", "ts_week": "3", "ts_lead": "6"},
+           "Black is what happened. Persistence is the real curve shifted six hours late; the same hour yesterday "
+           "follows the daily cycle, and so should the trained models."),
+    Moment("series", "A week-long window for the CNN", "pages/forecast.py",
+           {"ts_view": "The race", "ts_window": "168", "ts_city": "San Francisco"},
+           "With 168 hours of history the CNN needs 7 dilated layers to see the whole window, and "
+           "the GRU has to step through every hour: compare their training times."),
+]
