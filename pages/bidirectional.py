@@ -101,8 +101,12 @@ def summary_table(state, cfg) -> pd.DataFrame:
 
 
 def view_race(state, cfg, reader, sentence):
-    charts.chart(race_plots.curves_figure(state["loss"], state["evals"], labels(cfg), metric="f1",
-                                          metric_title="held-out F1 of tag 1"), key="bi_curves", name="bi-race")
+    if len(state["loss"]):
+        fig = race_plots.curves_figure(state["loss"], state["evals"], labels(cfg), metric="f1",
+                                       metric_title="held-out F1 of tag 1")
+        fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+        fig.update_layout(legend=dict(y=1.12), margin=dict(t=100))  # above the panel titles
+        charts.chart(fig, key="bi_curves", name="bi-race")
     st.dataframe(summary_table(state, cfg), hide_index=True, width="stretch")
     p = state["params"]
     st.caption(f"Held-out: {state['chars']:,} characters of Shakespeare from the last tenth of the text, which no "

@@ -54,7 +54,7 @@ def test_race_view_before_training_shows_step_zero_and_the_lazy_baseline():
                                                                       "always answering 0"]
     assert df["accuracy"].iloc[2].startswith("81.")  # about one character in five ends a word
     assert int(df["parameters"].iloc[1].replace(",", "")) > int(df["parameters"].iloc[0].replace(",", ""))
-    assert figs(at)
+    assert not figs(at)  # the curves appear after the first step
 
 
 @pytest.mark.parametrize("view", ["Under each character", "By position in the word"])

@@ -21,7 +21,8 @@ SPACE = "\u2423"
 
 def _ticks(sentence: str) -> dict:
     return dict(tickmode="array", tickvals=list(range(len(sentence))),
-                ticktext=[SPACE if c == " " else c for c in sentence], tickangle=0, showgrid=False)
+                ticktext=[SPACE if c == " " else c for c in sentence], tickangle=0, showgrid=False,
+                tickfont=dict(size=15, family="monospace"))
 
 
 def prob_figure(sentence: str, tags, probs: dict, labels: dict, height: int = 250) -> go.Figure:
@@ -43,11 +44,11 @@ def states_figure(sentence: str, states: dict, labels: dict, height_per_unit: in
     """Hidden states (units x characters): for each run its forward states, and the
     backward ones where it has them. ``states`` = {run: {"forward": [T, H], ...}}."""
     panels = [(run, d, s) for run, st in states.items() for d, s in st.items()]
-    titles = [f"{labels[run]}: {'forward (reads left → right)' if d == 'forward' else 'backward (reads right → left)'}"
+    titles = [f"{labels[run]}: {'forward states (read left → right)' if d == 'forward' else 'backward states (read right → left)'}"
               f" · {s.shape[1]} units" for run, d, s in panels]
     units = [s.shape[1] for _, _, s in panels]
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, subplot_titles=titles,
-                        row_heights=[u / sum(units) for u in units], vertical_spacing=0.06)
+                        row_heights=[u / sum(units) for u in units], vertical_spacing=0.09)
     for i, (run, d, s) in enumerate(panels, start=1):
         fig.add_trace(go.Heatmap(z=np.asarray(s, dtype=np.float32).T, x=list(range(len(sentence))), zmin=-1, zmax=1,
                                  colorscale=COLORSCALES["signed"], showscale=i == 1,
@@ -55,8 +56,8 @@ def states_figure(sentence: str, states: dict, labels: dict, height_per_unit: in
                                  hovertemplate=f"char %{{x}} · unit %{{y}}: %{{z:.2f}}<extra>{labels[run]} {d}</extra>"),
                       row=i, col=1)
         fig.update_yaxes(title_text="unit", row=i, col=1, autorange="reversed")
-    fig.update_xaxes(**_ticks(sentence), row=len(panels), col=1)
-    layout(fig, 120 + height_per_unit * sum(units) + 40 * len(panels))
+    fig.update_xaxes(**_ticks(sentence), showticklabels=True)  # the characters under every panel
+    layout(fig, 120 + height_per_unit * sum(units) + 70 * len(panels))
     fig.update_layout(margin=dict(l=60, r=20, t=40, b=40), showlegend=False)
     for ann in fig.layout.annotations:  # subplot titles: left-aligned, for long labels
         ann.update(x=0, xanchor="left", font=dict(size=13))
