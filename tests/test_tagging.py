@@ -8,7 +8,7 @@ import torch
 from rnnviz import celltypes
 from rnnviz.tagging import cli, metrics, tasks, text
 from rnnviz.tagging.model import Tagger, parameter_count
-from rnnviz.tagging.race import TagConfig, TaggingRace, baseline, data, parameter_counts, read
+from rnnviz.tagging.race import TagConfig, TaggingRace, baseline, data, parameter_counts, read, window_tags
 
 SENTENCE = "to be, or not to bee a"
 
@@ -50,11 +50,15 @@ def test_cleaned_corpus_is_split_by_position_with_no_overlap():
     assert len(d["train_ids"]) == split.cut
     ex = text.excerpts(split, n=5)
     assert len(ex) == 5 and all(e and e in split.held_out_text for e in ex)
-    # the held-out windows are the held-out text, and their tags the full text's tags
+    # the held-out windows are held-out text, each tagged as a text on its own
     w = d["val_ids"][3]
     window = "".join(text.VOCAB.chars[i] for i in w)
     assert window in split.held_out_text and split.text.find(window) >= split.cut
     assert d["val_tags"].shape == d["val_pos"].shape == (64, 128)
+    assert d["val_tags"][3].tolist() == tasks.get("last").tags(window).tolist()
+    assert d["val_pos"][3].tolist() == tasks.positions(window).tolist()
+    ids = np.stack([text.VOCAB.encode("ab cd"), text.VOCAB.encode("efg h")])
+    assert window_tags("last", 0, ids).tolist() == [[0, 1, 0, 0, 1], [0, 0, 1, 0, 1]]
 
 
 def test_typed_text_is_cleaned_with_a_note_and_unknown_characters_get_the_one_message():

@@ -11,8 +11,10 @@ so the bidirectional one has about twice the recurrent weights; with
 directions together (then it has MORE weights than the bidirectional one, since
 its units also talk to each other). ``parameter_counts`` gives the numbers.
 
-Held-out evaluation: ``EVAL_WINDOWS`` windows of ``EVAL_LEN`` characters spread
-over the held-out tenth of the text (see ``metrics.scores`` for the numbers).
+Every window (training or held-out) is tagged as a text on its own, like a typed
+sentence: a word cut by the window's edge ends there. Held-out evaluation:
+``EVAL_WINDOWS`` windows of ``EVAL_LEN`` characters spread over the held-out
+tenth of the text (see ``metrics.scores`` for the numbers).
 """
 
 from __future__ import annotations
@@ -85,19 +87,41 @@ class TagConfig:
         return asdict(self)
 
 
+_ASCII = np.frombuffer("".join(text.VOCAB.chars).encode("ascii"), dtype=np.uint8)
+_SPACE = text.VOCAB.stoi[" "]
+
+
+def windows_text(ids: np.ndarray) -> str:
+    """[N, L] ids -> one string: the N windows, each followed by a space."""
+    n, length = ids.shape
+    padded = np.full((n, length + 1), _SPACE, dtype=np.uint8)
+    padded[:, :length] = ids
+    return _ASCII[padded].tobytes().decode("ascii")
+
+
+def window_tags(task: str, k: int, ids: np.ndarray, positions: bool = False):
+    """The tags of every window of ``ids`` ([N, L]) as a text on its own: the models
+    read only the window, so a word cut by its edge ends (or starts) there, just as a
+    typed sentence ends with its last word. With ``positions`` also the position codes."""
+    n, length = ids.shape
+    s = windows_text(ids)
+    tags = tasks.get(task).tags(s, k).reshape(n, length + 1)[:, :length]
+    if not positions:
+        return tags
+    return tags, tasks.positions(s).reshape(n, length + 1)[:, :length]
+
+
 @functools.lru_cache(maxsize=4)
 def data(task: str, k: int) -> dict[str, np.ndarray]:
-    """Training ids and tags (uint8, the first 90 % of the text) and the held-out
-    windows (ids, tags, positions: [EVAL_WINDOWS, EVAL_LEN]). Read-only."""
+    """Training ids (uint8, the first 90 % of the text) and the held-out windows
+    (ids, tags, positions: [EVAL_WINDOWS, EVAL_LEN]). Read-only."""
     split = text.shakespeare()
-    tags = tasks.get(task).tags(split.text, k).astype(np.uint8)
-    pos = tasks.positions(split.text).astype(np.uint8)
-    ids = split.ids
     held = len(split.text) - split.cut
     starts = split.cut + (np.arange(EVAL_WINDOWS) * (held - EVAL_LEN)) // EVAL_WINDOWS
-    win = starts[:, None] + np.arange(EVAL_LEN)
-    return {"train_ids": ids[: split.cut], "train_tags": tags[: split.cut],
-            "val_ids": ids[win], "val_tags": tags[win], "val_pos": pos[win]}
+    val_ids = split.ids[starts[:, None] + np.arange(EVAL_LEN)]
+    val_tags, val_pos = window_tags(task, k, val_ids, positions=True)
+    return {"train_ids": split.ids[: split.cut], "val_ids": val_ids, "val_tags": val_tags.astype(np.uint8),
+            "val_pos": val_pos.astype(np.uint8)}
 
 
 def build_models(cfg: TagConfig) -> dict[str, Tagger]:
@@ -109,12 +133,12 @@ def build_models(cfg: TagConfig) -> dict[str, Tagger]:
 
 
 class TaggingRace(Race):
-    STATIC = ("train_ids", "train_tags", "val_ids", "val_tags", "val_pos")
+    STATIC = ("train_ids", "val_ids", "val_tags", "val_pos")
 
     def __init__(self, config: TagConfig):
         self.config = config.validate()
         d = data(config.task, config.tag_k)
-        self.train_ids, self.train_tags = torch.from_numpy(d["train_ids"]), torch.from_numpy(d["train_tags"])
+        self.train_ids = torch.from_numpy(d["train_ids"])
         self.val_ids = torch.from_numpy(d["val_ids"]).long()
         self.val_tags, self.val_pos = d["val_tags"], d["val_pos"]
         super().__init__(build_models(config), lr=config.lr, seed=config.seed, eval_every=config.eval_every)
@@ -125,8 +149,9 @@ class TaggingRace(Race):
     def batch(self, gen: torch.Generator):
         T = self.config.seq_len
         starts = torch.randint(0, len(self.train_ids) - T, (self.config.batch,), generator=gen)
-        idx = starts[:, None] + torch.arange(T)
-        return self.train_ids[idx].long(), self.train_tags[idx].float()
+        ids = self.train_ids[starts[:, None] + torch.arange(T)]
+        tags = window_tags(self.config.task, self.config.tag_k, ids.numpy())
+        return ids.long(), torch.from_numpy(tags).float()
 
     def loss(self, run, model, batch):
         x, y = batch
