@@ -30,7 +30,7 @@ POSITIONS["other"] = tasks.POSITION_LABELS[tasks.NOT_LETTER]
 
 
 def settings() -> TagConfig:
-    c1, c2, c3 = st.columns([2.2, 1.4, 1.4])
+    c1, c2, c3 = st.columns([1.6, 1.7, 1.2])
     task = bound(c1.selectbox, "Task", list(tasks.TASKS), format_func=lambda k: tasks.TASKS[k].label, key="bi_task")
     cell = bound(c2.segmented_control, "Cell", list(celltypes.CELL_TYPES), default="lstm", required=True,
                  format_func=lambda k: celltypes.CELL_TYPES[k].label, key="bi_cell") or "lstm"
@@ -39,12 +39,13 @@ def settings() -> TagConfig:
               help="Only for the task 'Letters of long words'.")
     st.caption(tasks.get(task).describe(k))
     with present.controls("Model size and training"):
-        d1, d2, d3, d4 = st.columns([1.2, 1.6, 1.2, 1])
+        d1, d2 = st.columns([1, 2])
+        d3, d4 = st.columns([1, 2])
         hidden = bound(d1.select_slider, "Units per direction", HIDDEN, value=32, key="bi_hidden")
         match = bound(d2.segmented_control, "Forward-only model gets", list(MATCHES), default="direction",
                       required=True, format_func=MATCHES.get, key="bi_match") or "direction"
         lr = bound(d3.select_slider, "Learning rate (Adam)", LRS, value=0.01, key="bi_lr")
-        seed = bound(d4.number_input, "Seed", 0, 10_000, 0, key="bi_seed")
+        seed = bound(d4.number_input, "Seed (weights and batches)", 0, 10_000, 0, key="bi_seed")
     return TagConfig(task=task, k=int(k), cell=cell, hidden=int(hidden), match=match, lr=float(lr), seed=int(seed))
 
 
@@ -67,7 +68,7 @@ def labels(cfg: TagConfig) -> dict:
 
 
 def sentence_input() -> str | None:
-    c1, c2 = st.columns([1, 3])
+    c1, c2 = st.columns([1.6, 2.4])
     src = bound(c1.segmented_control, "Sentence", list(SOURCES), default="held", required=True,
                 format_func=SOURCES.get, key="bi_source") or "held"
     if src == "held":
