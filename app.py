@@ -66,6 +66,7 @@ PAGES = {
         st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
     "Depth & memory": [
+        st.Page("pages/bidirectional.py", title="Bidirectional RNNs", icon=":material/swap_horiz:"),
         st.Page("pages/dropout.py", title="Stacking & dropout", icon=":material/layers:"),
         st.Page("pages/forecast.py", title="RNN vs 1D CNN", icon=":material/thermostat:"),
     ],

@@ -260,3 +260,24 @@ MOMENTS += [
            "With 168 hours of history the CNN needs 7 dilated layers to see the whole window, and "
            "the GRU has to step through every hour: compare their training times."),
 ]
+
+
+# ---------------------------------------------------------------- bidirectional (pages/bidirectional.py)
+MOMENTS += [
+    Moment("direction", "Where does this word end?", "pages/bidirectional.py",
+           {"bi_view": "Race", "bi_task": "Last letter of each word"},
+           "Press Step 1,000: the bidirectional tagger reaches an F1 near 1 while the forward-only one stalls, "
+           "because the answer is the next character."),
+    Moment("direction", "The backward states at the end of a word", "pages/bidirectional.py",
+           {"bi_view": "Under each character", "bi_source": "Type your own", "bi_text": "the theme then there"},
+           "After training, point at the last letter of each word: the backward rows have just read the space; "
+           "the forward-only model hesitates between 'the' and 'then'."),
+    Moment("direction", "A control: the first letter", "pages/bidirectional.py",
+           {"bi_view": "By position in the word", "bi_task": "First letter of each word (control)"},
+           "Train both: they tie, since the character before a word is already known. Reading backwards helps "
+           "only when the answer lies ahead."),
+    Moment("direction", "How long will this word be?", "pages/bidirectional.py",
+           {"bi_view": "By position in the word", "bi_task": "Letters of long words", "bi_k": "6"},
+           "After training, the forward model is worst on first letters (the length is still unknown), the "
+           "bidirectional one is good everywhere."),
+]
