@@ -106,7 +106,6 @@ def view_race(state, cfg, reader, sentence):
         fig = race_plots.curves_figure(state["loss"], state["evals"], labels(cfg), metric="f1",
                                        metric_title="held-out F1 of tag 1")
         fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-        fig.update_layout(legend=dict(y=1.2), margin=dict(t=115))  # above the panel titles
         charts.chart(fig, key="bi_curves", name="bi-race")
     st.dataframe(summary_table(state, cfg), hide_index=True, width="stretch")
     p = state["params"]

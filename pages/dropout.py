@@ -85,8 +85,7 @@ def view_curves(cfg, snap, latest):
     if snap is not None and len(snap.loss):
         fig = curves_figure(snap.loss, snap.evals, labels, metric="val_loss",
                             metric_title="validation (solid) · training set (dotted)",
-                            extra=("train_loss", "training set"), height=380)
-        fig.update_layout(margin=dict(t=120))  # two legend rows above the panel titles
+                            extra=("train_loss", "training set"))
         charts.chart(fig, key="dr_curves", name="train-vs-validation")
         secs = " · ".join(f"{r}: {s:.0f} s" for r, s in snap.seconds.items())
         st.caption(f"Both losses are measured on the same fixed windows, with nothing dropped. Training time: {secs}.")

@@ -19,7 +19,7 @@ def _colour(labels: dict, name: str) -> str:
     return run_colour([*labels, *BASELINES], name)
 
 
-def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int = 400) -> go.Figure:
+def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int = 460) -> go.Figure:
     """Training loss and validation MAE (°F, log axes) per step, with every baseline's
     validation MAE as a dashed line across the steps trained so far."""
     fig = curves_figure(loss_hist, eval_hist, labels, metric="val_mae", metric_title="validation MAE (°F)",
@@ -30,7 +30,6 @@ def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int
         fig.add_trace(go.Scatter(x=[0, last], y=[y, y], name=label, mode="lines", hoverinfo="name+y",
                                  line=dict(color=_colour(labels, name), dash="dash", width=1.5)), row=1, col=2)
     fig.update_yaxes(type="log")
-    fig.update_layout(margin=dict(t=120), legend=dict(y=1.12))
     return fig
 
 

@@ -21,18 +21,20 @@ def run_colour(runs, run: str) -> str:
     return PALETTE[runs.index(run) % len(PALETTE)] if run in runs else "#555555"
 
 
-def layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-    """The labs' common layout: white template, the legend above the plot (below, it ran
-    into the x-axis title in presenter mode)."""
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=50), title=title,
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-                      template="plotly_white")
+def layout(fig: go.Figure, height: int, title: str | None = None, *, legend_below: bool = False) -> go.Figure:
+    """The labs' common layout: white template, the legend above the plot, or below it
+    (``legend_below``, for side-by-side panels: above, a legend of several runs wrapped
+    onto the panels' titles), clear of the x-axis title."""
+    legend = (dict(orientation="h", y=-0.24, yanchor="top", x=0, xanchor="left") if legend_below
+              else dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=120 if legend_below else 50),
+                      title=title, legend=legend, template="plotly_white")
     return fig
 
 
 def curves_figure(loss_hist, eval_hist, labels: dict, *, metric: str, metric_title: str,
                   percent: bool = False, extra: tuple[str, str] | None = None, window: int = 25,
-                  height: int = 340) -> go.Figure:
+                  height: int = 420) -> go.Figure:
     """Training loss of every run (left, smoothed over ``window`` steps) and one held-out
     metric (right). ``extra = (metric, dash label)`` draws a second metric of each run
     dashed on the right panel (e.g. the training-set loss beside the validation loss)."""
@@ -61,4 +63,4 @@ def curves_figure(loss_hist, eval_hist, labels: dict, *, metric: str, metric_tit
     fig.update_xaxes(title_text="training step")
     if percent:
         fig.update_yaxes(ticksuffix=" %", row=1, col=2)
-    return layout(fig, height)
+    return layout(fig, height, legend_below=True)
