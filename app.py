@@ -65,6 +65,9 @@ PAGES = {
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
         st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
+    "Depth & memory": [
+        st.Page("pages/memory.py", title="Long-range memory", icon=":material/history:"),
+    ],
     "Structures": [
         st.Page("pages/structures.py", title="Shapes of RNNs", icon=":material/account_tree:"),
         st.Page("pages/names.py", title="Names lab", icon=":material/badge:"),

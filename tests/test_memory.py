@@ -11,8 +11,7 @@ from torch import nn
 from rnnviz import celltypes
 from rnnviz.memory import cli, tasks
 from rnnviz.memory.model import MemoryNet, recurrent_layer
-from rnnviz.memory.trainer import (MemoryConfig, MemoryRace, accuracy_by_distance, curves, first_of_each,
-                                   input_gradients)
+from rnnviz.memory.trainer import MemoryConfig, MemoryRace, accuracy_by_distance, curves, first_of_each, input_gradients
 from rnnviz.race import step_seed
 
 K = 8

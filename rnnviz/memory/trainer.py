@@ -170,3 +170,21 @@ class MemoryRace(Race):
 def curves(metrics: dict, what: str, max_distance: int) -> list[float]:
     """``what`` ("acc" or "grad") at distances 1 … max_distance from one run's evaluation."""
     return [metrics.get(f"{what}@{d}", float("nan")) for d in range(1, max_distance + 1)]
+
+
+def moment(eval_hist, step: int | None = None):
+    """The evaluation ``(step, {run: metrics})`` recorded last at or before ``step``
+    (the latest one for None; the first one if ``step`` precedes every evaluation)."""
+    hist = list(eval_hist)
+    if step is None:
+        return hist[-1]
+    before = [h for h in hist if h[0] <= step]
+    return before[-1] if before else hist[0]
+
+
+def history_grids(eval_hist, runs, max_distance: int) -> tuple[list[int], dict[str, list[list[float]]]]:
+    """(steps, {run: accuracy [distance][step]}) over every recorded evaluation."""
+    hist = list(eval_hist)
+    steps = [h[0] for h in hist]
+    return steps, {run: [[h[1][run].get(f"acc@{d}", float("nan")) for h in hist] for d in range(1, max_distance + 1)]
+                   for run in runs if all(run in h[1] for h in hist)}
