@@ -13,7 +13,6 @@ import torch
 
 from rnnviz.memory import plots, tasks
 from rnnviz.memory.trainer import MemoryConfig, MemoryRace, curves, history_grids, labels, moment
-from rnnviz.plots.race import curves_figure
 from rnnviz.ui import charts, live, page, present
 from rnnviz.ui.pickers import bound
 
@@ -77,8 +76,8 @@ def view_distance(evals, cfg, state):
     if len(evals) > 1:
         steps, grids = history_grids(evals, cfg.cells, cfg.eval_distance)
         charts.chart(plots.history_figure(steps, grids, names), key="mem_hist", name="accuracy-distance-step")
-        st.caption("The same accuracy for every recorded evaluation: watch the dark region grow upwards as a "
-                   "cell learns to remember further back.")
+        st.caption("The same accuracy at every recorded evaluation, one column per evaluation: see at which "
+                   "step each cell learns each distance, and whether the short distances come first.")
     else:
         st.caption("At step 0 every cell guesses, so all curves sit near the chance line. Press **Train**.")
 
@@ -87,9 +86,7 @@ def view_race(evals, cfg, state):
     if not state["loss"]:
         st.info("Train for a few steps to see the loss and accuracy curves of the race.")
         return
-    extra = ("far", "beyond D") if cfg.eval_distance > cfg.max_distance else None
-    charts.chart(curves_figure(state["loss"], evals, labels(cfg.cells), metric="acc", percent=True, extra=extra,
-                               metric_title="held-out accuracy (training distances; dotted: beyond D)"),
+    charts.chart(plots.race_figure(state["loss"], evals, labels(cfg.cells), beyond=cfg.eval_distance > cfg.max_distance),
                  key="mem_curves", name="race-curves")
     secs = state["seconds"]
     if secs:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..plots import COLORSCALES
-from ..plots.race import layout, run_colour
+from ..plots.race import curves_figure, layout, run_colour
 
 
 def _train_band(fig: go.Figure, lo: int, hi: int) -> None:
@@ -34,7 +34,7 @@ def accuracy_figure(acc: dict[str, list[float]], labels: dict[str, str], *, chan
                   annotation_text=f"chance ({100 * chance:.1f} %)", annotation_position="bottom right")
     _train_band(fig, lo, hi)
     fig.update_xaxes(title_text="distance (tokens between the symbol and the question)")
-    fig.update_yaxes(title_text="held-out accuracy", ticksuffix=" %", range=[0, 104])
+    fig.update_yaxes(title_text="held-out accuracy", ticksuffix=" %", range=[0, 112], tickvals=[0, 20, 40, 60, 80, 100])
     return layout(fig, height)
 
 
@@ -73,3 +73,14 @@ def history_figure(steps: list[int], grids: dict[str, list[list[float]]], labels
         fig.update_xaxes(title_text="training step", row=1, col=i)
     fig.update_yaxes(title_text="distance", row=1, col=1)
     return layout(fig, height)
+
+
+def race_figure(loss_hist, eval_hist, labels: dict[str, str], *, beyond: bool) -> go.Figure:
+    """The shared race curves (``plots.race.curves_figure``): training loss, and held-out
+    accuracy over the training distances (dotted: beyond them). Three runs with a
+    dotted twin each make a two-row legend, so it gets more room above the panels."""
+    fig = curves_figure(loss_hist, eval_hist, labels, metric="acc", percent=True,
+                        metric_title="held-out accuracy" + (" (dotted: beyond D)" if beyond else ""),
+                        extra=("far", "beyond D") if beyond else None)
+    fig.update_layout(height=380, margin=dict(t=120), legend=dict(y=1.16))
+    return fig
