@@ -94,17 +94,26 @@ def view_race(evals, cfg, state):
                    + ". The same batches, the same seed: only the cell differs.")
 
 
+GRADS = {"grad": "‖∂L/∂x‖", "gain": "‖∂L/∂x‖ / ‖∂L/∂h_T‖"}
+
+
 def view_why(evals, cfg, state):
+    what = bound(st.segmented_control, "Measure", list(GRADS), default="grad", required=True, key="mem_grad",
+                 format_func=GRADS.get) or "grad"
     step, metrics = pick_moment(evals, cfg)
-    grad = {run: curves(m, "grad", cfg.eval_distance) for run, m in metrics.items()}
-    charts.chart(plots.gradient_figure(grad, labels(cfg.cells), lo=cfg.min_distance, hi=cfg.max_distance),
-                 key="mem_grad", name="gradient-vs-distance")
-    st.markdown(f"**Step {step:,}.** How much the loss at the question still depends on the symbol's input "
-                "x, averaged over held-out examples at each distance. Through a vanilla RNN the gradient is "
-                "multiplied by the recurrent Jacobian once per step, so it usually falls off exponentially; "
-                "the LSTM's cell state and the GRU's update gate give it a path that does not shrink as fast. "
-                "A cell that cannot feel the symbol cannot learn to remember it. Points missing from the "
-                "line are exact zeros (the gradient underflowed).")
+    grad = {run: curves(m, what, cfg.eval_distance) for run, m in metrics.items()}
+    charts.chart(plots.gradient_figure(grad, labels(cfg.cells), lo=cfg.min_distance, hi=cfg.max_distance,
+                                       title=GRADS[what] + " at the symbol"), key="mem_grad_fig",
+                 name="gradient-vs-distance")
+    st.markdown(f"**Step {step:,}.** How strongly the loss at the question still reaches back to the input x of "
+                "the symbol to remember, averaged over held-out examples at each distance. In a vanilla RNN the "
+                "gradient is multiplied by the recurrent Jacobian once per step, so it falls off exponentially. "
+                "At step 0 the gated cells lose it too (their gates start half open), only more slowly; as they "
+                "learn to hold the forget gate (LSTM) or the update gate (GRU) steady, their lines flatten. A cell "
+                "that cannot feel the symbol cannot learn to keep it.")
+    st.caption("A solved example has a tiny loss and so a tiny gradient, whatever the distance: the second "
+               "measure divides by the gradient at the last hidden state h_T to show only the share that makes "
+               "it back. Points missing from a line are exact zeros (the gradient underflowed).")
     st.page_link("pages/gradients.py", label="See the same effect step by step on the Gradient flow page",
                  icon=":material/trending_down:")
 

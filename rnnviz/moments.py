@@ -231,8 +231,8 @@ MOMENTS += [
 MOMENTS += [
     Moment("memory", "Vanishing gradients before any training", "pages/memory.py",
            {"mem_view": "Why: gradients", "mem_d": "30", "mem_extra": "0"},
-           "At step 0 the gradient reaching the first symbol falls by orders of magnitude with the distance "
-           "for the vanilla RNN, much less for the LSTM and the GRU."),
+           "At step 0 the gradient reaching the first symbol falls exponentially with the distance for all "
+           "three cells, the vanilla RNN's fastest; train and watch the gated cells' lines flatten."),
     Moment("memory", "How far back can each cell remember?", "pages/memory.py",
            {"mem_view": "Accuracy vs distance", "mem_d": "20", "mem_extra": "20"},
            "Press Train and watch the three curves leave the chance line, the gated cells first; the grey "

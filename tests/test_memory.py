@@ -124,20 +124,40 @@ def test_input_gradients_match_autograd_one_example_at_a_time_and_leave_the_weig
     got = input_gradients(m, data, 5)
     assert all(p.grad is None for p in m.parameters())
     for d in range(1, 6):
-        norms = []
+        grads, gains = [], []
         for i in (data.distance == d).nonzero().flatten().tolist():
             L = int(data.lengths[i])
             x = m.inputs(data.tokens[i: i + 1, :L]).requires_grad_(True)
-            F.cross_entropy(m(x, data.lengths[i: i + 1]), data.targets[i: i + 1]).backward()
-            norms.append(float(x.grad[0, data.pos[i]].norm()))
-        assert got[d - 1] == pytest.approx(sum(norms) / len(norms), rel=1e-4)
+            h = m.features(x, data.lengths[i: i + 1])
+            h.retain_grad()
+            F.cross_entropy(m.out(h), data.targets[i: i + 1]).backward()
+            grads.append(float(x.grad[0, data.pos[i]].norm()))
+            gains.append(grads[-1] / float(h.grad.norm()))
+        assert got["grad"][d - 1] == pytest.approx(sum(grads) / len(grads), rel=1e-4)
+        assert got["gain"][d - 1] == pytest.approx(sum(gains) / len(gains), rel=1e-4)
 
 
-def test_a_fresh_vanilla_rnn_loses_the_gradient_with_distance():
+def test_the_gain_does_not_depend_on_the_size_of_the_loss():
+    m = MemoryNet("gru", tasks.vocab_size(K), 10, K, seed=1)
+    data = first_of_each(tasks.heldout(tasks.TASKS["first"], 4, 6, K, seed=0), 4)
+    before = input_gradients(m, data, 6)
+    with torch.no_grad():  # scaling the read-out scales dL/dh_T, not how much of it reaches x_s
+        m.out.weight.mul_(0.01)
+    after = input_gradients(m, data, 6)
+    assert after["grad"][0] < 0.1 * before["grad"][0]
+    # the read-out changes the loss, so the direction of dL/dh_T changes too: allow a loose match
+    assert after["gain"] == pytest.approx(before["gain"], rel=0.6)
+
+
+def test_fresh_cells_lose_the_gradient_with_distance_the_vanilla_rnn_fastest():
     race = MemoryRace(MemoryConfig(max_distance=20, eval_distance=20, eval_n=8, grad_n=8, hidden=32))
-    g = curves(race.latest["rnn"], "grad", 20)
-    assert g[19] < 1e-3 * g[0]
-    assert all(b < a for a, b in zip(g[:10], g[1:11]))  # falls at every step of distance
+    for what in ("grad", "gain"):
+        g = curves(race.latest["rnn"], what, 20)
+        assert g[19] < 1e-3 * g[0]
+        assert all(b < a for a, b in zip(g[:10], g[1:11]))  # falls at every step of distance
+    # at initialisation the gates are half open, so the gated cells lose it too, only more slowly
+    rnn = curves(race.latest["rnn"], "gain", 20)[19]
+    assert rnn < curves(race.latest["lstm"], "gain", 20)[19] / 2 and rnn < curves(race.latest["gru"], "gain", 20)[19] / 2
 
 
 def test_the_race_trains_every_cell_on_the_same_batches_and_records_every_distance():
@@ -154,7 +174,7 @@ def test_the_race_trains_every_cell_on_the_same_batches_and_records_every_distan
     assert all(torch.equal(a, b) for a, b in zip(seen["rnn"], seen["gru"]))
     assert [s for s, _ in race.eval_hist] == [0, 10, 20]
     keys = set(race.latest["lstm"])
-    assert {f"acc@{d}" for d in range(1, 7)} | {f"grad@{d}" for d in range(1, 7)} | {"acc", "far"} <= keys
+    assert {f"acc@{d}" for d in range(1, 7)} | {f"grad@{d}" for d in range(1, 7)} | {f"gain@{d}" for d in range(1, 7)} | {"acc", "far"} <= keys
     assert {m.rnn.__class__.__name__ for m in race.models.values()} == {"RNN", "LSTM", "GRU"}
 
 

@@ -64,6 +64,16 @@ def test_every_view_renders_before_training(view):
         assert rnn[-1] < rnn[0]  # the vanilla RNN's gradient falls with the distance
 
 
+def test_the_gradient_measure_comes_from_the_url():
+    at = open_page(mem_view="Why: gradients", mem_grad="‖∂L/∂x‖ / ‖∂L/∂h_T‖", **SMALL)
+    assert at.button_group(key="mem_grad").value == "gain"
+    (fig,) = figs(at)
+    assert fig["layout"]["yaxis"]["title"]["text"] == "‖∂L/∂x‖ / ‖∂L/∂h_T‖ at the symbol"
+    at.button_group(key="mem_grad").set_value("grad").run()
+    (raw,) = figs(at)
+    assert raw["layout"]["yaxis"]["title"]["text"] == "‖∂L/∂x‖ at the symbol" and raw["data"] != fig["data"]
+
+
 def test_a_query_string_sets_the_widgets_and_the_same_figure():
     at = open_page(mem_task="Recall the marked symbol", mem_d="6", mem_extra="3", mem_k="4", mem_seed="5",
                    mem_hidden="16")

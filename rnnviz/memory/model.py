@@ -43,7 +43,11 @@ class MemoryNet(nn.Module):
         """One-hot input vectors [B, T, V] (float, so a gradient can reach them)."""
         return F.one_hot(tokens, self.vocab).float()
 
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The hidden state h_T [B, H] at each sequence's query (its last step)."""
+        out, _ = self.rnn(x)
+        return out[torch.arange(len(lengths)), lengths - 1]
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Scores [B, K] from one-hot inputs ``x`` [B, T, V], each read up to its length."""
-        out, _ = self.rnn(x)
-        return self.out(out[torch.arange(len(lengths)), lengths - 1])
+        return self.out(self.features(x, lengths))

@@ -39,8 +39,8 @@ def accuracy_figure(acc: dict[str, list[float]], labels: dict[str, str], *, chan
 
 
 def gradient_figure(grad: dict[str, list[float]], labels: dict[str, str], *, lo: int, hi: int,
-                    height: int = 420) -> go.Figure:
-    """Mean ‖∂L/∂x_s‖ against distance on a log axis. Exact zeros (the gradient
+                    title: str = "‖∂L/∂x‖ at the symbol", height: int = 420) -> go.Figure:
+    """Mean ‖∂L/∂x_s‖ (or the gain, see ``trainer.input_gradients``) against distance on a log axis. Exact zeros (the gradient
     underflowed) cannot be drawn on a log axis and are left out of the line."""
     runs = list(labels)
     fig = go.Figure()
@@ -52,7 +52,7 @@ def gradient_figure(grad: dict[str, list[float]], labels: dict[str, str], *, lo:
                                  marker=dict(size=5), line=dict(color=run_colour(runs, run), width=2.5)))
     _train_band(fig, lo, hi)
     fig.update_xaxes(title_text="distance (tokens between the symbol and the question)")
-    fig.update_yaxes(title_text="‖∂L/∂x‖ at the symbol", type="log", exponentformat="power")
+    fig.update_yaxes(title_text=title, type="log", exponentformat="power")
     return layout(fig, height)
 
 

@@ -8,10 +8,13 @@ two numbers the lab is about, measured on the fixed held-out set at every distan
   vector of the symbol to remember (x_1 in "recall the first symbol"): how much
   the answer's loss can still move that input. It shrinks exponentially with the
   distance in a vanilla RNN (vanishing gradients) and much less through the
-  LSTM's cell state or the GRU's update gate.
+  LSTM's cell state or the GRU's update gate. It also shrinks when the example
+  is simply solved (a tiny loss has a tiny gradient), so it comes with the *gain*
+  ‖∂L/∂x_s‖ / ‖∂L/∂h_T‖: the share of the error signal arriving at the last
+  hidden state that makes it back to the symbol, whatever the size of the loss.
 
-``MemoryRace.evaluate`` records both at every evaluation (keys ``acc@d`` and
-``grad@d`` per run, plus ``acc`` = mean over the training range and ``far`` =
+``MemoryRace.evaluate`` records them at every evaluation (keys ``acc@d``,
+``grad@d`` and ``gain@d`` per run, plus ``acc`` = mean over the training range and ``far`` =
 mean beyond it), so the page can show how the curves move during training.
 """
 
@@ -97,25 +100,31 @@ def accuracy_by_distance(model, data: tasks.Batch, max_distance: int) -> list[fl
     (NaN where there is no example)."""
     with torch.no_grad():
         right = (_scores(model, data).argmax(1) == data.targets).float()
-    idx = data.distance - 1
+    return _per_distance(right, data.distance, max_distance)
+
+
+def _per_distance(values: torch.Tensor, distance: torch.Tensor, max_distance: int) -> list[float]:
+    idx = distance - 1
     total = torch.bincount(idx, minlength=max_distance)[:max_distance].float()
-    hits = torch.bincount(idx, weights=right, minlength=max_distance)[:max_distance]
-    return [float(h / t) if t else float("nan") for h, t in zip(hits, total)]
+    sums = torch.bincount(idx, weights=values, minlength=max_distance)[:max_distance]
+    return [float(s / t) if t else float("nan") for s, t in zip(sums, total)]
 
 
-def input_gradients(model, data: tasks.Batch, max_distance: int) -> list[float]:
-    """Mean ‖∂L/∂x_s‖ per distance 1 … ``max_distance``: L is each example's own
-    cross-entropy at the query, x_s the one-hot input of the symbol to remember.
-    Uses ``torch.autograd.grad``, so the model's parameter gradients are left alone."""
+def input_gradients(model, data: tasks.Batch, max_distance: int) -> dict[str, list[float]]:
+    """Per distance 1 … ``max_distance``, the means over ``data``'s examples of
+    ``grad`` = ‖∂L/∂x_s‖ and ``gain`` = ‖∂L/∂x_s‖ / ‖∂L/∂h_T‖, where L is each example's
+    own cross-entropy at the query, x_s the one-hot input of the symbol to remember
+    and h_T the hidden state at the query. Uses ``torch.autograd.grad``, so the
+    model's parameter gradients are left alone."""
     with torch.enable_grad():
         x = model.inputs(data.tokens).requires_grad_(True)
-        loss = F.cross_entropy(model(x, data.lengths), data.targets, reduction="sum")
-        (g,) = torch.autograd.grad(loss, x)
-    norms = g[torch.arange(len(data)), data.pos].norm(dim=1)
-    idx = data.distance - 1
-    total = torch.bincount(idx, minlength=max_distance)[:max_distance].float()
-    sums = torch.bincount(idx, weights=norms, minlength=max_distance)[:max_distance]
-    return [float(s / t) if t else float("nan") for s, t in zip(sums, total)]
+        h = model.features(x, data.lengths)
+        loss = F.cross_entropy(model.out(h), data.targets, reduction="sum")
+        gx, gh = torch.autograd.grad(loss, (x, h))
+    grad = gx[torch.arange(len(data)), data.pos].norm(dim=1)
+    gain = grad / gh.norm(dim=1).clamp_min(1e-30)
+    return {"grad": _per_distance(grad, data.distance, max_distance),
+            "gain": _per_distance(gain, data.distance, max_distance)}
 
 
 def first_of_each(data: tasks.Batch, n: int) -> tasks.Batch:
@@ -160,7 +169,8 @@ class MemoryRace(Race):
         if c.eval_distance > c.max_distance:
             out["far"] = sum(acc[c.max_distance:]) / (c.eval_distance - c.max_distance)
         out.update({f"acc@{d}": a for d, a in enumerate(acc, 1)})
-        out.update({f"grad@{d}": g for d, g in enumerate(grad, 1)})
+        for what, values in grad.items():
+            out.update({f"{what}@{d}": g for d, g in enumerate(values, 1)})
         return out
 
     def summary(self) -> dict:
@@ -168,7 +178,7 @@ class MemoryRace(Race):
 
 
 def curves(metrics: dict, what: str, max_distance: int) -> list[float]:
-    """``what`` ("acc" or "grad") at distances 1 … max_distance from one run's evaluation."""
+    """``what`` ("acc", "grad" or "gain") at distances 1 … max_distance from one run's evaluation."""
     return [metrics.get(f"{what}@{d}", float("nan")) for d in range(1, max_distance + 1)]
 
 
