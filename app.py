@@ -54,7 +54,7 @@ PAGES = {
     ],
     "Words": [
         st.Page("pages/words_pipeline.py", title="Word2vec: text to pairs", icon=":material/format_quote:"),
-        st.Page("pages/words_lab.py", title="Word2vec: train & explore", icon=":material/hub:"),
+        st.Page("pages/words_lab.py", title="Word2vec lab", icon=":material/hub:"),
     ],
     "Train": [
         st.Page("pages/train.py", title="Train & sample", icon=":material/model_training:"),
@@ -66,6 +66,7 @@ PAGES = {
         st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
     "Depth & memory": [
+        st.Page("pages/dropout.py", title="Stacking & dropout", icon=":material/layers:"),
         st.Page("pages/memory.py", title="Long-range memory", icon=":material/history:"),
     ],
     "Structures": [

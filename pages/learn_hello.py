@@ -99,7 +99,7 @@ def metrics(rows) -> None:
 
 
 def step_picker(cur: hello.Pass) -> int:
-    pickers._drop_invalid("hello_step", range(cur.steps))
+    pickers.drop_invalid("hello_step", range(cur.steps))
     return bound(st.radio, "Time step t (input letter → letter it should predict)", list(range(cur.steps)),
                  horizontal=True, format_func=lambda t: str(t + 1), key="hello_step",
                  captions=[ui_html.md(c) for c in hello.step_labels(cur)])
@@ -140,7 +140,7 @@ def view_sample(model, cur) -> None:
     vocab = model.vocab
     with present.controls("Sampling settings"):
         c = st.columns(2)
-        pickers._drop_invalid("hello_start", vocab)
+        pickers.drop_invalid("hello_start", vocab)
         start = bound(c[0].selectbox, "Start letter", vocab, format_func=hello.show, key="hello_start")
         length = bound(c[1].number_input, "Letters to sample", min_value=1, max_value=24, value=max(cur.steps, 4),
                        step=1, key="hello_len")
@@ -209,7 +209,7 @@ def view_tbptt(model, cur) -> None:  # the model is not used: this view trains i
     runs = bptt.runs_for(st.session_state.get(COPY_KEY), gap, seed)
     dk = ks[bound(st.radio, "Chunk length in the diagram", list(ks), captions=[f"k = {k}" for k in ks.values()],
                   horizontal=True, key="hello_diag_k")]
-    pickers._drop_invalid("hello_loss_pos", range(len(text) - 1))
+    pickers.drop_invalid("hello_loss_pos", range(len(text) - 1))
     lp = bound(st.select_slider, "Loss position", options=list(range(len(text) - 1)),
                value=bptt.default_loss_position(text, dk), key="hello_loss_pos", format_func=lambda p: f"L{p + 1}",
                help="The loss whose gradient the figures follow back in time.")

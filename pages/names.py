@@ -11,9 +11,10 @@ import streamlit as st
 
 from rnnviz.names import data, lab
 from rnnviz.names.model import READOUTS, generate, letter_probs, trajectory
-from rnnviz.names.trainer import BALANCES, ReadoutsTrainer, make_trainer
+from rnnviz.names.trainer import BALANCES, ReadoutsTrainer, make_trainer, train_config
 from rnnviz.plots import names as P
 from rnnviz.plots.training import loss_figure
+from rnnviz.protocol import LiveTrainer
 from rnnviz.ui import charts, html, live, page, pickers, present, session
 
 VIEWS = {"read": "Type a name", "scores": "Held-out scores", "readouts": "Read-outs compared",
@@ -166,30 +167,20 @@ def view_path(ds, cp, label):
 def view_train(ds, cp, label):
     kind = choose("Train a", {"classifier": "classifier (many-to-one)", "generator": "generator (one-to-many)"},
                   "nm_kind")
-    with st.form("nm_train_form", border=False):
-        cols = st.columns(4)
-        readout = cols[0].selectbox("Read-out", [*READOUTS, "all"], key="nm_readout", bind="query-params",
-                                    format_func=lambda r: "all three" if r == "all" else r,
-                                    disabled=kind != "classifier")
-        balance = cols[1].selectbox("Imbalance", BALANCES, key="nm_balance", bind="query-params",
-                                    format_func={"none": "plain loss", "weights": "loss weights",
-                                                 "oversample": "oversampling"}.get, disabled=kind != "classifier")
-        hidden = cols[2].selectbox("Hidden units", (32, 64, 128), index=1, key="nm_hidden", bind="query-params")
-        steps = cols[3].selectbox("Steps", (500, 1000, 2000, 4000), index=1, key="nm_steps", bind="query-params")
-        start = st.form_submit_button("Train a new model", type="primary", key="nm_train")
-    if start:
-        opts = dict(readout=readout, balance=balance) if kind == "classifier" else {}
-        trainer = make_trainer(kind, ds, hidden=hidden, eval_every=25, **opts)
-        session.new_runner(trainer, max_steps=steps).start()
-    runner = live_run(ds.key, kind)
+    cols = st.columns(3)
+    readout = cols[0].selectbox("Read-out", [*READOUTS, "all"], key="nm_readout", bind="query-params",
+                                format_func=lambda r: "all three" if r == "all" else r, disabled=kind != "classifier")
+    balance = cols[1].selectbox("Imbalance", BALANCES, key="nm_balance", bind="query-params",
+                                format_func={"none": "plain loss", "weights": "loss weights",
+                                             "oversample": "oversampling"}.get, disabled=kind != "classifier")
+    hidden = cols[2].selectbox("Hidden units", (32, 64, 128), index=1, key="nm_hidden", bind="query-params")
+    opts = dict(hidden=hidden, eval_every=25, **(dict(readout=readout, balance=balance) if kind == "classifier" else {}))
+    runner = live.run_controls("nm", lambda: make_trainer(kind, ds, **opts), kind=LiveTrainer,
+                               settings=train_config(kind, ds, **opts), what=f"your {kind}",
+                               owns=lambda tr: live_run(ds.key, kind) is not None)
     if runner is None:
         st.caption("Nothing trained yet: the other views use the bundled models until you train one.")
         return
-    cols = st.columns(2)
-    if cols[0].button("Pause", key="nm_pause", disabled=not runner.wants_run):
-        runner.pause(wait=5)
-    if cols[1].button("Continue", key="nm_resume", disabled=runner.wants_run):
-        session.revive().start()
     live.live_panel(lambda polling: train_panel(runner, ds, kind), runner=runner)
 
 

@@ -113,25 +113,26 @@ def view_race(source, text):
         bidir = c[2].toggle("Bidirectional encoder", value=True, key="s2s_bidir", bind="query-params",
                             disabled=bool(group))
         budget = c[3].select_slider("Step limit", STEP_BUDGETS, value=500, key="s2s_steps", bind="query-params")
-        b = st.columns([1.4, 1, 1, 5])
-        if b[0].button("Start the race", type="primary", disabled=bool(group)):
-            settings = TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive")
-            with st.spinner("Preparing both models…"):
-                a, n = race(_data(), settings)
-            group = session.new_group(GROUP, {"attention": a, "none": n}, max_steps=budget)
-            for r in group.values():
-                r.start()
-        for r in group.values():  # the step limit may change during a race
-            r.max_steps = budget
-        running = any(r.active for r in group.values())
-        if b[1].button("Pause" if running else "Train", disabled=not group):
-            for r in (group.values() if running else session.revive_group(GROUP).values()):
-                (r.pause if running else r.start)()
-            st.rerun()
-        if b[2].button("Reset", disabled=not group):
-            session.drop_group(GROUP)
-            st.session_state.pop("s2s_results", None)
-            st.rerun()
+    b = st.columns([1.4, 1, 1, 5])  # outside the settings: presenter mode folds those away, never the buttons
+    if b[0].button("Start the race", type="primary", disabled=bool(group)):
+        settings = TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive")
+        with st.spinner("Preparing both models…"):
+            a, n = race(_data(), settings)
+        group = session.new_group(GROUP, {"attention": a, "none": n}, max_steps=budget)
+        for r in group.values():
+            r.start()
+        st.rerun()  # redraw the buttons for the running race
+    for r in group.values():  # the step limit may change during a race
+        r.max_steps = budget
+    running = any(r.active for r in group.values())
+    if b[1].button("Pause" if running else "Train", disabled=not group):
+        for r in (group.values() if running else session.revive_group(GROUP).values()):
+            (r.pause if running else r.start)()
+        st.rerun()
+    if b[2].button("Reset", disabled=not group):
+        session.drop_group(GROUP)
+        st.session_state.pop("s2s_results", None)
+        st.rerun()
     if not group:
         st.info("Press **Start the race**: two models with the same data, seed and size start from random "
                 "weights, one with attention and one without. The curves and the attention map update live.")

@@ -162,7 +162,7 @@ def live_view(polling: bool):
     figs = _memo(("curves", snap.steps, len(snap.val), len(tr.vocab), clip), lambda: training_plots.live_figures(snap, len(tr.vocab), clip))
     for col, (name, fig) in zip(st.columns(1 if present.presenting() else 2) * 2, figs.items()):
         with col:
-            charts.chart(training_plots.base_fonts(fig), key=f"tr_{name}_chart", name=f"train_{name}", width="stretch")
+            charts.chart(fig, key=f"tr_{name}_chart", name=f"train_{name}", width="stretch")
     font, current = ts.box_font(present.presenting()), ts.current_sample(session.get_sampler(), snap)
     if current is not None:
         step, s = current

@@ -27,7 +27,6 @@ VOCABS = {"all": "All words used 5+ times", "2000": "The 2,000 most frequent", "
 SOURCES = {"shakespeare": "Shakespeare", "own": "Your own text"}
 SAMPLES = [0.0, 1e-5, 1e-4, 1e-3]
 GLOVE_WORDS = 100_000  # the most frequent GloVe words: rare junk tokens stay out of neighbour lists
-STEPS = (1, 100, 1000)
 
 
 # ------------------------------------------------------------------ the questions asked of any vectors
@@ -107,61 +106,22 @@ def settings(locked):
         Word2VecConfig(**cfg, track=tuple(track)))
 
 
-def advance(runner, n):
-    """Train on (``n`` None) or for exactly ``n`` more steps."""
-    runner = session.revive() or runner
-    runner.max_steps = None if n is None else runner.steps + n
-    runner.start()
-
-
-def buttons(runner, make):
-    cols = st.columns(6)
-    go = cols[0].button("Train", type="primary", icon=":material/play_arrow:", width="stretch")
-    stop = cols[1].button("Pause", icon=":material/pause:", width="stretch", disabled=runner is None)
-    steps = [c.button(f"Step {n:,}", width="stretch") for c, n in zip(cols[2:5], STEPS)]
-    reset = cols[5].button("Reset", icon=":material/restart_alt:", width="stretch", disabled=runner is None)
-    if reset:
-        session.drop_runner()
-        st.rerun()
-    if stop and runner is not None:
-        runner.pause(wait=2.0)
-    wanted = None if go else next((n for n, hit in zip(STEPS, steps) if hit), 0)
-    if wanted == 0:
-        return runner
-    if runner is None:
-        try:
-            runner = session.new_runner(make())
-        except ValueError as e:
-            st.error(H.md(str(e)))
-            return None
-        advance(runner, wanted)
-        st.rerun()  # redraw the buttons: Pause and Reset were drawn disabled, before the run existed
-    advance(runner, wanted)
-    return runner
-
-
 def live_view(q):
     runner = w2v_runner()
-    if session.get_runner() is not None and runner is None:
-        st.info("Starting word2vec here ends the character model training on **Train & sample** "
-                "(one training run per student at a time).")
     make = settings(runner is not None)
     if runner is not None:
         t = runner.trainer
         st.caption(f"Training {ARCHS[t.cfg.arch]} with {OBJECTIVES[t.cfg.loss].lower()} on "
                    f"{H.md(t.corpus_name)}: {len(t.words):,} words in the vocabulary, {len(t.ids):,} in the text. "
                    "Press Reset to change the settings.")
-    runner = buttons(runner, lambda: make(q[2]))
+    runner = live.run_controls("w2v", lambda: make(q[2]), kind=Word2VecTrainer, what="the word vectors")
     if runner is None:
         st.info("Press **Train** to start: the loss, the neighbours and the analogy update as it learns.")
         return
 
     def render(polling):
         snap = runner.snapshot()
-        if live.status_text(runner, snap)[0] == "limit":  # our Step buttons set the limit, not the student
-            st.caption(f":material/pause_circle: Stepped to step {snap.steps:,}. Press Train or Step to go on.")
-        else:
-            live.status_line(runner, snap)
+        live.status_line(runner, snap)
         s, t = snap.extra, runner.trainer
         m = st.columns(4)
         m[0].metric("Steps", f"{s['steps']:,}")

@@ -108,6 +108,35 @@ class SlotLimiter:
                     self._queue.remove(ticket)
                     self._cond.notify_all()
 
+    def held(self, ticket) -> int:
+        with self._cond:
+            return self._held.get(ticket, 0)
+
+    def in_use(self) -> int:
+        """Slots held by all running trainers (a lone trainer may hold several)."""
+        with self._cond:
+            return sum(self._held.values())
+
+    def grow(self, ticket, up_to: int) -> int:
+        """Lend ``ticket`` (which already holds a slot) every free slot up to ``up_to`` in
+        all, but only while nobody waits: a lone trainer uses the idle cores. Returns
+        the slots it now holds."""
+        with self._cond:
+            have = self._held.get(ticket, 0)
+            if have and not self._queue:
+                have += max(0, min(self.free, int(up_to) - have))
+                self._held[ticket] = have
+            return have
+
+    def shrink(self, ticket, to: int = 1) -> int:
+        """Hand back the slots ``ticket`` holds beyond ``to`` (someone is waiting)."""
+        with self._cond:
+            have = self._held.get(ticket, 0)
+            if have > to:
+                self._held[ticket] = have = max(1, int(to))
+                self._cond.notify_all()
+            return have
+
     def release(self, ticket):
         with self._cond:
             if self._held.pop(ticket, None) is not None:
@@ -176,13 +205,18 @@ class BackgroundTrainer:
 
     def __init__(self, trainer: LiveTrainer, *, threads: int = 1, limiter: SlotLimiter | None = None,
                  chunk: int = 5, max_steps: int | None = None, max_wall: float = 30 * 60,
-                 idle_timeout: float = 180.0, quantum: float = 5.0, executor: str | None = None):
+                 idle_timeout: float = 180.0, quantum: float = 5.0, executor: str | None = None,
+                 elastic: bool = False):
         executor = executor or os.environ.get("RNNVIZ_EXECUTOR", "thread")
         if executor not in EXECUTORS:
             raise ValueError(f"Unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}.")
         self.executor = executor
         self.trainer = trainer
         self.threads = max(1, int(threads))
+        # Elastic (process executor): alone on the server, take every free slot (one torch
+        # thread each) and hand the extra ones back as soon as another trainer queues.
+        self.elastic = bool(elastic)
+        self.job_threads = self.threads  # torch threads of the last job (what the page may report)
         self.limiter = limiter or SLOTS
         self.chunk = max(1, int(chunk))
         self.max_steps = max_steps
@@ -491,6 +525,15 @@ class BackgroundTrainer:
             return True
         return bool(self.quantum and time.monotonic() - t_slice > self.quantum and self.limiter.others_waiting())
 
+    def _resize_due(self) -> bool:
+        """An elastic job should end early (the next one gets another thread count): its
+        extra threads belong to a student who just queued, or a slot has come free."""
+        if not self.elastic:
+            return False
+        if self.limiter.others_waiting():
+            return self.job_threads > self.threads
+        return self.job_threads < self.limiter.slots and self.limiter.free > 0
+
     def _apply(self, msg: dict):
         """Bring the server's copy of the trainer up to date with a worker message."""
         with self.lock:
@@ -525,13 +568,19 @@ class BackgroundTrainer:
                     break
                 if w is None:
                     w = wk.POOL.borrow(self._key)
+                threads = self.threads
+                if self.elastic:  # re-decided before every job: grow while alone, shrink when others queue
+                    threads = (self.limiter.shrink(self, self.threads) if self.limiter.others_waiting()
+                               else self.limiter.grow(self, self.limiter.slots)) or self.threads
+                self.job_threads = threads
                 plan = {"seconds": 60.0, "chunk": self.chunk, "max_steps": self.max_steps, "single": single}
                 self._jobs += 1
                 with self._job_gate:
                     done = wk.run_job(
                         w, key=self._key, version=self._version, job_id=self._jobs, trainer=self.trainer,
-                        listeners=list(self._listeners), plan=plan, threads=self.threads,
-                        on_progress=self._apply, should_stop=lambda: self._slice_should_end(t_slice, single),
+                        listeners=list(self._listeners), plan=plan, threads=threads,
+                        on_progress=self._apply,
+                        should_stop=lambda: self._slice_should_end(t_slice, single) or self._resize_due(),
                     )
                     self._version += 1
                 if done["reason"] == "error":

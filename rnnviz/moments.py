@@ -225,6 +225,21 @@ MOMENTS += [
 ]
 
 
+# ---------------------------------------------------------------- stacking & dropout (pages/dropout.py)
+MOMENTS += [
+    Moment("regularise", "Watch a model memorise Shakespeare", "pages/dropout.py", {},
+           "Press Train: after about 150 steps the run without dropout keeps lowering its training loss while "
+           "its validation loss turns up; the dropout runs keep a much smaller gap."),
+    Moment("regularise", "Confetti and stripes: where the masks go", "pages/dropout.py", {"dr_view": "The masks"},
+           "Between-layer dropout draws a new mask at every time step; recurrent dropout keeps one mask for the "
+           "whole sequence and is the only one that touches h(t-1)."),
+    Moment("regularise", "What an overfitted model writes", "pages/dropout.py", {"dr_view": "Samples"},
+           "After 300 steps, compare the longest passage each run copies word for word from its training text."),
+    Moment("regularise", "Deeper, with more dropout", "pages/dropout.py",
+           {"dr_a_layers": "3", "dr_c_layers": "3", "dr_c_p": "0.5"},
+           "Three layers without dropout overfit even sooner; recurrent dropout 0.5 holds the gap down but "
+           "starts more slowly."),
+]
 
 
 # ---- Long-range memory (pages/memory.py)

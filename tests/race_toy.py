@@ -30,3 +30,17 @@ class ToyRace(Race):
 
     def evaluate(self, run, model):
         return {"mse": F.mse_loss(model(self.X), self.Y)}
+
+
+class ThreadProbe(ToyRace):
+    """A ToyRace that reports how many torch threads its last step ran with."""
+
+    COUNTERS = (*ToyRace.COUNTERS, "torch_threads")
+
+    def __init__(self, *args, **kw):
+        self.torch_threads = 0
+        super().__init__(*args, **kw)
+
+    def step(self, n: int = 1) -> int:
+        self.torch_threads = torch.get_num_threads()
+        return super().step(n)

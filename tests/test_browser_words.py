@@ -37,6 +37,6 @@ def test_uploaded_hostile_text_trains_and_stays_inert(page, server, tmp_path):
     page.get_by_role("button", name="Step 100").click()
     # trained on it: the status, the loss chart and the neighbour table (the words of the payloads
     # are plain words there: "script", "img", "onerror") are on the page
-    page.get_by_text("Stepped to step 100", exact=False).first.wait_for(timeout=240_000)
+    page.get_by_text("Stopped at step 100, as many steps as asked for", exact=False).first.wait_for(timeout=240_000)
     page.get_by_text("Rank of the expected answer", exact=False).first.wait_for()
     _assert_inert(page, bg, "words_upload")

@@ -286,6 +286,9 @@ def test_comparison_figure_has_log_axes_and_gaps():
     names = [t.name for t in fig.data]
     assert "trained: layer 1 c" in names and "at init: layer 2 h" in names
     assert fig.data[0].y[0] is None
+    ys = [y for t in fig.data for y in t.y if y]
+    lo, hi = fig.layout.yaxis.range  # room above the highest curve: it ran along the top edge before
+    assert lo < math.log10(min(ys)) - 0.5 and hi > math.log10(max(ys)) + 0.5
     u = gp.strength_unit([1e-6, 1e-3, 1.0, 0.0], decades=3)
     assert u.tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0])
     assert gp.strength_unit([1e-2, 1e-1, 1.0], decades=2).tolist() == pytest.approx([0.0, 0.5, 1.0])

@@ -137,13 +137,13 @@ def test_a_live_run_of_the_three_readouts_drives_the_views(app_test):
     at = app_test(PAGE)
     try:
         view(at, "train")
-        at.selectbox(key="nm_readout").set_value("all")  # inside the form: sent with the submit
-        at.selectbox(key="nm_hidden").set_value(32)
-        at.selectbox(key="nm_steps").set_value(500)
-        at.button(key="nm_train").click().run()
+        at.selectbox(key="nm_readout").set_value("all")
+        at.selectbox(key="nm_hidden").set_value(32).run()
+        at.button(key="nm_step1000").click().run()
         r = runner(at)
         assert r is not None and r.trainer.config.readout == "all" and r.trainer.config.hidden == 32
-        assert r.max_steps == 500
+        assert r.max_steps == 1000
+        assert not at.button(key="nm_pause").proto.disabled  # the controls were redrawn for the new run
         assert wait_until(at, lambda a: r.steps >= 50, 240), "the run made no progress"
         assert len(figs(at)) == 3  # loss, accuracy, the typed name read by the current weights
         view(at, "readouts")

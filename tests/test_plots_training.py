@@ -72,15 +72,6 @@ def test_log_ticks_are_written_out_and_cover_the_data():
     assert P.log_ticks([]) == [0.1, 1.0, 10.0]
 
 
-def test_base_fonts_undo_any_scaling():
-    """A live page re-shows one built figure; presenter styling must not compound on it."""
-    fig = P.loss_figure(_points(10), [(5, 3.0)], math.log(50))
-    sizes = (fig.layout.font.size, fig.layout.title.font.size)
-    fig.update_layout(font_size=sizes[0] * 1.35, title_font_size=sizes[1] * 1.5)
-    assert P.base_fonts(fig) is fig
-    assert (fig.layout.font.size, fig.layout.title.font.size) == sizes == (P.FONT_SIZE, P.TITLE_SIZE)
-
-
 def test_titles_sit_below_the_modebar():
     """The PNG export's modebar is on: the title goes just above the plot, under the modebar."""
     for fig in (P.loss_figure(_points(5), [], 4.0), P.grad_figure(_points(5), 5.0)):

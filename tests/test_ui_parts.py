@@ -96,3 +96,36 @@ def test_chart_has_png_export_and_a_csv_download():
     config = json.loads(charts[0].proto.config)
     assert config["displayModeBar"] is True and config["toImageButtonOptions"]["format"] == "png"
     assert any(b.proto.label == "CSV" for b in at.get("download_button"))
+
+
+def test_presenter_styling_scales_a_figure_once_however_often_it_is_shown(monkeypatch):
+    """A live page shows one built figure on many polls: the fonts must grow once, not every time."""
+    from rnnviz.plots import training
+    from rnnviz.ui import present
+
+    fig = training.loss_figure([(0, 4.0), (10, 3.0)], [(10, 3.2)])
+    base = fig.layout.font.size
+    monkeypatch.setattr(present, "presenting", lambda: True)
+    for _ in range(3):
+        present.style_figure(fig)
+    assert fig.layout.font.size == base * present.FONT_SCALE
+    monkeypatch.setattr(present, "presenting", lambda: False)
+    plain = training.loss_figure([(0, 4.0), (10, 3.0)], [(10, 3.2)])
+    assert present.style_figure(plain).layout.font.size == base
+
+
+def test_the_toolbar_gets_room_above_subplot_titles_legends_and_titles():
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from rnnviz.ui import charts
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["left", "right"])
+    fig.update_layout(margin=dict(t=30), legend=dict(orientation="h", y=1.02))
+    charts.room_for_modebar(fig)
+    assert fig.layout.margin.t >= charts.MODEBAR_PX + 22 + 26
+    plain = go.Figure(go.Scatter(y=[1, 2]))
+    plain.update_layout(margin=dict(t=20))
+    assert charts.room_for_modebar(plain).layout.margin.t == charts.MODEBAR_PX
+    roomy = go.Figure(layout=dict(margin=dict(t=200)))
+    assert charts.room_for_modebar(roomy).layout.margin.t == 200  # never shrinks a margin

@@ -38,7 +38,8 @@ def main(argv=None):
         for r in rows:
             mark = "" if r["ok"] is None else ("  OK" if r["ok"] else "  MISSED")
             val = r["value"]
-            val_s = f"{val:,.3f}" if isinstance(val, float) else str(val)
+            small = isinstance(val, float) and val == val and 0 < abs(val) < 0.01  # NaN != NaN
+            val_s = (f"{val:.2e}" if small else f"{val:,.3f}") if isinstance(val, float) else str(val)
             goal = f"  (goal {r['goal']})" if r["goal"] else ""
             print(f"  {r['name']:<58} {val_s:>14} {r['unit']:<10}{goal}{mark}", flush=True)
     with open(args.json, "w") as fh:

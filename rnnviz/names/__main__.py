@@ -1,6 +1,7 @@
 """Command line of the names lab.
 
     python -m rnnviz.names --train classifier --dataset surnames --steps 3000 --out pretrained/x
+    python -m rnnviz.names --train classifier --readout all --steps 1000   # the three read-outs compared
     python -m rnnviz.names --train generator --dataset genders --minutes 2
     python -m rnnviz.names --classify "Novák" [--model FOLDER]
     python -m rnnviz.names --generate Irish --count 5 --temperature 0.8 [--model FOLDER]
@@ -46,6 +47,8 @@ def train(args) -> dict:
             raise ValueError(tr.divergence_message())
     wall = time.time() - t0
     name = args.name or (args.out.rstrip("/").split("/")[-1] if args.out else "model")
+    if args.train == "classifier" and args.readout == "all":
+        return _compare_readouts(args, tr, ds, name, wall)
     cp = tr.checkpoint(name)
     cp.card.update(wall_seconds=round(wall, 1), description=args.description or "")
     if args.train == "classifier":
@@ -63,6 +66,27 @@ def train(args) -> dict:
         line += f"; saved {args.out}"
     print(f"{line}  ({tr.steps:,} steps, {wall:.0f} s)")
     return cp.card
+
+
+def _compare_readouts(args, tr, ds, name: str, wall: float) -> dict:
+    """The three read-outs trained side by side: one held-out line each (and one saved
+    model each, ``OUT-last`` / ``OUT-mean`` / ``OUT-attention``, with ``--out``)."""
+    nb = metrics.evaluate(ds.test, baseline.fit(ds).predict_proba(list(ds.test.names)), ds.classes)
+    print(f"{'read-out':<12} {'accuracy':>9} {'balanced':>9}   (held-out, {len(ds.test):,} test names)")
+    cards = {}
+    for r in READOUTS:
+        cp = tr.checkpoint(f"{name}:{r}")
+        ev = evaluate(cp, ds, "test")
+        cp.card.update(wall_seconds=round(wall, 1), description=args.description or "", test_accuracy=ev.accuracy,
+                       test_balanced_accuracy=ev.balanced_accuracy)
+        if args.out:
+            store.save(cp, f"{args.out.rstrip('/')}-{r}")
+        cards[r] = cp.card
+        print(f"{r:<12} {ev.accuracy:9.1%} {ev.balanced_accuracy:9.1%}")
+    print(f"{'naive Bayes':<12} {nb.accuracy:9.1%} {nb.balanced_accuracy:9.1%}")
+    print(f"the three trained side by side on the same batches: {tr.steps:,} steps, {wall:.0f} s"
+          + (f"; saved {args.out.rstrip('/')}-{{{','.join(READOUTS)}}}" if args.out else ""))
+    return cards
 
 
 def _load(args, bundled: str) -> store.NamesCheckpoint:
@@ -102,7 +126,8 @@ def main(argv=None) -> int:
     p.add_argument("--cell", choices=CELLS, default="gru")
     p.add_argument("--hidden", type=int, default=None)
     p.add_argument("--embed", type=int, default=32)
-    p.add_argument("--readout", choices=READOUTS, default="last")
+    p.add_argument("--readout", choices=(*READOUTS, "all"), default="last",
+                   help="the classifier's read-out; 'all' trains the three side by side and compares them")
     p.add_argument("--balance", choices=BALANCES, default="none")
     p.add_argument("--condition", choices=CONDITIONS, default="input")
     p.add_argument("--lr", type=float, default=3e-3)

@@ -458,14 +458,21 @@ class GeneratorTrainer(_NamesTrainer):
         return {"val_loss_per_char": self.summary()["val_loss"]}
 
 
+CONFIGS = {"classifier": ClassifierTrainConfig, "generator": GeneratorTrainConfig}
+
+
+def train_config(kind: str, ds: D.NameDataset, **config):
+    """The training configuration ``make_trainer`` would use (pages compare it with a run's)."""
+    if kind not in CONFIGS:
+        raise ValueError(f"Unknown model kind {kind!r}; choose classifier or generator.")
+    return CONFIGS[kind](dataset=ds.key, **config)
+
+
 def make_trainer(kind: str, ds: D.NameDataset, **config):
-    if kind == "classifier" and config.get("readout") == "all":
-        return ReadoutsTrainer(ds, ClassifierTrainConfig(dataset=ds.key, **config))
-    if kind == "classifier":
-        return ClassifierTrainer(ds, ClassifierTrainConfig(dataset=ds.key, **config))
-    if kind == "generator":
-        return GeneratorTrainer(ds, GeneratorTrainConfig(dataset=ds.key, **config))
-    raise ValueError(f"Unknown model kind {kind!r}; choose classifier or generator.")
+    cfg = train_config(kind, ds, **config)
+    if kind == "classifier" and cfg.readout == "all":
+        return ReadoutsTrainer(ds, cfg)
+    return (ClassifierTrainer if kind == "classifier" else GeneratorTrainer)(ds, cfg)
 
 
 def evaluate(cp: NamesCheckpoint, ds: D.NameDataset, split: str = "test") -> metrics.Evaluation:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-# The same diverging scale as rnnviz.ui.html.diverging_rgb: -1 red, 0 white, +1 blue.
-DIVERGING = [[0.0, "rgb(255,65,65)"], [0.5, "rgb(255,255,255)"], [1.0, "rgb(55,105,255)"]]
+from . import COLORSCALES
+
 MAX_HOVER_CELLS = 40_000  # above this many z values, hover text would bloat the spec
 
 
@@ -52,7 +52,7 @@ def cells_time_heatmap(values, chars, cell_ids, *, x0: int = 0, vmax: float = 1.
     else:
         kw["hovertemplate"] = "row %{y}<br>position %{x}<br>" + signal_label + " = %{z:.3f}<extra></extra>"
     fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=y, zmin=-vmax, zmax=vmax, colorscale=DIVERGING,
+        z=z, x=x, y=y, zmin=-vmax, zmax=vmax, colorscale=COLORSCALES["signed"],
         colorbar=dict(title=dict(text=signal_label, side="right"), thickness=12), **kw,
     ))
     tick = dict(tickmode="array", tickvals=list(y), ticktext=labels) if n <= 48 else dict(title="row (see order)")

@@ -13,8 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-GATE_SCALE = [[0.0, "rgb(255,255,255)"], [1.0, "rgb(55,105,255)"]]  # = html.diverging_rgb on [0, 1]
-SIGNED_SCALE = [[0.0, "rgb(255,65,65)"], [0.5, "rgb(255,255,255)"], [1.0, "rgb(55,105,255)"]]
+from . import COLORSCALES
+
 UNIT_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 LAYER_COLORS = ["#1f77b4", "#d62728", "#2ca02c"]
 MAX_TICK_CHARS = 160  # beyond this, characters are only in the hover text
@@ -56,7 +56,7 @@ def gate_heatmap(values, chars, *, start: int = 0, units=None, title: str = "", 
     small = K * T <= 60_000
     fig = go.Figure(go.Heatmap(
         z=np.ascontiguousarray(v.T), x=x, y=[f"cell {u}" for u in units],
-        colorscale=GATE_SCALE if gate else SIGNED_SCALE,
+        colorscale=COLORSCALES["gate" if gate else "signed"],
         zmin=0.0 if gate else -scale, zmax=1.0 if gate else scale,
         customdata=np.broadcast_to(np.array(hover, dtype=object), (K, T)) if small else None,
         hovertemplate=("t=%{x} '%{customdata}'<br>" if small else "t=%{x}<br>")

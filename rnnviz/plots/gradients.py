@@ -26,6 +26,16 @@ def _log_safe(v) -> list:
     return [float(x) if np.isfinite(x) and x >= TINY else None for x in v]
 
 
+def _pad_log_range(fig: go.Figure, pad: float = 0.6) -> go.Figure:
+    """Set every log y axis to the data's range plus ``pad`` decades on both ends: Plotly
+    fits lines exactly, so a curve at its maximum ran along the top edge, as if clipped."""
+    ys = [y for tr in fig.data for y in (tr.y or ()) if y is not None and y > 0]
+    if ys:
+        lo, hi = float(np.log10(min(ys))), float(np.log10(max(ys)))
+        fig.update_yaxes(range=[lo - pad, hi + pad])
+    return fig
+
+
 def _char_label(ch: str) -> str:
     return {"\n": "\\n (newline)", " ": "space", "\t": "\\t (tab)"}.get(ch, ch)
 
@@ -89,7 +99,7 @@ def comparison_figure(panels: list, *, show_c: bool = True, height: int = 540) -
         fig.update_xaxes(title_text="t - T (steps before the loss)", row=1, col=i + 1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="gradient norm")
     fig.update_yaxes(type="log", exponentformat="power")
-    return _layout(fig, height, legend_below=True, top=80)
+    return _layout(_pad_log_range(fig), height, legend_below=True, top=95)
 
 
 def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: int = 520) -> go.Figure:
@@ -108,7 +118,7 @@ def break_figure(p, *, bound: np.ndarray | None = None, reference=None, height: 
         ))
     fig.update_xaxes(title_text="t - T (steps before the loss)")
     fig.update_yaxes(type="log", exponentformat="power", title_text="||dL_T / dh_t||")
-    return _layout(fig, height, legend_below=True)  # a legend on top would run under the toolbar
+    return _layout(_pad_log_range(fig), height, legend_below=True)  # a legend on top would run under the toolbar
 
 
 def clip_figure(runs: list, height: int = 480) -> go.Figure:

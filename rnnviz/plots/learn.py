@@ -14,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-DIVERGING = [[0.0, "#c0392b"], [0.5, "#ffffff"], [1.0, "#2166ac"]]
-ONEHOT = [[0.0, "#ffffff"], [1.0, "#f39c12"]]
+from . import COLORSCALES
+
 HIGHLIGHT = "#f39c12"
 TARGET = "#27ae60"
 MUTED = "#95a5a6"
@@ -48,7 +48,7 @@ def _vec_trace(values, row_labels, *, onehot: bool = False, fmt: str = "{:+.3f}"
     lim = 1.0 if onehot else (vmax if vmax is not None else max(_lim(v), 1.0))
     return go.Heatmap(
         z=[[x] for x in v], y=list(row_labels), x=[""], text=[[(f"{x:g}" if onehot else fmt.format(x))] for x in v],
-        texttemplate="%{text}", textfont=dict(size=13), colorscale=ONEHOT if onehot else DIVERGING,
+        texttemplate="%{text}", textfont=dict(size=13), colorscale=COLORSCALES["onehot" if onehot else "signed"],
         zmin=0.0 if onehot else -lim, zmax=1.0 if onehot else lim, showscale=False, xgap=2, ygap=2,
         hovertemplate="%{y}: %{z:.6f}<extra></extra>")
 
@@ -60,7 +60,7 @@ def _mat_trace(W, row_labels, col_labels, *, fmt: str = "{:+.2f}") -> go.Heatmap
     lim = max(_lim(W), 1.0)
     return go.Heatmap(
         z=z, y=list(row_labels), x=list(col_labels), text=text, texttemplate="%{text}", textfont=dict(size=12),
-        colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
+        colorscale=COLORSCALES["signed"], zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
         hovertemplate="row %{y}, column %{x}: %{z:.6f}<extra></extra>")
 
 

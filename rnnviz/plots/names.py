@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 from ..names.metrics import Evaluation
 from ..names.shapes import Shape
 
+# above the plot: below it, the legend covered the letters on the x axis
+LEGEND_ABOVE = dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left")
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#ad494a", "#637939", "#a55194", "#6b6ecf",
            "#8c6d31", "#d6616b")
@@ -78,7 +80,7 @@ def letter_probs_figure(letters, classes, probs: np.ndarray, top: int = 5) -> go
                                  line=dict(color=_color(int(k)))))
     fig.update_xaxes(tickvals=x, ticktext=[_e(c) if c != " " else "␣" for c in letters], title="after reading")
     fig.update_yaxes(range=[0, 1], title="probability")
-    fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"))
+    fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=40), legend=LEGEND_ABOVE)
     return fig
 
 
@@ -135,7 +137,7 @@ def trajectory_figure(tr, color_by: str = "class", upto: int | None = None) -> g
     fig.update_xaxes(title=f"PC 1 ({ex[0]:.0%} of variance)", range=[every[:, 0].min() - pad[0],
                                                                       every[:, 0].max() + pad[0]])
     fig.update_yaxes(title=f"PC 2 ({ex[1]:.0%})", range=[every[:, 1].min() - pad[1], every[:, 1].max() + pad[1]])
-    fig.update_layout(height=460, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"))
+    fig.update_layout(height=460, margin=dict(l=50, r=10, t=20, b=40), legend=LEGEND_ABOVE)
     return fig
 
 
@@ -152,7 +154,7 @@ def curves_figure(series: dict, *, ytitle: str, percent: bool = True, height: in
                                  name=_e(label), line=dict(color=_color(k), dash="dash" if dashed else "solid")))
     fig.update_xaxes(title="training step")
     fig.update_yaxes(title=_e(ytitle), **(dict(range=[0, 1], tickformat=".0%") if percent else {}))
-    fig.update_layout(height=height, margin=dict(l=50, r=10, t=20, b=40), legend=dict(orientation="h"),
+    fig.update_layout(height=height, margin=dict(l=50, r=10, t=20, b=40), legend=LEGEND_ABOVE,
                       uirevision="curves")
     return fig
 

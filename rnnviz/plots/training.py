@@ -84,13 +84,6 @@ def _layout(fig: go.Figure, *, title: str, ytitle: str, height: int, revision: s
     )
 
 
-def base_fonts(fig: go.Figure) -> go.Figure:
-    """Put back the figure's own font sizes. A live page shows one built figure on many
-    polls, and presenter styling scales whatever sizes it finds, so it starts from these."""
-    fig.update_layout(font_size=FONT_SIZE, title_font_size=TITLE_SIZE)
-    return fig
-
-
 def loss_figure(loss, val=(), baseline: float | None = None, *, max_points: int = MAX_POINTS,
                 height: int = 360) -> go.Figure:
     """Training loss (per batch, averaged when long), validation loss, and the

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..words.pairs import CENTRE, CONTEXT
+from . import COLORSCALES
 from .training import downsample
 
 CENTRE_COLOR = "#f28e2b"
@@ -34,7 +35,6 @@ UNIGRAM_COLOR = "#9c9c9c"
 NOISE_COLOR = "#59a14f"
 HIT_COLOR = "#e15759"
 ANSWER_COLOR = "#b07aa1"
-DIVERGING = [[0.0, "#c0392b"], [0.5, "#ffffff"], [1.0, "#2166ac"]]
 ONEHOT = [[0.0, "#ffffff"], [1.0, CENTRE_COLOR]]
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
 
@@ -117,7 +117,7 @@ def cbow_figure(context_words, centre_word, rows: np.ndarray, *, height: int | N
     labels = [f"W[{_e(w)}]" for w in context_words] + ["h = average"]
     lim = max(float(np.abs(z).max()) if z.size else 1.0, 1e-9)
     fig = go.Figure(go.Heatmap(
-        z=z, y=labels, x=[f"d{k + 1}" for k in range(z.shape[1])], colorscale=DIVERGING, zmin=-lim,
+        z=z, y=labels, x=[f"d{k + 1}" for k in range(z.shape[1])], colorscale=COLORSCALES["signed"], zmin=-lim,
         zmax=lim, text=[[f"{v:+.2f}" for v in r] for r in z], texttemplate="%{text}", showscale=False,
         xgap=2, ygap=2, hovertemplate="%{y}, %{x}: %{z:.4f}<extra></extra>",
     ))
@@ -142,13 +142,13 @@ def onehot_figure(words, W: np.ndarray, index: int, *, height: int | None = None
     fig.add_trace(go.Heatmap(z=x[:, None], y=labels, x=[""], colorscale=ONEHOT, zmin=0, zmax=1, showscale=False,
                              text=[[f"{v:g}"] for v in x], texttemplate="%{text}", xgap=2, ygap=2,
                              hovertemplate="x[%{y}] = %{z}<extra></extra>"), 1, 1)
-    fig.add_trace(go.Heatmap(z=W, y=labels, x=dims, colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False,
+    fig.add_trace(go.Heatmap(z=W, y=labels, x=dims, colorscale=COLORSCALES["signed"], zmin=-lim, zmax=lim, showscale=False,
                              text=[[f"{v:+.2f}" for v in r] for r in W], texttemplate="%{text}", xgap=2,
                              ygap=2, hovertemplate="W[%{y}, %{x}] = %{z:.4f}<extra></extra>"), 1, 2)
     # The product sits on the selected word's row, so the eye reads it as "that row".
     prod = np.full((V, d), np.nan)
     prod[index] = x @ W
-    fig.add_trace(go.Heatmap(z=prod, y=labels, x=dims, colorscale=DIVERGING, zmin=-lim, zmax=lim, showscale=False,
+    fig.add_trace(go.Heatmap(z=prod, y=labels, x=dims, colorscale=COLORSCALES["signed"], zmin=-lim, zmax=lim, showscale=False,
                              text=[[f"{v:+.2f}" if i == index else "" for v in r] for i, r in enumerate(prod)],
                              texttemplate="%{text}", xgap=2, ygap=2, hoverongaps=False,
                              hovertemplate="(x\u00b7W)[%{x}] = %{z:.4f}<extra></extra>"), 1, 3)

@@ -31,9 +31,27 @@ def chart_config(name: str) -> dict:
     }
 
 
+MODEBAR_PX = 36  # the height of Plotly's toolbar, drawn over the top-right corner of the figure
+
+
+def room_for_modebar(fig, scale: float = 1.0):
+    """Grow the top margin so the toolbar (now always on: PNG export) sits above the plot,
+    its subplot titles, a legend placed above the plot and the title, never on them."""
+    notes = any(getattr(a, "yref", None) == "paper" and (a.y or 0) >= 0.98 for a in fig.layout.annotations or ())
+    legend = fig.layout.legend
+    legend_above = bool(legend and legend.orientation == "h" and (legend.y or 0) >= 1)
+    title = bool(fig.layout.title and fig.layout.title.text)
+    need = MODEBAR_PX + scale * (22 * notes + 26 * legend_above + 30 * title)
+    top = fig.layout.margin.t
+    if top is not None and top < need:
+        fig.update_layout(margin_t=int(round(need)))
+    return fig
+
+
 def chart(fig, *, key: str, name: str, csv: bool = True, **kwargs):
     """``st.plotly_chart`` with presenter styling, PNG export and a CSV download."""
     present.style_figure(fig)
+    room_for_modebar(fig, present.FONT_SCALE if present.presenting() else 1.0)
     kwargs.setdefault("config", chart_config(name))
     out = st.plotly_chart(fig, key=key, **kwargs)
     if csv:

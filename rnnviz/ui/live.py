@@ -40,16 +40,19 @@ def live_panel(render, *, runner=None) -> None:
 STEP_BUTTONS = (1, 100, 1000)
 
 
-def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the model"):
+def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the model", owns=None):
     """The one set of training controls for a lab: Train, Pause, Step 1 / 100 / 1,000, Reset.
 
     ``make()`` builds a fresh trainer of class ``kind`` from the page's settings (it may
     raise ValueError with a message for the student); ``settings`` is compared with
     the running trainer's ``config`` to say when Reset is needed to apply new ones.
-    Returns this lab's runner, or None before the first press of Train.
+    ``owns(trainer)`` (default: an instance of ``kind``) says whether the session's run
+    belongs to this view (e.g. the same dataset too). Returns this lab's runner, or
+    None before the first press of Train.
     """
     runner = session.get_runner()
-    mine = runner if runner is not None and isinstance(runner.trainer, kind) else None
+    owns = owns or (lambda tr: isinstance(tr, kind))
+    mine = runner if runner is not None and owns(runner.trainer) else None
     cols = st.columns([1.2, 1.1, 1, 1, 1.1, 1.1])
     train = cols[0].button("Train", key=f"{prefix}_train", type="primary", icon=":material/play_arrow:",
                            disabled=mine is not None and mine.wants_run, width="stretch")
@@ -68,10 +71,10 @@ def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the mod
                    "start again with them.")
     if reset and mine is not None:
         session.drop_runner()
-        return None
+        st.rerun()  # redraw the page (and these buttons) without the run
     if pause and mine is not None:
         mine.pause(wait=2.0)
-        return mine
+        st.rerun()
     wanted = next((n for n, pressed in zip(STEP_BUTTONS, steps) if pressed), None)
     if train or wanted:
         if mine is None:
@@ -84,6 +87,7 @@ def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the mod
             mine = session.revive()
         mine.max_steps = None if train else mine.steps + wanted
         mine.start()
+        st.rerun()  # the buttons above were drawn for the state before the press (Pause disabled)
     return mine
 
 
@@ -104,8 +108,8 @@ def own_run(kind):
 def status_text(runner, snap) -> tuple[str, str]:
     """(kind, sentence) for a run: kind is "queued", "training", "diverged", "limit",
     "message", "paused" or "idle"."""
-    running, waiting = SLOTS.running(), SLOTS.waiting()
-    share = f"{running} of {SLOTS.slots} CPU slots in use on this server" + (f", {waiting} waiting" if waiting else "")
+    in_use, waiting = SLOTS.in_use(), SLOTS.waiting()
+    share = f"{in_use} of {SLOTS.slots} CPU slots in use on this server" + (f", {waiting} waiting" if waiting else "")
     if runner.active and snap.status == "queued" and snap.queue_position:
         return "queued", (f"Waiting for a free training slot — position {snap.queue_position} in the queue "
                           f"({share}). Training starts as soon as a slot frees up.")

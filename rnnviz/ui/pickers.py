@@ -44,7 +44,9 @@ def bound(st_widget, *args, **kwargs):
     return st_widget(*args, bind="query-params", **kwargs)
 
 
-def _drop_invalid(key: str, allowed) -> None:
+def drop_invalid(key: str, allowed) -> None:
+    """Forget a widget's stored value (from the session or a link) that is no longer among ``allowed``
+    (options that depend on the model or the text), so the widget falls back to its default."""
     if key in st.session_state and st.session_state[key] not in allowed:
         del st.session_state[key]
 
@@ -177,7 +179,7 @@ def model_picker(prefix: str, *, cells=None, default: str | None = None, live: b
     if not options:
         st.info("No model is available yet. Train one on the **Train & sample** page.")
         return None
-    _drop_invalid(key, options)
+    drop_invalid(key, options)
     default = default if default in options else (bundled[0] if bundled else options[0])
 
     # A bound widget writes its option's *label* into the URL: labels stay short and stable
@@ -292,7 +294,7 @@ def text_picker(prefix: str, choice: ModelChoice, *, cap: int = MAX_TEXT, defaul
     lengths = tuple(n for n in lengths if n <= cap) or (cap,)
     default_length = min(lengths, key=lambda n: abs(n - default_length))
     key = f"{prefix}_source"
-    _drop_invalid(key, avail)
+    drop_invalid(key, avail)
     source = bound(st.segmented_control, label, avail, default=avail[0], format_func=SOURCES.get, key=key,
                    required=True) or avail[0]
     vocab = choice.vocab
@@ -355,7 +357,7 @@ def layer_picker(prefix: str, layers: int, *, default: int | None = None, label:
     """Layers are numbered from 1 on screen and in the URL; returns a 0-based index."""
     options = list(range(1, layers + 1))
     key = f"{prefix}_layer"
-    _drop_invalid(key, options)
+    drop_invalid(key, options)
     d = options[-1] if default is None else min(max(1, default + 1), layers)
     v = bound(st.segmented_control, label, options, default=d, key=key, required=True,
               format_func=lambda k: f"layer {k}") or d
@@ -366,7 +368,7 @@ def signal_picker(prefix: str, cell: str, *, signals=None, default: str | None =
     ct = celltypes.of(cell)
     options = [s for s in (signals or ct.signals) if s in ct.signals] or list(ct.signals)
     key = f"{prefix}_signal"
-    _drop_invalid(key, options)
+    drop_invalid(key, options)
     d = default if default in options else (ct.memory_signal if ct.memory_signal in options else options[0])
     return bound(st.selectbox, label, options, index=options.index(d), format_func=ct.signal_label, key=key)
 

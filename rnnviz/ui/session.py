@@ -51,6 +51,9 @@ SAMPLER_KEY = "rnnviz_runner_sampler"
 TOKEN_KEY = "rnnviz_run_token"
 RUN_PARAM = "run"  # the page address carries ?run=<token> while a run exists
 THREADS = 1  # torch threads per trainer; the global limiter has one slot per core
+# A lone trainer borrows the idle cores (rnnviz.live.SlotLimiter.grow) and gives them back
+# when another student queues; RNNVIZ_ELASTIC=0 keeps every trainer at one thread.
+ELASTIC = os.environ.get("RNNVIZ_ELASTIC", "1") != "0"
 CHUNK = 10  # steps per "Step" press and between listener calls
 IDLE_TIMEOUT = 180.0  # seconds without a page poll before the watchdog stops training
 MAX_WALL = 30 * 60.0  # seconds of training per press of Train
@@ -258,7 +261,7 @@ def new_runner(trainer, *, max_steps: int | None = None) -> BackgroundTrainer:
 
 def _make(trainer, sampler, max_steps):
     runner = BackgroundTrainer(trainer, threads=THREADS, chunk=CHUNK, max_steps=max_steps,
-                               max_wall=MAX_WALL, idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR)
+                               max_wall=MAX_WALL, idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR, elastic=ELASTIC)
     runner.add_listener(sampler)
     return runner
 
@@ -308,7 +311,7 @@ GROUP_KEY = "rnnviz_runner_group:"
 
 def _group_runner(trainer, max_steps):
     return BackgroundTrainer(trainer, threads=THREADS, chunk=CHUNK, max_steps=max_steps, max_wall=MAX_WALL,
-                             idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR)
+                             idle_timeout=IDLE_TIMEOUT, executor=EXECUTOR, elastic=ELASTIC)
 
 
 def get_group(name: str) -> dict[str, BackgroundTrainer]:

@@ -1,0 +1,5 @@
+import sys
+
+from .race import main
+
+sys.exit(main())
