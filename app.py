@@ -63,9 +63,10 @@ PAGES = {
         st.Page("pages/cells.py", title="Cell explorer", icon=":material/grid_on:"),
         st.Page("pages/gates.py", title="LSTM gates", icon=":material/tune:"),
         st.Page("pages/gradients.py", title="Gradient flow", icon=":material/trending_down:"),
-        st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
     ],
     "Depth & memory": [
+        st.Page("pages/deepnets.py", title="Deep nets", icon=":material/stacks:"),
+        st.Page("pages/memory.py", title="Long-range memory", icon=":material/history:"),
         st.Page("pages/bidirectional.py", title="Bidirectional RNNs", icon=":material/swap_horiz:"),
         st.Page("pages/dropout.py", title="Stacking & dropout", icon=":material/layers:"),
         st.Page("pages/forecast.py", title="RNN vs 1D CNN", icon=":material/thermostat:"),

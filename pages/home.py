@@ -15,24 +15,34 @@ page.header(
     "quotes or indentation, read the gates of an LSTM and see why gradients vanish.",
 )
 
-cols = st.columns(3)
-with cols[0]:
-    st.subheader(":material/school: Learn")
-    st.markdown("Teaching? **Lessons** lists ready-made moments in the order the lectures teach them. "
-                "Or start with a three-unit RNN that learns the word *hello*, every number on screen.")
-    st.page_link("pages/lessons.py", label="Lessons", icon=":material/arrow_forward:")
-    st.page_link("pages/learn_hello.py", label="Hello, RNN", icon=":material/arrow_forward:")
-with cols[1]:
-    st.subheader(":material/model_training: Train")
-    st.markdown("Train a character model on Shakespeare, Python or your own text and sample from it.")
-    st.page_link("pages/train.py", label="Train & sample", icon=":material/arrow_forward:")
-with cols[2]:
-    st.subheader(":material/search: Inspect")
-    st.markdown("Find interpretable cells, watch the gates, and follow gradients back in time.")
-    st.page_link("pages/cells.py", label="Cell explorer", icon=":material/arrow_forward:")
-    st.page_link("pages/gates.py", label="LSTM gates", icon=":material/arrow_forward:")
-    st.page_link("pages/gradients.py", label="Gradient flow", icon=":material/arrow_forward:")
-    st.page_link("pages/deepnets.py", label="Deep nets", icon=":material/arrow_forward:")
+# (icon, section, one line, [(page, label)]): the map, in the decks' order
+MAP = [
+    (":material/school:", "Learn", "Teaching? **Lessons** lists ready-made moments in the order the lectures teach "
+     "them. Or start with a three-unit RNN that learns the word *hello*, every number on screen.",
+     [("pages/lessons.py", "Lessons"), ("pages/learn_hello.py", "Hello, RNN")]),
+    (":material/hub:", "Words", "From a sentence to skip-gram pairs, then word vectors trained live, their "
+     "analogies, and GloVe beside them.",
+     [("pages/words_pipeline.py", "Word2vec: text to pairs"), ("pages/words_lab.py", "Word2vec lab")]),
+    (":material/model_training:", "Train", "Train a character model on Shakespeare, Python or your own text and "
+     "sample from it.", [("pages/train.py", "Train & sample")]),
+    (":material/search:", "Inspect", "Find interpretable cells, watch the gates, and follow gradients back in time.",
+     [("pages/cells.py", "Cell explorer"), ("pages/gates.py", "LSTM gates"), ("pages/gradients.py", "Gradient flow")]),
+    (":material/stacks:", "Depth & memory", "Deep nets and vanishing gradients, how far back a cell remembers, "
+     "reading both ways, stacking with dropout, and forecasting a real time series.",
+     [("pages/deepnets.py", "Deep nets"), ("pages/memory.py", "Long-range memory"),
+      ("pages/bidirectional.py", "Bidirectional RNNs"), ("pages/dropout.py", "Stacking & dropout"),
+      ("pages/forecast.py", "RNN vs 1D CNN")]),
+    (":material/account_tree:", "Structures", "One-to-many, many-to-one and encoder–decoder networks, with "
+     "attention.", [("pages/structures.py", "Shapes of RNNs"), ("pages/names.py", "Names lab"),
+                    ("pages/seq2seq.py", "Seq2seq & attention")]),
+]
+for row in (MAP[:3], MAP[3:]):
+    for col, (icon, section, line, links) in zip(st.columns(3), row):
+        with col:
+            st.subheader(f"{icon} {section}")
+            st.markdown(line)
+            for path, label in links:
+                st.page_link(path, label=label, icon=":material/arrow_forward:")
 
 st.divider()
 st.subheader("Bundled models")

@@ -281,3 +281,20 @@ MOMENTS += [
            "After training, the forward model is worst on first letters (the length is still unknown), the "
            "bidirectional one is good everywhere."),
 ]
+
+
+# ---- Long-range memory (pages/memory.py)
+MOMENTS += [
+    Moment("memory", "Vanishing gradients before any training", "pages/memory.py",
+           {"mem_view": "Why: gradients", "mem_d": "30", "mem_extra": "0"},
+           "At step 0 the gradient reaching the first symbol falls exponentially with the distance for all "
+           "three cells, the vanilla RNN's fastest; train and watch the gated cells' lines flatten."),
+    Moment("memory", "How far back can each cell remember?", "pages/memory.py",
+           {"mem_view": "Accuracy vs distance", "mem_d": "20", "mem_extra": "20"},
+           "Press Train and watch the three curves leave the chance line, the gated cells first; the grey "
+           "band shows the training distances, beyond it is extrapolation."),
+    Moment("memory", "Remembering among look-alikes", "pages/memory.py",
+           {"mem_task": "Recall the marked symbol", "mem_d": "20", "mem_extra": "10"},
+           "Here the tokens in between are symbols too: a cell must decide what to keep, which is what "
+           "gates are for."),
+]
