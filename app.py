@@ -82,7 +82,7 @@ from rnnviz.ui import links, present, session, state  # noqa: E402  (after set_p
 
 session.restore()  # a reload or a dropped connection finds the same training run (?run=<token>)
 present.toggle()  # before the page runs: pages read present.presenting()
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)  # every section in view: a "View 7 more" hid whole labs
 with state.through_app():  # pages check that they came through here (ui.state.ensure_app_navigation)
     page.run()
 links.share_link(page.url_path)  # after the page: every bound widget has written its value

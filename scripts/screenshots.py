@@ -55,11 +55,12 @@ def shoot(base: str, path: str, query: str, out: str, *, wait_for=None, clicks=(
                 page = ctx.new_page()
                 page.goto(f"{base}/{path.lstrip('/')}" + (f"?{urlencode(params)}" if params else ""))
                 settle(page)
-                if wait_for:
-                    page.get_by_text(wait_for).first.wait_for(timeout=120_000)
                 for label in clicks:
-                    page.get_by_role("button", name=label).first.click()
+                    page.get_by_role("button", name=label, exact=True).first.click()
                     time.sleep(1.0)
+                    settle(page)
+                if wait_for:  # after the clicks: e.g. the end of the training a click started
+                    page.get_by_text(wait_for).first.wait_for(timeout=900_000)
                     settle(page)
                 # Streamlit scrolls inside its main container, not the page: shoot one screen at a
                 # time down to the end (at most MAX_SCREENS), each at the projector's real size.
@@ -81,9 +82,12 @@ def main(argv=None):
     ap.add_argument("--query", default="", help='query string without "?", e.g. "cx_view=finder"')
     ap.add_argument("--out", required=True, help="folder for the PNGs")
     ap.add_argument("--url", help="base URL of a running server (default: start one)")
-    ap.add_argument("--wait-for", help="text to wait for before the shots")
+    ap.add_argument("--wait-for", help="text to wait for (after the clicks) before the shots")
     ap.add_argument("--click", action="append", default=[], help="button label to click first (repeatable)")
+    ap.add_argument("--size", action="append", default=[], metavar="WxH",
+                    help="only these window sizes (repeatable; default 1280x720 and 1920x1080)")
     a = ap.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in a.size] or SIZES
     proc = None
     base = a.url
     if base is None:
@@ -91,7 +95,8 @@ def main(argv=None):
 
         proc, base = start_server(deadline_s=180)
     try:
-        for f in shoot(base.rstrip("/"), a.page, a.query, a.out, wait_for=a.wait_for, clicks=a.click):
+        for f in shoot(base.rstrip("/"), a.page, a.query, a.out, wait_for=a.wait_for, clicks=a.click,
+                       sizes=sizes):
             print(f)
     finally:
         if proc is not None:

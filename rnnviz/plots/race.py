@@ -25,9 +25,9 @@ def layout(fig: go.Figure, height: int, title: str | None = None, *, legend_belo
     """The labs' common layout: white template, the legend above the plot, or below it
     (``legend_below``, for side-by-side panels: above, a legend of several runs wrapped
     onto the panels' titles), clear of the x-axis title."""
-    legend = (dict(orientation="h", y=-0.24, yanchor="top", x=0, xanchor="left") if legend_below
+    legend = (dict(orientation="h", y=-0.3, yanchor="top", x=0, xanchor="left") if legend_below
               else dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=120 if legend_below else 50),
+    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=130 if legend_below else 50),
                       title=title, legend=legend, template="plotly_white")
     return fig
 
