@@ -54,16 +54,16 @@ MODELS = {
         "--lr 2e-3 --steps 6000 --decay",
     ),
     "kernel_lstm": (
-        "2x256 LSTM on the Linux 6.1 kernel's C (the top-level kernel/*.c files); the cell explorer's model "
+        "1x128 LSTM on the Linux 6.1 kernel's C (the top-level kernel/*.c files); the cell explorer's model "
         "for comment and string cells. Held out: kernel/auditfilter.c and kernel/signal.c.",
-        "--corpus kernel --cell lstm --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
-        "--lr 2e-3 --steps 5000 --decay --eval-every 250",
+        "--corpus kernel --cell lstm --layers 1 --hidden 128 --seq-len 64 --batch-size 32 "
+        "--lr 3e-3 --steps 3000 --decay --eval-every 250",
     ),
     "austen_lstm": (
-        "2x256 LSTM on Jane Austen's six novels; the cell explorer's model for the quote cell and the "
+        "1x128 LSTM on Jane Austen's six novels; the cell explorer's model for the quote cell and the "
         "position-in-line cell. Held out: the last seven chapters of Pride and Prejudice.",
-        "--corpus austen --cell lstm --layers 2 --hidden 256 --seq-len 64 --batch-size 32 "
-        "--lr 2e-3 --steps 5000 --decay --eval-every 250",
+        "--corpus austen --cell lstm --layers 1 --hidden 128 --seq-len 64 --batch-size 32 "
+        "--lr 3e-3 --steps 3000 --decay --eval-every 250",
     ),
     "names_gru": (
         "1x128 GRU on US census first names: invents new names.",
