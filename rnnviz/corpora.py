@@ -351,6 +351,8 @@ BUILTIN = {
 
 KERNEL_TARBALL = "/usr/src/linux-source-6.1.tar.xz"
 KERNEL_HELD_OUT = ("kernel/auditfilter.c", "kernel/signal.c")  # in this order, at the end
+# The kernel functions the lecture prints (held out; see ``kernel_deck_functions``).
+KERNEL_DECK_FUNCTIONS = ("audit_unpack_string", "__dequeue_signal", "audit_dupe_lsm_field", "audit_match_class_bits")
 AUSTEN_DIRS = ("/usr/lib/R/site-library/janeaustenr/data",)
 AUSTEN_NOVELS = ("emma", "mansfieldpark", "northangerabbey", "persuasion", "sensesensibility",
                  "prideprejudice")  # Pride and Prejudice last: its end is held out
@@ -476,6 +478,21 @@ def viewable(name: str) -> Corpus:
     """What the app reads of a corpus: a built-in in full, a pretraining-only one's
     held-out excerpt."""
     return held_out(name) if name in PRETRAIN_ONLY else load(name)
+
+
+def kernel_deck_functions() -> str:
+    """The lecture's four kernel functions, each with the comment above it, cut from the
+    held-out kernel text in the deck's order (about 1,800 characters)."""
+    import re
+
+    text, parts = held_out("kernel").text, []
+    for fn in KERNEL_DECK_FUNCTIONS:
+        m = re.search(rf"^\S[^\n;]*\b{re.escape(fn)}\(", text, re.M)  # the definition, not a call
+        if m is None:
+            raise ValueError(f"The held-out kernel text does not define {fn}.")
+        start = text.rfind("\n\n", 0, m.start()) + 2
+        parts.append(text[start:text.index("\n}\n", m.start()) + 3])
+    return "\n".join(parts)
 
 
 def write_held_out(name: str) -> str:

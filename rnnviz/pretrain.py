@@ -122,9 +122,14 @@ PROBED = {
 }
 
 
-def annotate_probes(folder: str, chars: int, keys=("indent", "column", "string")) -> dict:
+# Extra held-out texts a card is measured on: name -> (card key, text, language).
+PROBED_TEXTS = {"kernel_lstm": ("probes_deck", corpora.kernel_deck_functions, "c")}
+
+
+def annotate_probes(folder: str, chars: int, keys=("indent", "column", "string"), extra=None) -> dict:
     """Measure the best cell per hypothesis in ``keys`` on held-out text and store
-    them in the card (``probes``), in card.json and the safetensors header."""
+    them in the card (``probes``), in card.json and the safetensors header; ``extra``
+    = (card key, text function, language) measures them on one more text too."""
     from . import checkpoint as ckpt
     from . import probes
 
@@ -132,6 +137,9 @@ def annotate_probes(folder: str, chars: int, keys=("indent", "column", "string")
     rep = probes.report(cp, length=chars, keys=keys)
     card = dict(cp.card)
     card["probes"] = rep
+    if extra is not None:
+        key, text, language = extra
+        card[key] = probes.report(cp, text(), language=language, keys=keys)
     ckpt.save(cp.model, cp.vocab, folder, card)
     return rep
 
@@ -180,7 +188,7 @@ def main(argv=None):
                                    "--name", name, "--description", desc])
         if name in PROBED:
             chars, keys = PROBED[name]
-            rep = annotate_probes(folder, chars if not args.quick else 2_000, keys)
+            rep = annotate_probes(folder, chars if not args.quick else 2_000, keys, PROBED_TEXTS.get(name))
             print("   best cells: " + ", ".join(f"{k} |r|={rep[k]['abs_r']:.2f}" for k in keys), flush=True)
 
 

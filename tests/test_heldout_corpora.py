@@ -165,3 +165,14 @@ def test_austen_corpus_from_an_extracted_package(monkeypatch, tmp_path):
     assert c.val_text == 'Chapter 55\n\n"No."\n\nChapter 56\nThe end.\n'
     assert c.train_text.startswith('EMMA\n\n"Yes," said she.\n\n\n\nMANSFIELDPARK')
     assert c.train_text.endswith('PRIDEPREJUDICE\n\n"Yes," said she.\n\n\n')
+
+
+def test_the_decks_kernel_functions_are_cut_whole_from_the_held_out_text():
+    deck = corpora.kernel_deck_functions()
+    assert deck.startswith("/* Unpack a filter field's string representation from user-space\n")
+    for fn in DECK_FUNCTIONS:
+        assert deck.count(f" {fn}(") == 1 or deck.count(f"*{fn}(") == 1, fn
+    assert deck.count("\n}\n") == 4 and deck.endswith("\treturn 1;\n}\n")
+    held = corpora.held_out("kernel").text
+    blocks = [b.lstrip("\n") + "\n}\n" for b in deck.split("\n}\n") if b.strip()]
+    assert len(blocks) == 4 and all(b in held for b in blocks)  # each one verbatim
