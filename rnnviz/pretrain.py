@@ -122,6 +122,22 @@ PROBED = {
 }
 
 
+# Issue 19's acceptance goals (best |r| on held-out text); the card says plainly
+# whether the bundled model meets them (``acceptance``).
+GOALS = {
+    "python_lstm": {"string": 0.8, "indent": 0.85},
+    "kernel_lstm": {"comment": 0.7, "string": 0.6},
+    "austen_lstm": {"double_quote": 0.8, "column": 0.8},
+}
+
+
+def acceptance(goals: dict, reports: dict) -> dict:
+    """{"goals", "measured" (per text: best |r| per goal), "met"} for a card."""
+    measured = {where: {k: rep[k]["abs_r"] for k in goals} for where, rep in reports.items()}
+    met = all(v >= goals[k] for m in measured.values() for k, v in m.items())
+    return {"goals": goals, "measured": measured, "met": met}
+
+
 # Extra held-out texts a card is measured on: name -> (card key, text, language).
 PROBED_TEXTS = {"kernel_lstm": ("probes_deck", corpora.kernel_deck_functions, "c")}
 
@@ -140,6 +156,9 @@ def annotate_probes(folder: str, chars: int, keys=("indent", "column", "string")
     if extra is not None:
         key, text, language = extra
         card[key] = probes.report(cp, text(), language=language, keys=keys)
+    name = card.get("name")
+    if name in GOALS:
+        card["acceptance"] = acceptance(GOALS[name], {k: card[k] for k in ("probes", "probes_deck") if k in card})
     ckpt.save(cp.model, cp.vocab, folder, card)
     return rep
 

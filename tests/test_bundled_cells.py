@@ -8,7 +8,7 @@ import re
 import pytest
 
 from rnnviz import checkpoint as ckpt
-from rnnviz import corpora, probes
+from rnnviz import corpora, pretrain, probes
 
 PAGE = "pages/cells.py"
 MODELS = {"kernel_lstm": ("kernel", "c", "comment"), "austen_lstm": ("austen", "text", "double_quote")}
@@ -40,6 +40,18 @@ def test_card_cells_are_what_the_finder_measures_on_the_shipped_text(name):
         deck = cp.card["probes_deck"]
         assert deck["chars"] == len(corpora.kernel_deck_functions()) and deck["language"] == "c"
         _same_cells(probes.report(cp, corpora.kernel_deck_functions(), language="c", keys=keys), deck, keys)
+
+
+    reports = {k: cp.card[k] for k in ("probes", "probes_deck") if k in cp.card}
+    assert cp.card["acceptance"] == pretrain.acceptance(pretrain.GOALS[name], reports)  # said plainly in the card
+
+
+def test_acceptance_says_whether_every_goal_is_met_on_every_text():
+    goals = {"comment": 0.7, "string": 0.6}
+    rep = lambda c, s: {"comment": {"abs_r": c}, "string": {"abs_r": s}}  # noqa: E731
+    ok = pretrain.acceptance(goals, {"probes": rep(0.9, 0.6)})
+    assert ok == {"goals": goals, "measured": {"probes": {"comment": 0.9, "string": 0.6}}, "met": True}
+    assert not pretrain.acceptance(goals, {"probes": rep(0.9, 0.6), "probes_deck": rep(0.69, 0.8)})["met"]
 
 
 def _same_cells(got, card, keys):
