@@ -225,3 +225,23 @@ MOMENTS += [
 ]
 
 
+
+
+# ---------------------------------------------------------------- cells: the lecture's kernel and prose cells (pages/cells.py)
+# kernel_lstm and austen_lstm read their shipped held-out text (rnnviz/heldout/); cell numbers are their cards'.
+_KERNEL = {**_CELL, "cx_model": "kernel_lstm"}
+_AUSTEN = {**_CELL, "cx_model": "austen_lstm"}
+MOMENTS += [
+    Moment("cells", "The comment cell in kernel code", "pages/cells.py",
+           {**_KERNEL, "cx_hyp": "Inside a comment", "cx_cell": "79", "cx_offset": "3300", "cx_show_hyp": "true"},
+           "Linux source the model never saw (audit_unpack_string): cell 79 is high inside the comments and low "
+           "in the code around them (r ≈ 0.75), like the lecture's slide; on long comments it fades a little."),
+    Moment("cells", "Does any kernel cell know it is inside a string?", "pages/cells.py",
+           {"cx_model": "kernel_lstm", "cx_view": "Cell finder", "cx_hyp": "Inside a string literal"},
+           "Compare with the comment cell: this small model has no string cell yet (best r ≈ 0.13); strings in "
+           "kernel code are short, and a whole layer's probe reads them better than any one cell."),
+    Moment("cells", "Looking for the quote cell in a novel", "pages/cells.py",
+           {**_AUSTEN, "cx_hyp": "Inside double quotes", "cx_cell": "33", "cx_show_hyp": "true"},
+           "The end of Pride and Prejudice, held out: this small model has no clean quote cell yet. Its best, "
+           "cell 33 (r ≈ 0.34), drifts up during dialogue and down during narration rather than switching at the quotes."),
+]

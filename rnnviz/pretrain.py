@@ -118,7 +118,7 @@ NAMES_MODELS = {
 PROBED = {
     "python_lstm": (20_000, ("indent", "column", "string")),
     "kernel_lstm": (20_000, ("comment", "string", "indent", "bracket", "if_cond", "column")),
-    "austen_lstm": (20_000, ("double_quote", "column", "single_quote")),
+    "austen_lstm": (20_000, ("double_quote", "column")),
 }
 
 
