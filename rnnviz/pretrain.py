@@ -56,14 +56,14 @@ MODELS = {
     "kernel_lstm": (
         "1x128 LSTM on the Linux 6.1 kernel's C (the top-level kernel/*.c files); the cell explorer's model "
         "for comment and string cells. Held out: kernel/auditfilter.c and kernel/signal.c.",
-        "--corpus kernel --cell lstm --layers 1 --hidden 128 --seq-len 64 --batch-size 32 "
-        "--lr 3e-3 --steps 3000 --decay --eval-every 250",
+        "--corpus kernel --cell lstm --layers 1 --hidden 128 --seq-len 128 --batch-size 32 "
+        "--lr 3e-3 --steps 1800 --decay --eval-every 250",
     ),
     "austen_lstm": (
         "1x128 LSTM on Jane Austen's six novels; the cell explorer's model for the quote cell and the "
         "position-in-line cell. Held out: the last seven chapters of Pride and Prejudice.",
-        "--corpus austen --cell lstm --layers 1 --hidden 128 --seq-len 64 --batch-size 32 "
-        "--lr 3e-3 --steps 3000 --decay --eval-every 250",
+        "--corpus austen --cell lstm --layers 1 --hidden 128 --seq-len 160 --batch-size 32 "
+        "--lr 3e-3 --steps 1500 --decay --eval-every 250",
     ),
     "names_gru": (
         "1x128 GRU on US census first names: invents new names.",
