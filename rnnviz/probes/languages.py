@@ -7,7 +7,8 @@ import re
 
 LANGUAGES = ("python", "c", "text")
 LANGUAGE_LABELS = {"python": "Python", "c": "C / C++", "text": "Prose"}
-CORPUS_LANGUAGE = {"python": "python", "cpp": "c", "shakespeare": "text", "names": "text"}
+CORPUS_LANGUAGE = {"python": "python", "cpp": "c", "shakespeare": "text", "names": "text", "kernel": "c",
+                   "austen": "text"}
 
 # A file's extension names its language before its text is guessed at (short files).
 EXTENSION_LANGUAGE = {".py": "python", ".pyw": "python", ".c": "c", ".h": "c", ".cc": "c", ".cpp": "c",

@@ -142,11 +142,11 @@ def _measure_report(checkpoint, text, *, language, length, keys, top, pattern) -
 
     corpus_name = (checkpoint.card or {}).get("corpus")
     if text is None:
-        if corpus_name not in corpora.builtin_names():
+        if corpus_name not in corpora.viewable_names():
             raise ValueError("This model's corpus is not built in; pass the text to measure on (--text FILE).")
         language = language or language_for(corpus_name)
         check_length(checkpoint.model.config, int(length))
-        ex = validation_excerpt(corpora.load(corpus_name), language, length)
+        ex = validation_excerpt(corpora.viewable(corpus_name), language, length)
         text, prefix = ex.text, ex.context
     else:
         prefix = ""

@@ -165,6 +165,12 @@ def _is_char_runner(runner) -> bool:
     return runner is not None and isinstance(runner.trainer, Trainer)
 
 
+def _validation_corpus(name) -> corpora.Corpus | None:
+    """The corpus whose validation split the text picker offers for a model trained on
+    ``name`` (None if the app has no text of it)."""
+    return state.viewable_corpus(name) if name in corpora.viewable_names() else None
+
+
 def model_picker(prefix: str, *, cells=None, default: str | None = None, live: bool = True,
                  upload: bool = True, label: str = "Model", help: str | None = None) -> ModelChoice | None:
     """Choose a character model; ``cells`` restricts the cell types (e.g. ``("lstm",)``).
@@ -199,14 +205,14 @@ def model_picker(prefix: str, *, cells=None, default: str | None = None, live: b
             return None
         name = st.session_state[UPLOAD_KEY][1]
         corpus_name = cp.card.get("corpus")
-        corpus = state.corpus(corpus_name) if corpus_name in corpora.builtin_names() else None
+        corpus = _validation_corpus(corpus_name)
         label = f"Uploaded: {name} ({architecture(cp.model.config)}, step {cp.card.get('steps') or 0:,})"
         st.caption(md(label))
         return ModelChoice(UPLOADED, cp, label,
                            (UPLOADED, st.session_state[UPLOAD_KEY][2]), corpus)
     cp = state.pretrained(choice)
     corpus_name = cp.card.get("corpus")
-    corpus = state.corpus(corpus_name) if corpus_name in corpora.builtin_names() else None
+    corpus = _validation_corpus(corpus_name)
     label = state.pretrained_label(choice)
     st.caption(md(label))
     return ModelChoice(choice, cp, label, ("pretrained", choice), corpus)
@@ -307,9 +313,10 @@ def text_picker(prefix: str, choice: ModelChoice, *, cap: int = MAX_TEXT, defaul
                        max_value=max(0, val_len - 1), value=0, step=500, key=f"{prefix}_offset")
         length = bound(c2.select_slider, "Length (characters)", lengths, value=default_length, key=f"{prefix}_len")
         ex = probes.validation_excerpt(corpus, language, int(length), int(offset))
-        st.caption(f"Characters {ex.start:,} to {ex.start + len(ex.text):,} of the {val_len:,}-character "
-                   f"validation split of {md(corpus.name)}: text the model never trained on (the excerpt "
-                   "starts at a line start).")
+        of = (f"held-out {md(corpora.title(corpus.name))} text shipped with the app" if corpus.name in corpora.PRETRAIN_ONLY
+              else f"validation split of {md(corpus.name)}")
+        st.caption(f"Characters {ex.start:,} to {ex.start + len(ex.text):,} of the {val_len:,}-character {of}: "
+                   "text the model never trained on (the excerpt starts at a line start).")
         return TextChoice(ex.text, ex.context, "val", ex.start, language)
     if source == "paste":
         raw = bound(st.text_area, f"Your text (up to {cap:,} characters)", value=default_paste, height=160,

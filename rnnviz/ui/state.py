@@ -35,6 +35,13 @@ def corpus(name: str) -> corpora.Corpus:
     return c
 
 
+@st.cache_resource(show_spinner="Loading text...")
+def viewable_corpus(name: str) -> corpora.Corpus:
+    """What a model's validation text is read from (``corpora.viewable``: a built-in
+    corpus, or a pretraining-only one's shipped held-out excerpt), shared (read-only)."""
+    return corpora.viewable(name)
+
+
 def pretrained_label(name: str) -> str:
     try:
         card = pretrained(name).card
