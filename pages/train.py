@@ -72,7 +72,7 @@ def text_and_model():
     st.subheader("2 · Model")
     if _widget(st, "start") != "trained":
         return corpus, None, _rows(ts.MODEL_ROWS), None if corpus is not None else MSG["no_text"]
-    choice = pickers.model_picker("tr_start", live=False, label="Trained model")
+    choice = pickers.model_picker("tr_start", live=False, label="Trained model", default="shakespeare_lstm")
     if choice is None:
         return corpus, None, None, MSG["no_model"]
     st.caption(ts.base_caption(choice.checkpoint))

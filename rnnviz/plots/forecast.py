@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from ..forecast.baselines import BASELINES
 from .race import curves_figure, layout, run_colour
+from .training import log_ticks
 
 
 def _colour(labels: dict, name: str) -> str:
@@ -29,7 +30,10 @@ def race_figure(loss_hist, eval_hist, labels: dict, baselines: dict, height: int
         y = baselines[name]["val"]["mae"]
         fig.add_trace(go.Scatter(x=[0, last], y=[y, y], name=label, mode="lines", hoverinfo="name+y",
                                  line=dict(color=_colour(labels, name), dash="dash", width=1.5)), row=1, col=2)
-    fig.update_yaxes(type="log")
+    for col in (1, 2):  # 1-2-5 ticks written out (0.2, not a bare "2" between decades)
+        ys = [y for tr in fig.select_traces(col=col) for y in (tr.y or ()) if y is not None]
+        ticks = log_ticks(ys)
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=col)
     return fig
 
 
