@@ -17,8 +17,8 @@ DATASETS = {"surnames": "surnames → language", "genders": "first names → gen
 DEFAULT_NAME = {"surnames": "Rossi", "genders": "Jordan"}
 MAX_STEPS = 2 * data.MAX_NAME + 1  # the longest encoder-decoder pass: a name read, a name written
 LINKS = {
-    "names-classifier": ("pages/names.py", {"nm_view": "read"}, "Names lab: a classifier reads a name"),
-    "names-generator": ("pages/names.py", {"nm_view": "generate"}, "Names lab: a generator writes a name"),
+    "names-classifier": ("pages/names.py", {"nm_view": "Type a name"}, "Names lab: a classifier reads a name"),
+    "names-generator": ("pages/names.py", {"nm_view": "Generate"}, "Names lab: a generator writes a name"),
     "train": ("pages/train.py", {}, "Train & sample: the character model"),
     "seq2seq": ("pages/seq2seq.py", {}, "Seq2seq: translating dates"),
 }
@@ -45,7 +45,7 @@ def view_map(shape_list):
     wide = present.presenting()
     for s in shape_list:
         with st.container(border=True):
-            cols = [st.container()] if wide else st.columns([3, 1], vertical_alignment="center")
+            cols = [st.container()] if wide else st.columns([2.4, 1], vertical_alignment="center")
             with cols[0]:
                 charts.chart(P.shape_figure(s), key=f"nm_shape_{s.key}", name=f"shape_{s.key}")
             with cols[-1]:

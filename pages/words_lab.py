@@ -41,7 +41,7 @@ def questions():
         abc = [col.text_input(lbl, d, key=f"w2v_{k}", bind="query-params", max_chars=40).strip().lower()
                for col, lbl, d, k in zip(cols[1:5], ("analogy: a", "\u2212 b", "+ c", "expected"),
                                         ("king", "man", "woman", "queen"), "abce")]
-        exclude = cols[5].toggle("Hide the query words", True, key="w2v_exclude", bind="query-params",
+        exclude = cols[5].toggle("Hide query words", True, key="w2v_exclude", bind="query-params",
                                  help="The nearest word to a word is itself, and to king \u2212 man + woman it is "
                                       "usually king. Switch this off to see it.")
     return tokens.tokenize(text)[:8], exclude, abc

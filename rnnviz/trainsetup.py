@@ -76,7 +76,7 @@ def _cell_label(key: str) -> str:
     return CELL_TYPES[key].label
 
 
-STARTS = {"new": "A new model", "trained": "A trained model"}
+STARTS = {"new": "New", "trained": "Trained"}  # short: the settings column is narrow
 SETTINGS = {
     "source": Setting("Text to learn from", SOURCES, kind="radio"),
     "corpus": Setting("Corpus", tuple(corpora.builtin_names()), fmt=corpora.title, kind="selectbox"),
@@ -97,7 +97,7 @@ SETTINGS = {
     "clip_value": Setting("Clipping threshold (gradient norm)", CLIP_OPTIONS, None, _g, True),
     "seed": Setting("Seed", (0, 2**31 - 1), "Same seed + same settings = same run.", kind="number_input"),
     "stop": Setting("Stop after (steps)", STOP_OPTIONS, "Applies immediately.", _thousands, True),
-    "carry": Setting("Carry hidden state across batches", (False, True), "Read the text as long parallel streams "
+    "carry": Setting("Carry the state over", (False, True), "Read the text as long parallel streams "
                      "and pass each stream's hidden state on to its next sequence (as in min-char-rnn), instead of "
                      "random excerpts starting from zeros.", kind="checkbox"),
 }

@@ -88,3 +88,29 @@ def test_hostile_names_get_a_clear_message(app_test):
         assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
     at.text_input(key="nm_sname").input("Dubois").run()  # nothing is lost: the page works again
     assert len(at.get("plotly_chart")) == len(shapes.TITLES) and not at.warning
+
+
+def test_each_shapes_link_opens_its_lab_in_the_view_it_names(app_test):
+    """The links carry the target's URL values, which for a view switch are its labels:
+    a key ("generate") instead of the label was dropped and the lab opened on its first view."""
+    import ast
+    import os
+
+    from conftest import ROOT
+
+    src = open(os.path.join(ROOT, PAGE), encoding="utf-8").read()  # the page runs when imported: read its literal
+    links = ast.literal_eval(src[src.index("LINKS = {") + len("LINKS = "):src.index("}\nWHAT")] + "}")
+    checked = 0
+    for target, params, _label in links.values():
+        if not params:
+            continue
+        at = app_test()
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.switch_page(target).run()
+        assert not at.exception
+        for k, v in params.items():
+            widget = next(w for w in at.get("segmented_control") if w.key == k)
+            assert widget.format_func(widget.value) == v, (target, k, v)
+            checked += 1
+    assert checked >= 2

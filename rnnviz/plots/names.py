@@ -52,7 +52,7 @@ def shape_figure(shape: Shape, current: int | None = None) -> go.Figure:
                           line=dict(color="#444" if active else "#ccc", dash="solid" if active else "dot"),
                           fillcolor=fill if active else "rgba(0,0,0,0)")
             if active:
-                fig.add_annotation(x=t, y=y, text=_e(label), showarrow=False)
+                fig.add_annotation(x=t, y=y, text=_e(label), showarrow=False, font=dict(color="#111111"))  # dark on orange
         if s.input is not None:
             fig.add_annotation(x=t, y=0.7, ax=t, ay=0.3, xref="x", yref="y", axref="x", ayref="y", text="",
                                arrowhead=2)

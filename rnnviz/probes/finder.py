@@ -10,7 +10,7 @@ import numpy as np
 from .intervention import SATURATED_SHARE, saturation
 
 # How the explorer orders the cells of one (layer, signal): URL value -> label template.
-ORDERS = {"r": "by |r| with the hypothesis", "std": "by activity (std)", "number": "by cell number"}
+ORDERS = {"r": "by |r| (hypothesis)", "std": "by activity (std)", "number": "by cell number"}
 
 @dataclass(frozen=True)
 class CellScore:
