@@ -239,3 +239,23 @@ def run_in_fresh_loop(make_coro):
     if "error" in out:
         raise out["error"]
     return out.get("value")
+
+
+def open_app_page(page: str, params: dict | None = None, timeout: float = 300):
+    """AppTest from app.py with ``params`` in the query string, switched to ``page``, no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=timeout)
+    at.run()
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def plotly_specs(at) -> list[dict]:
+    """The Plotly figures an AppTest run drew, as dicts."""
+    import json
+
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]

@@ -2,12 +2,11 @@
 live training of both taggers in the workers, typed text that cannot be read."""
 
 import base64
-import json
 import os
 
 import numpy as np
 import pytest
-from conftest import ROOT, apply_runner_config, wait_until
+from conftest import ROOT, apply_runner_config, open_app_page, plotly_specs, wait_until
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.tagging import text
@@ -17,17 +16,10 @@ PAGE = "pages/bidirectional.py"
 
 
 def open_page(**params) -> AppTest:
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
-    at.run()
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(PAGE, params)
 
 
-def figs(at) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+figs = plotly_specs
 
 
 def values(y):

@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from conftest import ROOT, apply_runner_config, wait_until
+from conftest import ROOT, apply_runner_config, open_app_page, wait_until
 from streamlit.testing.v1 import AppTest
 
 apply_runner_config()
@@ -13,13 +13,7 @@ PAGE = "pages/deepnets.py"
 
 
 def open_page(**params) -> AppTest:
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
-    at.run()
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(PAGE, params)
 
 
 def figs(at):

@@ -1,11 +1,10 @@
 """AppTest for the Stacking & dropout page: every view before training, the URL,
 live training of the race in the workers, bad settings."""
 
-import json
 import os
 
 import numpy as np
-from conftest import ROOT, apply_runner_config, wait_until
+from conftest import ROOT, apply_runner_config, open_app_page, plotly_specs, wait_until
 from streamlit.testing.v1 import AppTest
 
 apply_runner_config()
@@ -14,13 +13,7 @@ SMALL = {"dr_hidden": "32", "dr_seq": "16", "dr_three": "false", "dr_chars": "50
 
 
 def open_page(**params) -> AppTest:
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
-    at.run()
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(PAGE, params)
 
 
 def array(z):
@@ -33,8 +26,7 @@ def array(z):
     return np.asarray(z)
 
 
-def figs(at):
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+figs = plotly_specs
 
 
 def bars(at):

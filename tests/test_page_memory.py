@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from conftest import ROOT, apply_runner_config, wait_until
+from conftest import ROOT, apply_runner_config, open_app_page, plotly_specs, wait_until
 from streamlit.testing.v1 import AppTest
 
 apply_runner_config()
@@ -14,17 +14,10 @@ SMALL = {"mem_d": "4", "mem_extra": "2", "mem_hidden": "8"}
 
 
 def open_page(**params) -> AppTest:
-    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
-    at.run()
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app_page(PAGE, params)
 
 
-def figs(at):
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+figs = plotly_specs
 
 
 def values(y):
