@@ -629,7 +629,7 @@ def run(args) -> dict:
         cell=args.cell or "lstm", layers=args.layers or 2, hidden=args.hidden or 128, embed=args.embed or 64,
         dropout=args.dropout, seq_len=args.seq_len, batch_size=args.batch_size, optimizer=args.optimizer,
         lr=args.lr, clip=args.clip > 0, clip_value=args.clip if args.clip > 0 else 5.0, seed=args.seed,
-        eval_every=args.eval_every, eval_chars=args.eval_chars,
+        eval_every=args.eval_every, eval_chars=args.eval_chars, carry_state=args.carry_state,
         nonlinearity=m.nonlinearity if m else "tanh",
     )
     tr = Trainer(corpus, cfg, model=cp.model if cp is not None else None,
@@ -768,6 +768,10 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--seq-len", type=int_at_least(2), default=64,
                      help="characters per training sequence, i.e. how far back gradients flow (default 64)")
     opt.add_argument("--batch-size", type=int_at_least(1), default=32, help="sequences per step (default 32)")
+    opt.add_argument("--carry-state", action="store_true",
+                     help="read the text as --batch-size long streams and carry the hidden state from one "
+                          "sequence to the next, so the model can learn dependencies longer than --seq-len "
+                          "(e.g. a quotation that spans lines); by default every sequence starts afresh")
     opt.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="optimiser (default adam)")
     opt.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate (default 0.002)")
     opt.add_argument("--decay", action="store_true",

@@ -98,6 +98,23 @@ def test_periodic_checkpoints(tmp_path, text_file, monkeypatch):
     assert saved == [(str(out), 10, 10), (str(out), 20, 20), (str(out), 25, 25)]
 
 
+def test_carry_state_reads_the_text_as_streams(tmp_path, text_file, monkeypatch):
+    seen = []
+    real = train.Trainer
+
+    def spy(*a, **kw):
+        tr = real(*a, **kw)
+        seen.append(tr)
+        return tr
+
+    monkeypatch.setattr(train, "Trainer", spy)
+    train.main(["--text", text_file, *TINY, "--steps", "3", "--carry-state", "--quiet"])
+    tr = seen[-1]
+    assert tr.config.carry_state
+    assert tr._state is not None  # the last step's state is kept for the next sequence
+    assert tr._pos == 3 * tr.config.seq_len  # consecutive chunks of each stream, not random windows
+
+
 def test_ctrl_c_saves_what_there_is(tmp_path, text_file, monkeypatch, capsys):
     real, calls = train.Trainer.step, []
 
