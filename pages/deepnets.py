@@ -14,7 +14,7 @@ import torch
 from rnnviz import deepnet
 from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data, stat_grids
 from rnnviz.plots import deepnet as plots
-from rnnviz.ui import charts, live, page, present, session
+from rnnviz.ui import charts, live, page, present
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"gradients": "Gradients by layer", "activations": "Activations", "ratio": "Update ratio",
@@ -107,32 +107,25 @@ def view_boundary(state, cfg):
 
 
 def render(view, cfg):
-    def panel(polling):
-        runner = session.get_runner()
-        ours = runner is not None and isinstance(runner.trainer, DeepNetRace)
-        if ours:
-            snap = runner.snapshot()
-            live.status_line(runner, snap)
-            if snap.divergence:
-                st.error(snap.divergence, icon=":material/error:")
-            tr_cfg = runner.trainer.config
-            grids = None
-            if view == "boundary":
-                with runner.lock:  # a read: the weights streamed from the worker must not change under us
-                    grids = runner.trainer.decision_grids()
-            state = {"stats": snap.stats, "latest": snap.latest, "grids": grids}
-            if len(snap.loss):
-                charts.chart(plots.curves_figure(snap.loss, snap.acc, labels(tr_cfg)), key="dn_curves",
-                             name="loss-and-accuracy")
-        else:
-            tr_cfg = cfg
-            stats, latest, grids = fresh(cfg)
-            state = {"stats": [stats], "latest": latest, "grids": grids}
-            st.caption("Freshly initialised networks (step 0). Press **Train** to train both on the same batches.")
-        {"gradients": view_gradients, "activations": view_activations, "ratio": view_ratio,
-         "boundary": view_boundary}[view](state, tr_cfg)
+    show = {"gradients": view_gradients, "activations": view_activations, "ratio": view_ratio,
+            "boundary": view_boundary}[view]
 
-    live.live_panel(panel)
+    def trained(runner, snap):
+        tr_cfg, grids = runner.trainer.config, None
+        if view == "boundary":
+            with runner.lock:  # a read: the weights streamed from the worker must not change under us
+                grids = runner.trainer.decision_grids()
+        if len(snap.loss):
+            charts.chart(plots.curves_figure(snap.loss, snap.acc, labels(tr_cfg)), key="dn_curves",
+                         name="loss-and-accuracy")
+        show({"stats": snap.stats, "latest": snap.latest, "grids": grids}, tr_cfg)
+
+    def untrained():
+        stats, latest, grids = fresh(cfg)
+        show({"stats": [stats], "latest": latest, "grids": grids}, cfg)
+
+    live.lab_panel(DeepNetRace, trained, untrained, fresh_note="Freshly initialised networks (step 0). Press "
+                   "**Train** to train both on the same batches.")
 
 
 def main():
