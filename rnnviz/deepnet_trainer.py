@@ -181,6 +181,8 @@ def main(argv=None) -> int:
     import sys
     import time
 
+    from .cli import check_training_args
+
     ap = argparse.ArgumentParser(
         prog="python -m rnnviz.deepnet",
         description="Train two deep MLPs side by side on spirals and print the mean |dL/dW| of every layer.")
@@ -196,8 +198,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
-    torch.set_num_threads(max(1, a.threads))
     try:
+        check_training_args(a, time=None)
+        torch.set_num_threads(a.threads)
         cfg = RaceConfig(a=parse_net(a.a, a.depth, a.width, a.residual, a.arms),
                          b=parse_net(a.b, a.depth, a.width, a.residual, a.arms),
                          lr=a.lr, batch=a.batch, arms=a.arms, seed=a.seed)
@@ -207,7 +210,7 @@ def main(argv=None) -> int:
         return 2
     first = {k: trainer.stats_hist[0][1][k][0] for k in RUNS}
     t0 = time.perf_counter()
-    trainer.step(max(0, a.steps))
+    trainer.step(a.steps)
     wall = time.perf_counter() - t0
     if trainer.divergence:
         print(trainer.divergence, file=sys.stderr)
