@@ -46,6 +46,14 @@ PAGES = {
 }
 
 
+# a figure only the own-run branch draws (its subplot titles): the race's loss curves
+OWN_FIGURE = {"deepnets": ["training loss (moving average)", "held-out accuracy"]}
+
+
+def subplot_titles(at) -> list[list[str]]:
+    return [[a.get("text") for a in f["layout"].get("annotations", [])] for f in plotly_specs(at)]
+
+
 def captions(at) -> list[str]:
     return [c.value for c in at.caption]
 
@@ -82,5 +90,7 @@ def test_the_page_shows_the_fresh_race_until_the_session_trains_this_lab(name):
         assert not said(at, fresh_says), captions(at)
         assert not said(at, "training another model")
         assert plotly_specs(at) or at.dataframe
+        if name in OWN_FIGURE:
+            assert OWN_FIGURE[name] in subplot_titles(at)
     finally:
         mine.stop()
