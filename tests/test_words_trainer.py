@@ -279,3 +279,15 @@ def test_classic_and_shared_negatives_both_learn_and_are_reproducible(planted):
         assert _cluster_purity(a) >= 0.95
         trained[block] = a.model.W_in
     assert not torch.equal(trained[1], trained[16])
+
+
+def test_shared_negatives_stay_stable_on_a_small_vocabulary_with_many_negatives():
+    """Shakespeare's 500 most frequent words, 20 negatives, window 10, no subsampling: in
+    text order a block holds a few centres with all their pairs and this blew up; with the
+    pairs shuffled first it trains, as the per-pair scheme does."""
+    corpus = tokens.builtin("shakespeare", 5, 500)
+    cfg = Word2VecConfig(negatives=20, window=10, sample=0.0, track=())
+    tr = Word2VecTrainer(corpus, cfg)
+    tr.step(60)
+    assert not tr.diverged
+    assert np.mean([v for _, v in list(tr.loss_history)[-10:]]) < 21 * np.log(2) - 10
