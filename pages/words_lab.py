@@ -92,7 +92,10 @@ def settings(locked):
                                  disabled=locked),
             window=c2.slider("Window", 1, 10, 5, key="w2v_win", bind="query-params", disabled=locked),
             negatives=c3.slider("Negatives k", 1, 20, 5, key="w2v_neg", bind="query-params",
-                                disabled=locked or loss == "softmax"),
+                                disabled=locked or loss == "softmax",
+                                help=f"Words drawn from unigram^0.75 for every pair to score low. To train "
+                                     f"faster, a block of {Word2VecConfig.negative_block} shuffled pairs "
+                                     "shares one draw."),
             sample=c4.select_slider("Subsampling s", SAMPLES, 1e-3, key="w2v_sub", bind="query-params",
                                     format_func=lambda s: "off" if s == 0 else f"{s:g}", disabled=locked),
             seed=int(c5.number_input("Seed", 0, 2**31 - 1, 1, key="w2v_seed", bind="query-params",

@@ -17,6 +17,7 @@ from rnnviz.plots import words as wp
 from rnnviz.ui import charts, page, pickers, present
 from rnnviz.ui import html as H
 from rnnviz.words import negatives, pairs, subsample, tokens
+from rnnviz.words.trainer import Word2VecConfig
 
 VIEWS = {"pairs": "Skip-gram pairs", "cbow": "CBOW", "onehot": "One-hot \u00d7 W",
          "subsample": "Subsampling", "negatives": "Negative sampling"}
@@ -173,7 +174,9 @@ def view_negatives():
     charts.chart(wp.negatives_figure([v.words[i] for i in drawn.negatives], sampler.probs[list(drawn.negatives)],
                                      drawn.is_context, context), key="w2v_negs_fig", name="word2vec-negatives")
     chance = 1 - (1 - sampler.probs[v.stoi[context]]) ** k
-    st.caption(f"The chance that at least one of {k} negatives is \u201c{H.md(context)}\u201d itself: {chance:.1%}.")
+    st.caption(f"The chance that at least one of {k} negatives is \u201c{H.md(context)}\u201d itself: {chance:.1%}. "
+               f"The live trainer shares each such draw of {k} by a block of {Word2VecConfig.negative_block} "
+               "shuffled pairs, which is faster and learns the same on average.")
 
 
 def main():

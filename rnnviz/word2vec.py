@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=100, help="vector size")
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--negatives", type=int, default=5)
+    p.add_argument("--negative-block", type=int, default=Word2VecConfig.negative_block, metavar="PAIRS",
+                   help="how many pairs share one draw of negatives (1 = a fresh draw for every pair, "
+                        "as in the original word2vec; larger is faster)")
     p.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0 = off)")
     p.add_argument("--min-count", type=int, default=5, help="ignore words rarer than this")
     p.add_argument("--lr", type=float, default=0.025)
@@ -74,8 +77,8 @@ def train(args, out=sys.stdout) -> tuple[Embeddings, dict]:
     check_training_args(args, min_steps=1, time="minutes")
     corpus = _corpus(args)
     cfg = Word2VecConfig(arch=args.arch, loss=args.objective, dim=args.dim, window=args.window,
-                         negatives=args.negatives, sample=args.sample, lr=args.lr, epochs=args.epochs,
-                         seed=args.seed)
+                         negatives=args.negatives, negative_block=args.negative_block, sample=args.sample,
+                         lr=args.lr, epochs=args.epochs, seed=args.seed)
     tr = Word2VecTrainer(corpus, cfg)
     torch.set_num_threads(args.threads)
     print(f"{len(corpus):,} words, vocabulary {len(corpus.vocab):,}; {cfg.arch} with {cfg.loss} "

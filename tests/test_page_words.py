@@ -152,6 +152,8 @@ def test_negatives_view_draws_for_the_pair_and_flags_hits(app_test):
     assert [col == wp.HIT_COLOR for col in bar["marker"]["color"]] == list(drawn.is_context)
     noise = fig_named(at, "The noise distribution")
     np.testing.assert_allclose(arr(noise["data"][1]["y"])[:15], sampler.probs[:15])
+    # the page says that the live trainer shares a draw by a block of pairs
+    assert any("shares each such draw of 20 by a block of 64" in cap.value for cap in at.caption)
     # an unknown word: a clear message, the distribution still shown
     at.text_input(key="w2v_ncontext").input("zzzq").run()
     assert not at.exception

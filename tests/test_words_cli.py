@@ -29,13 +29,14 @@ def test_train_save_load_neighbours(tmp_path, capsys):
     text.write_text(planted_text(1200))
     out_dir = tmp_path / "vecs"
     rc, out = run(["--text", str(text), "--min-count", "1", "--dim", "16", "--window", "2",
-                   "--sample", "0", "--lr", "0.05", "--steps", "20", "--seed", "3",
+                   "--sample", "0", "--lr", "0.05", "--steps", "20", "--seed", "3", "--negative-block", "8",
                    "--out", str(out_dir), "--neighbours", "apple", "--top", "3"])
     assert rc == 0, capsys.readouterr().err
     assert "done: 20 steps" in out and "saved to" in out
     card = json.loads((out_dir / "card.json").read_text())
     assert card["format"] == store.FORMAT and card["dim"] == 16 and set(card["words"]) == set(FRUIT + VEHICLES)
     assert card["trained"]["steps"] == 20 and card["trained"]["config"]["seed"] == 3
+    assert card["trained"]["config"]["negative_block"] == 8
     line = next(s for s in out.splitlines() if s.startswith("apple:"))
     assert all(w.split(" (")[0] in FRUIT for w in line[len("apple: "):].split(", "))
     rc2, out2 = run(["--load", str(out_dir), "--neighbours", "apple", "--top", "3",
@@ -76,6 +77,7 @@ def test_unknown_query_word_and_bad_arguments(tmp_path, capsys):
         (["--text", str(tmp_path / "missing.txt")], "Cannot read"),
         (["--text", str(f), "--steps", "0"], "--steps must be at least 1"),
         (["--text", str(f), "--min-count", "1", "--window", "0", "--steps", "1"], "window"),
+        (["--text", str(f), "--min-count", "1", "--negative-block", "0", "--steps", "1"], "sharing their negatives"),
         (["--load", str(tmp_path)], "No saved vectors"),
     ]:
         rc, _ = run(argv)

@@ -46,13 +46,18 @@ def _autograd_ns_loss(W_in, W_out, h_fn, targets, negs):
     return -(torch.nn.functional.logsigmoid(pos).sum() + torch.nn.functional.logsigmoid(-neg).sum())
 
 
+@pytest.mark.parametrize("block", [1, 3, 4])
 @pytest.mark.parametrize("arch", ["skipgram", "cbow"])
-def test_hand_written_negative_sampling_step_is_sgd_on_the_true_gradient(arch):
+def test_hand_written_negative_sampling_step_is_sgd_on_the_true_gradient(arch, block):
+    """block 1: k negatives per example (word2vec's scheme); block 3: two blocks, the second
+    one short (padded inside); block 4: the whole batch shares one draw. In every case the
+    step must be SGD on the loss in which each example meets its block's negatives."""
     g = torch.Generator().manual_seed(0)
     m = w2v.Word2Vec(11, 6, g)
     m.W_out.data.normal_(0, 0.3, generator=g)
     targets = torch.tensor([1, 2, 2, 5])
-    negs = torch.randint(0, 11, (4, 3), generator=g)
+    negs = torch.randint(0, 11, (w2v.blocks_of(4, block), 3), generator=g)
+    per_example = negs.repeat_interleave(block, 0)[:4]
     ctx = torch.tensor([[0, 3, 3, 4], [6, 7, 8, 0], [1, 1, 9, 10], [2, 3, 4, 5]])
     mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [0, 1, 1, 1]], dtype=torch.bool)
     W_in = m.W_in.detach().clone().requires_grad_()
@@ -63,17 +68,24 @@ def test_hand_written_negative_sampling_step_is_sgd_on_the_true_gradient(arch):
     else:
         maskf = mask.float()
         h_fn = lambda W: (W[ctx] * maskf[..., None]).sum(1) / maskf.sum(1, keepdim=True)
-    loss = _autograd_ns_loss(W_in, W_out, h_fn, targets, negs)
+    loss = _autograd_ns_loss(W_in, W_out, h_fn, targets, per_example)
     loss.backward()
     loss = loss.detach()
     lr = 0.1
     if arch == "skipgram":
-        got = w2v.skipgram_ns_step(m, centres, targets, negs, lr)
+        got = w2v.skipgram_ns_step(m, centres, targets, negs, lr, block)
     else:
-        got = w2v.cbow_ns_step(m, ctx, mask, targets, negs, lr)
+        got = w2v.cbow_ns_step(m, ctx, mask, targets, negs, lr, block)
     assert got == pytest.approx(loss.item() / 4, rel=1e-5)
     assert torch.allclose(m.W_in, W_in.detach() - lr * W_in.grad, atol=1e-6)
     assert torch.allclose(m.W_out, W_out.detach() - lr * W_out.grad, atol=1e-6)
+
+
+def test_negative_rows_must_match_the_blocks():
+    m = w2v.Word2Vec(11, 6)
+    with pytest.raises(ValueError, match="need 2 rows of negatives"):
+        w2v.skipgram_ns_step(m, torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5]), torch.zeros(3, 2, dtype=torch.long),
+                             0.1, block=2)
 
 
 @pytest.mark.parametrize("arch", ["skipgram", "cbow"])
@@ -204,6 +216,7 @@ def test_divergence_stops_training_with_a_message(planted):
     ({"sample": -1.0}, "subsampling"),
     ({"lr": float("nan")}, "learning rate"),
     ({"track": ("a", "b")}, "four words"),
+    ({"negative_block": 0}, "sharing their negatives"),
 ])
 def test_bad_settings_get_clear_messages(planted, kw, message):
     with pytest.raises(ValueError, match=message):
@@ -220,3 +233,61 @@ def test_tracking_is_off_when_the_analogy_words_are_missing(planted):
     tr = Word2VecTrainer(planted, small_cfg(track=("king", "man", "woman", "queen")))
     tr.step(6)
     assert tr.track_ids is None and len(tr.rank_history) == 0 and tr.summary()["rank"] is None
+
+
+def test_trainer_draws_shared_negatives_per_block_from_unigram_to_the_three_quarters(monkeypatch):
+    """The negatives the trainer really uses: one row of k per block of 32 pairs, and over
+    many blocks their shares match count^0.75 (a chi-square test with a fixed seed) while
+    the plain unigram distribution is clearly rejected."""
+    counts = [round(8000 / (r + 1)) for r in range(100)]  # Zipf-like: 8,000 down to 80
+    rng = np.random.default_rng(0)
+    text = [f"w{r}" for r, c in enumerate(counts) for _ in range(c)]
+    rng.shuffle(text)
+    corpus = tokens.from_text(" ".join(text), "zipf")
+    assert sorted(corpus.vocab.counts, reverse=True) == counts
+    seen = []
+    real_step = w2v.skipgram_ns_step
+
+    def spy(m, centres, contexts, negs, lr, block):
+        assert block == 32 and negs.shape == (w2v.blocks_of(len(centres), 32), 20)
+        seen.append(negs.numpy().copy())
+        return real_step(m, centres, contexts, negs, lr, block)
+
+    monkeypatch.setattr(w2v, "skipgram_ns_step", spy)
+    tr = Word2VecTrainer(corpus, small_cfg(dim=4, negatives=20, words_per_step=5000, track=(), negative_block=32))
+    tr.step(6)
+    drawn = np.concatenate([s.reshape(-1) for s in seen])
+    n = len(drawn)
+    assert n > 40_000
+    observed = np.bincount(drawn, minlength=len(counts))
+    c = np.asarray(corpus.vocab.counts, dtype=float)
+    chi2 = lambda p: float(((observed - n * p) ** 2 / (n * p)).sum())
+    # 99 degrees of freedom: the 99.9 % quantile is 148.2.
+    assert chi2(c ** 0.75 / (c ** 0.75).sum()) < 148.2
+    assert chi2(c / c.sum()) > 2000
+
+
+def test_classic_and_shared_negatives_both_learn_and_are_reproducible(planted):
+    """negative_block=1 (k draws per pair) and a shared draw per block both learn the
+    planted topics; a seed fixes every draw, and sharing changes the draws."""
+    trained = {}
+    for block in (1, 16):
+        a, b = (Word2VecTrainer(planted, small_cfg(negative_block=block)) for _ in range(2))
+        a.step(30)
+        b.step(30)
+        assert torch.equal(a.model.W_in, b.model.W_in) and torch.equal(a.model.W_out, b.model.W_out)
+        assert _cluster_purity(a) >= 0.95
+        trained[block] = a.model.W_in
+    assert not torch.equal(trained[1], trained[16])
+
+
+def test_shared_negatives_stay_stable_on_a_small_vocabulary_with_many_negatives():
+    """Shakespeare's 500 most frequent words, 20 negatives, window 10, no subsampling: in
+    text order a block holds a few centres with all their pairs and this blew up; with the
+    pairs shuffled first it trains, as the per-pair scheme does."""
+    corpus = tokens.builtin("shakespeare", 5, 500)
+    cfg = Word2VecConfig(negatives=20, window=10, sample=0.0, track=())
+    tr = Word2VecTrainer(corpus, cfg)
+    tr.step(60)
+    assert not tr.diverged
+    assert np.mean([v for _, v in list(tr.loss_history)[-10:]]) < 21 * np.log(2) - 10

@@ -5,7 +5,12 @@ at the end: one pass is an epoch), drops frequent words by subsampling, builds
 the skip-gram pairs or CBOW windows of what is left with word2vec's shrunk
 window, draws the negatives and applies SGD in mini-batches of at most
 ``batch_pairs`` examples (small batches stay in the CPU cache, which measured
-faster than large ones). The learning rate falls linearly from ``lr`` to
+faster than large ones). Negatives are drawn once per block of ``negative_block``
+consecutive examples and shared by them (``rnnviz.words.model._ns_update``):
+each example still gets k draws from unigram^0.75, training ran two to three
+times faster than with k fresh draws per example, and after equal epochs on
+Shakespeare the analogy and WordSim scores were as good; ``negative_block=1`` is
+word2vec's own scheme. The learning rate falls linearly from ``lr`` to
 ``min_lr`` over ``epochs`` passes, as in word2vec, then stays there.
 
 Everything random comes from one ``numpy`` generator seeded by ``seed`` and kept in
@@ -54,6 +59,7 @@ class Word2VecConfig:
     epochs: float = 5.0  # passes over which the learning rate decays
     words_per_step: int = 1000
     batch_pairs: int = 512
+    negative_block: int = 64  # examples sharing one draw of k negatives; 1 = a draw per example
     seed: int = 1
     track: tuple = ("king", "man", "woman", "queen")  # a - b + c = expected
     track_every: int = 50
@@ -76,6 +82,8 @@ class Word2VecConfig:
             (1 <= int(self.words_per_step) <= 1_000_000,
              f"Words per step must be between 1 and 1,000,000 (got {self.words_per_step})."),
             (16 <= int(self.batch_pairs) <= 65_536, f"Batch size must be between 16 and 65,536 (got {self.batch_pairs})."),
+            (1 <= int(self.negative_block) <= 65_536,
+             f"The pairs sharing their negatives must number between 1 and 65,536 (got {self.negative_block})."),
             (int(self.track_every) >= 1, "Track the analogy at least every step (track_every >= 1)."),
             (self.track == () or (len(self.track) == 4 and all(isinstance(w, str) for w in self.track)),
              "The tracked analogy needs four words: a, b, c and the expected answer."),
@@ -202,19 +210,33 @@ class Word2VecTrainer(LiveTrainer):
         # Updates of one row within a mini-batch add up; on a small vocabulary every word
         # would repeat many times per batch and the summed steps overshoot (training blew up
         # on a 16-word text), so batches are capped at half the vocabulary.
+        # The same holds for a shared negative, which gets one update per example of its
+        # block: blocks are capped by the batch size, and the examples are shuffled first.
+        # In text order a block holds a few centres with all their pairs (or CBOW windows
+        # that overlap), which then move together against the same negatives: on a
+        # 500-word vocabulary with 20 negatives and window 10 that diverged.
         bs = max(16, min(cfg.batch_pairs, len(self.words) // 2))
+        block = min(cfg.negative_block, bs)
+        if cfg.loss == "negative" and block > 1:
+            order = rng.permutation(len(targets))
+            targets = targets[order]
+            if cfg.arch == "skipgram":
+                centres = centres[order]
+            else:
+                ctx, mask = ctx[order], mask[order]
         for s in range(0, len(targets), bs):
             sl = slice(s, s + bs)
             tgt = torch.from_numpy(targets[sl])
             if cfg.loss == "negative":
-                negs = torch.from_numpy(draw_from_table(self.noise_table, (len(tgt), cfg.negatives), rng))
+                shape = (w2v.blocks_of(len(tgt), block), cfg.negatives)
+                negs = torch.from_numpy(draw_from_table(self.noise_table, shape, rng))
             if cfg.arch == "skipgram":
                 c = torch.from_numpy(centres[sl])
-                loss = (w2v.skipgram_ns_step(self.model, c, tgt, negs, lr) if cfg.loss == "negative"
+                loss = (w2v.skipgram_ns_step(self.model, c, tgt, negs, lr, block) if cfg.loss == "negative"
                         else w2v.skipgram_softmax_step(self.model, c, tgt, lr))
             else:
                 x, m = torch.from_numpy(ctx[sl]), torch.from_numpy(mask[sl])
-                loss = (w2v.cbow_ns_step(self.model, x, m, tgt, negs, lr) if cfg.loss == "negative"
+                loss = (w2v.cbow_ns_step(self.model, x, m, tgt, negs, lr, block) if cfg.loss == "negative"
                         else w2v.cbow_softmax_step(self.model, x, m, tgt, lr))
             total += loss * len(tgt)
             count += len(tgt)
