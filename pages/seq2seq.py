@@ -42,21 +42,13 @@ def _bundled(kind):
 def _fresh(cfg):
     """Both race models as freshly initialised (step 0), frozen: what Train starts from."""
     models = Seq2SeqRace.initial_models(cfg)
-    return {run: frozen_checkpoint(m, _data(cfg.task, cfg.length).in_vocab, {"name": run, "steps": 0}) for run, m in models.items()}
+    vocab = _data(cfg.task, cfg.length).in_vocab
+    return {run: frozen_checkpoint(m, vocab, {"name": run, "steps": 0}) for run, m in models.items()}
 
 
 @st.cache_resource(show_spinner="Measuring the bundled models on the test dates…", max_entries=16)
-def _bundled_result(what, kind, n, cfg):
-    return _measure(what, _bundled(kind), n, cfg)
-
-
-def _measure(what, cp, n, cfg):
-    data = _data(cfg.task, cfg.length)
-    if what == "explain":
-        return explain.attention_test(cp.model, data, limit=n)
-    if cfg.task == "dates":
-        return explain.accuracy_by_length(cp.model, data)
-    return explain.accuracy_by_position(cp.model, data)
+def _bundled_result(what, kind, n):
+    return explain.measure(what, _bundled(kind).model, _data("dates", 12), n)
 
 
 def _label(cp):
@@ -85,8 +77,7 @@ def _runner(cfg):
 def _models(cfg, source, runner):
     """The models the views show: the race's, the bundled dates pair, or step 0 of a string race."""
     if runner is not None and (source == "live" or cfg.task != "dates"):
-        cps = {run: runner.checkpoint_copy(run) for run in Seq2SeqRace.RUNS}
-        where = "live"
+        cps, where = {run: runner.checkpoint_copy(run) for run in Seq2SeqRace.RUNS}, "live"
     elif cfg.task == "dates":
         cps, where = {"attention": _bundled("attention"), "none": _bundled("none")}, "bundled"
     else:
@@ -97,12 +88,12 @@ def _models(cfg, source, runner):
 def _result(what, m, kind, n=None):
     """A test-set measurement: cached for the bundled models, on request for the others."""
     if m.where == "bundled":
-        return _bundled_result(what, kind, n, m.cfg)
+        return _bundled_result(what, kind, n)
     cp, store = getattr(m, kind), st.session_state.setdefault("s2s_results", {})
     key = (what, kind, n, m.cfg.task_key)
     if st.button(f"Measure {_label(cp)} at step {m.step:,}", key=f"s2s_run_{what}_{kind}"):
         with st.spinner("Decoding the test set…"):
-            store[key] = (m.step, _measure(what, cp, n, m.cfg))
+            store[key] = (m.step, explain.measure(what, cp.model, _data(m.cfg.task, m.cfg.length), n))
     if key not in store:
         st.info(f"Press the button to measure the model {_label(cp)} as it is now.")
         return None
@@ -146,11 +137,11 @@ def view_race(m, text, snap):
 def view_map(m, text, snap):
     _map(m, text, "s2s_map")
     if m.cfg.task != "dates":
-        share = explain.aligned_share(m.attention.model, _data(m.cfg.task, m.cfg.length))
+        share = [explain.aligned_share(m.attention.model, _data(m.cfg.task, m.cfg.length), slack=k) for k in (0, 1)]
         line = "anti-diagonal, top right to bottom left" if m.cfg.task == "reverse" else "diagonal"
         st.markdown(f"Over 200 test strings, the decoder looked hardest at the very letter it writes in "
-                    f"**{share:.0%}** of the steps (the {line} of the map; by chance about "
-                    f"{1 / m.cfg.length:.0%}).")
+                    f"**{share[0]:.0%}** of the steps, and at it or a neighbour in {share[1]:.0%} (the {line} "
+                    f"of the map; by chance about {1 / m.cfg.length:.0%}).")
     if m.where != "bundled":
         st.caption(f"The race's model at step {m.step:,}" + (" (updating while it trains)." if snap and
                                                             live.polling() else "."))
@@ -211,9 +202,8 @@ def view_length(m, text, snap):
         st.caption("Both bundled models trained for 1,500 steps, and both get almost every test date right. "
                    "The gap shows while they learn: train the race, and measure both models after 100-300 steps.")
     elif m.cfg.task != "dates":
-        st.caption(f"Every string here has {m.cfg.length} letters, so this view shows each output position "
-                   "instead: where does the model without attention lose most? Then change the length, train "
-                   "again and compare.")
+        st.caption(f"Every string here has {m.cfg.length} letters, so this view shows each output position: where "
+                   "does the model without attention lose most? Then change the length, train again, compare.")
 
 
 def main():
@@ -247,11 +237,7 @@ def main():
 
     def panel(polling):
         runner = _runner(cfg)
-        snap = runner.snapshot() if runner is not None else None
-        if snap is not None:
-            live.status_line(runner, snap)
-            if snap.divergence:
-                st.error(H.md(snap.divergence), icon=":material/error:")
+        snap = live.own_run(Seq2SeqRace)[1] if runner else None  # its status line, too
         m = _models(cfg, source, runner)
         if m.where == "fresh":
             st.caption("Freshly initialised models (step 0). Press **Train** to race them.")

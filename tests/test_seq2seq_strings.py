@@ -103,4 +103,5 @@ def test_a_trained_reversal_model_attends_along_the_anti_diagonal():
     assert explain.aligned_share(m, data) == pytest.approx(float((top == want).float().mean()))
     assert before < 0.35  # a fresh model looks almost anywhere
     assert (top == want).float().mean() >= 0.5  # most steps look at exactly the mirrored letter
-    assert ((top - want).abs() <= 1).float().mean() >= 0.85  # and nearly all within one letter of it
+    near = ((top - want).abs() <= 1).float().mean()
+    assert near >= 0.85 and explain.aligned_share(m, data, slack=1) == pytest.approx(float(near))  # nearly all

@@ -15,6 +15,10 @@ s_i = cell([embed(y_{i-1}); c_i], s_{i-1}) and the next-character logits come fr
 - ``none``: no attention; c_i is the same summary vector (the encoder's final state)
   at every step, the one-vector bottleneck.
 
+``config.task`` says what the model writes: an ISO date (``dates``) or a reversed /
+copied string of ``config.out_len`` letters (``strings``); ``check_input`` applies
+that task's check to typed text.
+
 Training uses teacher forcing (``forward``). ``greedy`` decodes a batch;
 ``decode_steps`` decodes one text step by step and reports, per output character,
 the attention weights and the top-5 next characters. Both call ``step``, so they agree.
