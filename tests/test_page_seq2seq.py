@@ -124,7 +124,8 @@ def test_the_race_trains_both_models_side_by_side(app_test):
     early = _z(_specs(at)[-1])  # the live attention map of the typed date, early in training
     assert wait_until(at, lambda a: runner.steps >= 30, WAIT)  # past the first evaluation (step 25)
     next(b for b in at.button if b.label == "Pause").click().run()
-    assert wait_until(at, lambda a: not runner.active, WAIT)
+    assert wait_until(at, lambda a: not runner.active and any(f"Paused at step {runner.steps:,}" in c.value
+                                                               for c in a.caption), WAIT)
     _clean(at)
     curves, att = _specs(at)
     names = {t["name"] for t in curves["data"]}
@@ -132,7 +133,7 @@ def test_the_race_trains_both_models_side_by_side(app_test):
     assert all(len(t["x"]) > 1 for t in curves["data"])  # both runs' curves, from the one race
     assert not np.allclose(_z(att), early, atol=1e-3)  # the map followed the weights
     step = runner.steps
-    assert runner.trainer.seconds["none"] > 0 and any(f"Paused at step {step:,}" in c.value for c in at.caption)
+    assert step >= 30 and runner.trainer.seconds["none"] > 0
 
     # the other views read the race when asked to, and measure on request
     at.segmented_control(key="s2s_view").set_value("length").run()
