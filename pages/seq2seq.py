@@ -1,32 +1,36 @@
 """Seq2seq & attention: an encoder-decoder translates dates ("jeudi 25 juin 2009" ->
-"2009-06-25"). Students race a model with attention against one without, watch the
-attention map form while it trains, follow the greedy decode step by step, test whether
-attention explains the output, and compare accuracy by input length. The library
-(``rnnviz.seq2seq``) does the work; the two race trainers run as a group of ordinary
-background runners (``rnnviz.ui.session``), so the race never ends the session's main run.
+"2009-06-25"), or reverses / copies a string of letters whose length the student sets.
+Students race a model with attention against one without (``rnnviz.seq2seq.trainer.
+Seq2SeqRace``, the labs' shared ``rnnviz.race.Race``, driven by ``live.run_controls``),
+watch the attention map form while it trains, follow the greedy decode step by step,
+test whether attention explains the output, and compare accuracy by input length (dates)
+or by output position (strings).
 """
+
+from types import SimpleNamespace
 
 import streamlit as st
 
+from rnnviz.plots import race as race_plots
 from rnnviz.plots import seq2seq as P
 from rnnviz.seq2seq import checkpoint as ck
-from rnnviz.seq2seq import dates, explain
+from rnnviz.seq2seq import dates, explain, strings
 from rnnviz.seq2seq.model import ATTENTIONS, CELLS, LABELS, decode_steps
-from rnnviz.seq2seq.trainer import TrainSettings, race
+from rnnviz.seq2seq.trainer import Seq2SeqRace, TrainSettings, frozen_checkpoint
 from rnnviz.ui import charts, live, page, present, session
 from rnnviz.ui import html as H
+from rnnviz.ui.pickers import bound
 
 VIEWS = {"race": "Race", "map": "Attention map", "decode": "Step by step", "explain": "Does attention explain it?",
          "length": "Accuracy by length"}
+TASKS = {"dates": "Dates", **strings.TASKS}
 SOURCES = {"bundled": "Bundled models", "live": "Your race"}
-GROUP = "seq2seq"
-STEP_BUDGETS = (100, 200, 300, 500, 1000, 2000)
 TEST_SIZES = (100, 200, 500, 1000, 2000)
 
 
-@st.cache_resource(show_spinner="Writing 23,000 dates in eight languages (once per server)…")
-def _data():
-    return dates.make(0)
+@st.cache_resource(show_spinner="Preparing the data set (once per server)…", max_entries=8)
+def _data(task, length):
+    return TrainSettings(task=task, length=length).data()
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,41 +38,66 @@ def _bundled(kind):
     return ck.load(ck.BUNDLED[kind])
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _fresh(cfg):
+    """Both race models as freshly initialised (step 0), frozen: what Train starts from."""
+    models = Seq2SeqRace.initial_models(cfg)
+    vocab = _data(cfg.task, cfg.length).in_vocab
+    return {run: frozen_checkpoint(m, vocab, {"name": run, "steps": 0}) for run, m in models.items()}
+
+
 @st.cache_resource(show_spinner="Measuring the bundled models on the test dates…", max_entries=16)
 def _bundled_result(what, kind, n):
-    return _measure(what, _bundled(kind), n)
-
-
-def _measure(what, cp, n):
-    if what == "explain":
-        return explain.attention_test(cp.model, _data(), limit=n)
-    return explain.accuracy_by_length(cp.model, _data())
+    return explain.measure(what, _bundled(kind).model, _data("dates", 12), n)
 
 
 def _label(cp):
     return LABELS[cp.model.config.attention]
 
 
-def _pair(source):
-    """(attention model, model without attention, step or None) for the chosen source."""
-    group = session.get_group(GROUP)
-    if source == "live" and group:
-        return group["attention"].checkpoint_copy(), group["none"].checkpoint_copy(), group["attention"].steps
-    return _bundled("attention"), _bundled("none"), None
+def settings(task, length) -> TrainSettings:
+    with present.controls("Race settings"):
+        c = st.columns(3)
+        att = bound(c[0].segmented_control, "Attention", [a for a in ATTENTIONS if a != "none"], key="s2s_att",
+                    default="additive", required=True, format_func={"additive": "Additive", "dot": "Dot product"}.get)
+        cell = bound(c[1].segmented_control, "Cell", CELLS, key="s2s_cell", default="gru", format_func=str.upper,
+                     required=True)
+        bidir = bound(c[2].toggle, "Bidirectional encoder", value=True, key="s2s_bidir")
+    return TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive", task=task,
+                         length=length)
 
 
-def _result(what, source, cp, kind, n=None):
-    """A test-set measurement: cached for the bundled models, on request for the race's."""
-    if source != "live" or not session.get_group(GROUP):
+def _runner(cfg):
+    """The session's run when it is a race on this task (and string length)."""
+    r = session.get_runner()
+    ok = r is not None and isinstance(r.trainer, Seq2SeqRace) and r.trainer.config.task_key == cfg.task_key
+    return r if ok else None
+
+
+def _models(cfg, source, runner):
+    """The models the views show: the race's, the bundled dates pair, or step 0 of a string race."""
+    if runner is not None and (source == "live" or cfg.task != "dates"):
+        cps, where = {run: runner.checkpoint_copy(run) for run in Seq2SeqRace.RUNS}, "live"
+    elif cfg.task == "dates":
+        cps, where = {"attention": _bundled("attention"), "none": _bundled("none")}, "bundled"
+    else:
+        cps, where = _fresh(cfg), "fresh"
+    return SimpleNamespace(**cps, where=where, step=cps["attention"].card.get("steps"), cfg=cfg)
+
+
+def _result(what, m, kind, n=None):
+    """A test-set measurement: cached for the bundled models, on request for the others."""
+    if m.where == "bundled":
         return _bundled_result(what, kind, n)
-    store = st.session_state.setdefault("s2s_results", {})
-    if st.button(f"Measure {_label(cp)} at step {cp.card['steps']:,}", key=f"s2s_run_{what}_{kind}"):
-        with st.spinner("Decoding the test dates…"):
-            store[(what, kind, n)] = (cp.card["steps"], _measure(what, cp, n))
-    if (what, kind, n) not in store:
-        st.info(f"Press the button to measure the race's model {_label(cp)} as it is now.")
+    cp, store = getattr(m, kind), st.session_state.setdefault("s2s_results", {})
+    key = (what, kind, n, m.cfg.task_key)
+    if st.button(f"Measure {_label(cp)} at step {m.step:,}", key=f"s2s_run_{what}_{kind}"):
+        with st.spinner("Decoding the test set…"):
+            store[key] = (m.step, explain.measure(what, cp.model, _data(m.cfg.task, m.cfg.length), n))
+    if key not in store:
+        st.info(f"Press the button to measure the model {_label(cp)} as it is now.")
         return None
-    step, res = store[(what, kind, n)]
+    step, res = store[key]
     st.caption(f"Measured at step {step:,}.")
     return res
 
@@ -80,98 +109,46 @@ def _decoding(cp, text):
         st.error(H.md(e))
 
 
-def _map(cp, text, key):
-    d = _decoding(cp, text)
+def _map(m, text, key):
+    d = _decoding(m.attention, text)
     if d is not None:
-        charts.chart(P.attention_map(d, title=f"Where the decoder looked ({_label(cp)}): {d.output}"),
+        charts.chart(P.attention_map(d, title=f"Where the decoder looked ({_label(m.attention)}): {d.output}"),
                      key=key, name="attention-map")
+        other = decode_steps(m.none.model, m.none.in_vocab, text).output
+        st.caption(f"Without attention the model writes {other}; it has no map to show.")
     return d
 
 
-def _live(render, group):
-    """``render`` in the live panel while ``group`` exists; when its last runner stops,
-    one full rerun lets the fragment stop ticking."""
-    def body(polling):
-        if polling and not any(r.active for r in group.values()):
-            st.rerun()
-        render(polling)
-
-    if not group:
-        return render(False)
-    live.live_panel(body, runner=next((r for r in group.values() if r.active), next(iter(group.values()))))
-
-
-def view_race(source, text):
-    group = session.get_group(GROUP)
-    with present.controls("Race settings"):
-        c = st.columns(4)
-        att = c[0].segmented_control("Attention", [a for a in ATTENTIONS if a != "none"], key="s2s_att",
-                                     default="additive", bind="query-params", disabled=bool(group), required=True,
-                                     format_func={"additive": "Additive", "dot": "Dot product"}.get)
-        cell = c[1].segmented_control("Cell", CELLS, key="s2s_cell", default="gru", bind="query-params",
-                                      format_func=str.upper, disabled=bool(group), required=True)
-        bidir = c[2].toggle("Bidirectional encoder", value=True, key="s2s_bidir", bind="query-params",
-                            disabled=bool(group))
-        budget = c[3].select_slider("Step limit", STEP_BUDGETS, value=500, key="s2s_steps", bind="query-params")
-    b = st.columns([1.4, 1, 1, 5])  # outside the settings: presenter mode folds those away, never the buttons
-    if b[0].button("Start the race", type="primary", disabled=bool(group)):
-        settings = TrainSettings(cell=cell or "gru", bidirectional=bidir, attention=att or "additive")
-        with st.spinner("Preparing both models…"):
-            a, n = race(_data(), settings)
-        group = session.new_group(GROUP, {"attention": a, "none": n}, max_steps=budget)
-        for r in group.values():
-            r.start()
-        st.rerun()  # redraw the buttons for the running race
-    for r in group.values():  # the step limit may change during a race
-        r.max_steps = budget
-    running = any(r.active for r in group.values())
-    if b[1].button("Pause" if running else "Train", disabled=not group):
-        for r in (group.values() if running else session.revive_group(GROUP).values()):
-            (r.pause if running else r.start)()
-        st.rerun()
-    if b[2].button("Reset", disabled=not group):
-        session.drop_group(GROUP)
-        st.session_state.pop("s2s_results", None)
-        st.rerun()
-    if not group:
-        st.info("Press **Start the race**: two models with the same data, seed and size start from random "
-                "weights, one with attention and one without. The curves and the attention map update live.")
-        return
-    _live(lambda polling: _race_panel(group, text), group)
+def view_race(m, text, snap):
+    if snap is None:
+        st.info("Press **Train** (or a Step button): two models with the same data, seed and size start from "
+                "random weights, one with attention and one without, and see the same batches at every step. "
+                "The curves and the attention map update live.")
+    else:
+        labels = {run: _label(getattr(m, run)) for run in Seq2SeqRace.RUNS}
+        charts.chart(race_plots.curves_figure(snap.loss, snap.evals, labels, metric="acc", percent=True,
+                                              metric_title="exact match on validation"),
+                     key="s2s_curves", name="race-curves")
+        st.caption("Training time so far: " + " · ".join(f"{labels[r]} {snap.seconds[r]:.1f} s" for r in labels)
+                   + ". The same batches, the same seed: only attention differs.")
+    _map(m, text, "s2s_race_map")
 
 
-def _race_panel(group, text):
-    snaps = {k: r.snapshot() for k, r in group.items()}
-    cps = {k: r.checkpoint_copy() for k, r in group.items()}
-    for col, (k, r) in zip(st.columns(2), group.items()):
-        with col:
-            st.markdown(f"**{_label(cps[k]).capitalize()}**")
-            live.status_line(r, snaps[k])
-    runs = {_label(cps[k]): {"accuracy": s.accuracy, "loss": s.loss, "attention": s.extra["attention"]}
-            for k, s in snaps.items()}
-    cols = st.columns(1 if present.presenting() else 2)
-    with cols[0]:
-        charts.chart(P.race(runs, "accuracy"), key="s2s_race_acc", name="race-exact-match")
-    with cols[-1]:
-        if _map(cps["attention"], text, "s2s_race_map") is not None:
-            other = decode_steps(cps["none"].model, cps["none"].in_vocab, text).output
-            st.caption(f"Without attention the model writes {other}; it has no map to show.")
-    charts.chart(P.race(runs, "loss"), key="s2s_race_loss", name="race-loss")
+def view_map(m, text, snap):
+    _map(m, text, "s2s_map")
+    if m.cfg.task != "dates":
+        share = [explain.aligned_share(m.attention.model, _data(m.cfg.task, m.cfg.length), slack=k) for k in (0, 1)]
+        line = "anti-diagonal, top right to bottom left" if m.cfg.task == "reverse" else "diagonal"
+        st.markdown(f"Over 200 test strings, the decoder looked hardest at the very letter it writes in "
+                    f"**{share[0]:.0%}** of the steps, and at it or a neighbour in {share[1]:.0%} (the {line} "
+                    f"of the map; by chance about {1 / m.cfg.length:.0%}).")
+    if m.where != "bundled":
+        st.caption(f"The race's model at step {m.step:,}" + (" (updating while it trains)." if snap and
+                                                            live.polling() else "."))
 
 
-def view_map(source, text):
-    def render(polling):
-        att, _, step = _pair(source)
-        _map(att, text, "s2s_map")
-        if step is not None:
-            st.caption(f"The race's model at step {step:,}" + (" (updating while it trains)." if polling else "."))
-
-    _live(render, session.get_group(GROUP) if source == "live" else {})
-
-
-def view_decode(source, text):
-    att, _, _ = _pair(source)
-    d = _decoding(att, text)
+def view_decode(m, text, snap):
+    d = _decoding(m.attention, text)
     if d is None:
         return
     i = st.slider("Output character", 1, len(d.steps), 1, key="s2s_pos", bind="query-params") - 1
@@ -192,10 +169,9 @@ def view_decode(source, text):
                      hide_index=True)
 
 
-def view_explain(source, text):
-    att, _, _ = _pair(source)
+def view_explain(m, text, snap):
     try:
-        checked, out, rows = explain.blank_each_top(att.model, att.in_vocab, text)
+        checked, out, rows = explain.blank_each_top(m.attention.model, m.attention.in_vocab, text)
     except ValueError as e:
         st.error(H.md(e))
         return
@@ -204,46 +180,71 @@ def view_explain(source, text):
     st.dataframe([{"output": f"{r.position + 1}: {r.char}", "looked most at": f"{checked[r.index]!r} "
                    f"(weight {r.weight:.2f})", "after blanking it": r.new_output,
                    "this character changed": "yes" if r.changed else "no"} for r in rows], hide_index=True)
-    n = st.select_slider("Test dates", TEST_SIZES, value=200, key="s2s_n", bind="query-params")
-    res = _result("explain", source, att, "attention", n)
+    n = bound(st.select_slider, "Test examples", TEST_SIZES, value=200, key="s2s_n")
+    res = _result("explain", m, "attention", n)
     if res is None:
         return
-    st.markdown(f"Over {n:,} test dates, blanking the most-attended character changed that output character "
-                f"**{res.changed_top:.1%}** of the time, and the whole date {res.output_changed_top:.1%} of the "
+    what = "dates" if m.cfg.task == "dates" else "strings"
+    st.markdown(f"Over {n:,} test {what}, blanking the most-attended character changed that output character "
+                f"**{res.changed_top:.1%}** of the time, and the whole output {res.output_changed_top:.1%} of the "
                 f"time. Blanking a random other character changed it {res.changed_random:.1%} of the time.")
-    charts.chart(P.attention_test(res), key="s2s_explain", name="attention-test")
+    charts.chart(P.attention_test(res, "output position" + (" (yyyy-MM-dd)" if what == "dates" else "")),
+                 key="s2s_explain", name="attention-test")
 
 
-def view_length(source, text):
-    att, none, _ = _pair(source)
-    bins = {}
-    for kind, cp in (("attention", att), ("none", none)):
-        res = _result("length", source, cp, kind)
-        if res is not None:
-            bins[_label(cp)] = res
-    if bins:
-        charts.chart(P.accuracy_by_length(bins), key="s2s_length", name="accuracy-by-length")
-    if source == "bundled":
+def view_length(m, text, snap):
+    res = {_label(getattr(m, k)): r for k in Seq2SeqRace.RUNS if (r := _result("length", m, k)) is not None}
+    if res and m.cfg.task == "dates":
+        charts.chart(P.accuracy_by_length(res), key="s2s_length", name="accuracy-by-length")
+    elif res:
+        charts.chart(P.accuracy_by_position(res), key="s2s_position", name="accuracy-by-position")
+    if m.where == "bundled":
         st.caption("Both bundled models trained for 1,500 steps, and both get almost every test date right. "
-                   "The gap shows while they learn: start a race, and measure both models after 100-300 steps.")
+                   "The gap shows while they learn: train the race, and measure both models after 100-300 steps.")
+    elif m.cfg.task != "dates":
+        st.caption(f"Every string here has {m.cfg.length} letters, so this view shows each output position: where "
+                   "does the model without attention lose most? Then change the length, train again, compare.")
 
 
 def main():
-    page.header("Seq2seq & attention", "An encoder reads a date written for people, a decoder writes it as "
-                "`yyyy-MM-dd`. Race a model with attention against one without, and look at where the "
-                "decoder looks while it writes.", lesson="seq2seq")
+    page.header("Seq2seq & attention", "An encoder reads a date written for people (or a string of letters), a "
+                "decoder writes it as `yyyy-MM-dd` (or reversed, or copied). Race a model with attention against "
+                "one without, and look at where the decoder looks while it writes.", lesson="seq2seq")
+    c = st.columns([2, 3])
+    task = bound(c[0].segmented_control, "Task", list(TASKS), default="dates", key="s2s_task", required=True,
+                 format_func=TASKS.get) or "dates"
+    length = 12
+    if task != "dates":
+        length = bound(c[1].slider, "String length", strings.MIN_LEN, strings.MAX_LEN, 12, key="s2s_len",
+                       help="Every training and test string has this many letters.")
+    cfg = settings(task, int(length))
+    live.run_controls("s2s", lambda: Seq2SeqRace(cfg), kind=Seq2SeqRace, settings=cfg, what="both models",
+                      owns=lambda tr: isinstance(tr, Seq2SeqRace) and tr.config.task_key == cfg.task_key)
     view = page.view_switch("s2s_view", VIEWS)
     source = "live"
-    if view != "race":
-        source = st.segmented_control("Models", list(SOURCES), format_func=SOURCES.get, default="bundled",
-                                      key="s2s_model", bind="query-params") or "bundled"
-        if source == "live" and not session.get_group(GROUP):
-            st.info("There is no race yet, so these are the bundled models. Start one in the **Race** view.")
-            source = "bundled"
-    text = st.text_input("A date to translate", "jeudi 25 juin 2009", key="s2s_text", bind="query-params",
-                         help=f"Any date in one of the eight languages, up to {dates.MAX_INPUT_LEN} characters.")
-    {"race": view_race, "map": view_map, "decode": view_decode, "explain": view_explain,
-     "length": view_length}[view](source, text)
+    if view != "race" and task == "dates":
+        source = bound(st.segmented_control, "Models", list(SOURCES), format_func=SOURCES.get, default="bundled",
+                       key="s2s_model") or "bundled"
+        if source == "live" and _runner(cfg) is None:
+            st.info("There is no race yet, so these are the bundled models. Press **Train** to start one.")
+    if task == "dates":
+        text = bound(st.text_input, "A date to translate", "jeudi 25 juin 2009", key="s2s_text",
+                     help=f"Any date in one of the eight languages, up to {dates.MAX_INPUT_LEN} characters.")
+    else:
+        example = strings.example_text(length)
+        text = bound(st.text_input, f"A string to {task}", "", key="s2s_str", placeholder=example,
+                     help=f"Exactly {length} letters from a to j; leave it empty for {example}.") or example
+
+    def panel(polling):
+        runner = _runner(cfg)
+        snap = live.own_run(Seq2SeqRace)[1] if runner else None  # its status line, too
+        m = _models(cfg, source, runner)
+        if m.where == "fresh":
+            st.caption("Freshly initialised models (step 0). Press **Train** to race them.")
+        {"race": view_race, "map": view_map, "decode": view_decode, "explain": view_explain,
+         "length": view_length}[view](m, text, snap)
+
+    live.live_panel(panel)
 
 
 main()

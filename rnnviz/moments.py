@@ -207,9 +207,14 @@ MOMENTS += [
 # ---------------------------------------------------------------- seq2seq (pages/seq2seq.py)
 MOMENTS += [
     Moment("attention", "The race: with and without attention", "pages/seq2seq.py",
-           {"s2s_view": "Race", "s2s_steps": "300"},
-           "Press Start the race: the model with attention passes 90 % exact match in far fewer steps, "
+           {"s2s_view": "Race"},
+           "Press Train: the model with attention passes 90 % exact match in far fewer steps, "
            "and its attention map sharpens while you watch."),
+    Moment("attention", "Reverse 20 letters: where one vector is not enough", "pages/seq2seq.py",
+           {"s2s_task": "Reverse", "s2s_len": "20", "s2s_view": "Race"},
+           "Press Train: the model with attention learns to read the string backwards along the anti-diagonal "
+           "of its map, while the model without attention must squeeze twenty letters into one vector and "
+           "falls far behind. Try 8 letters next: the gap shrinks."),
     Moment("attention", "An attention map for an American date", "pages/seq2seq.py",
            {"s2s_view": "Attention map", "s2s_text": "Thursday, December 31, 2009"},
            "The month comes first here: the rows for the month digits light up 'December', the year rows "

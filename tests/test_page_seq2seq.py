@@ -11,10 +11,10 @@ from conftest import wait_until
 
 from rnnviz.seq2seq import checkpoint as ck
 from rnnviz.seq2seq.model import decode_steps
+from rnnviz.seq2seq.trainer import Seq2SeqRace
 from rnnviz.ui import session
 
 PAGE = "pages/seq2seq.py"
-GROUP_KEY = session.GROUP_KEY + "seq2seq"
 WAIT = 600.0  # a busy machine trains slowly; conditions are polled, never slept on
 
 
@@ -48,7 +48,7 @@ def _clean(at):
 def test_every_view_works_with_the_bundled_models(app_test):
     at = _open(app_test)
     _clean(at)
-    assert "Start the race" in [b.label for b in at.button]
+    assert {"Train", "Step 100", "Reset"} <= {b.label for b in at.button}
     text = at.text_input(key="s2s_text").value
     want = decode_steps(ck.load().model, ck.load().in_vocab, text)
 
@@ -113,23 +113,27 @@ def test_hostile_and_overlong_input_get_a_clear_message(app_test, view):
     assert _specs(at) or at.dataframe
 
 
+@pytest.mark.timeout(1500)  # two date models on one CPU slot: slow on a busy machine
 def test_the_race_trains_both_models_side_by_side(app_test):
-    at = _open(app_test, s2s_steps="100")
-    next(b for b in at.button if b.label == "Start the race").click().run()
-    group = at.session_state[GROUP_KEY]
-    assert set(group) == {"attention", "none"} and "rnnviz_runner" not in at.session_state
-    assert group["attention"].trainer.settings.attention == "additive"
-    assert group["none"].trainer.settings.attention == "none"
-    assert wait_until(at, lambda a: group["attention"].steps >= 10, WAIT)
-    early = _z(_specs(at)[1])  # the live attention map, early in training
-    assert wait_until(at, lambda a: all(r.status == "finished" for r in group.values()), WAIT)
-    at.run()
+    at = _open(app_test)
+    next(b for b in at.button if b.label == "Step 1,000").click().run()
+    runner = at.session_state[session.RUNNER_KEY]  # the session's one run, on rnnviz.race.Race
+    assert isinstance(runner.trainer, Seq2SeqRace) and runner.trainer.runs == ("attention", "none")
+    assert runner.trainer.models["attention"].config.attention == "additive"
+    assert wait_until(at, lambda a: runner.steps >= 10, WAIT)
+    early = _z(_specs(at)[-1])  # the live attention map of the typed date, early in training
+    assert wait_until(at, lambda a: runner.steps >= 30, WAIT)  # past the first evaluation (step 25)
+    next(b for b in at.button if b.label == "Pause").click().run()
+    assert wait_until(at, lambda a: not runner.active and any(f"Paused at step {runner.steps:,}" in c.value
+                                                               for c in a.caption), WAIT)
     _clean(at)
-    acc, att, loss = _specs(at)
-    assert [len(t["x"]) > 1 for t in acc["data"]] == [True, True]  # both curves, from the runners
+    curves, att = _specs(at)
+    names = {t["name"] for t in curves["data"]}
+    assert names == {"attention: with additive attention", "none: without attention"}
+    assert all(len(t["x"]) > 1 for t in curves["data"])  # both runs' curves, from the one race
     assert not np.allclose(_z(att), early, atol=1e-3)  # the map followed the weights
-    assert all(r.steps == 100 for r in group.values())
-    assert sum("Stopped at step 100, as many steps as asked for" in i.value for i in at.info) == 2
+    step = runner.steps
+    assert step >= 30 and runner.trainer.seconds["none"] > 0
 
     # the other views read the race when asked to, and measure on request
     at.segmented_control(key="s2s_view").set_value("length").run()
@@ -139,8 +143,32 @@ def test_the_race_trains_both_models_side_by_side(app_test):
         next(b for b in at.button if b.label == label).click().run()
     _clean(at)
     (spec,) = _specs(at)
-    assert len(spec["data"]) == 2 and any("Measured at step 100" in c.value for c in at.caption)
+    assert len(spec["data"]) == 2 and any(f"Measured at step {step:,}" in c.value for c in at.caption)
 
-    at.segmented_control(key="s2s_view").set_value("race").run()
     next(b for b in at.button if b.label == "Reset").click().run()
-    assert GROUP_KEY not in at.session_state and all(r.status == "stopped" for r in group.values())
+    assert session.RUNNER_KEY not in at.session_state and runner.status == "stopped"
+
+
+def test_the_string_task_is_a_link_and_every_view_works_before_training(app_test):
+    at = _open(app_test, s2s_task="Reverse", s2s_len="8", s2s_view="Attention map")
+    _clean(at)
+    assert at.segmented_control(key="s2s_task").value == "reverse" and at.slider(key="s2s_len").value == 8
+    (spec,) = _specs(at)
+    assert _z(spec).shape == (8, 8)
+    assert spec["layout"]["xaxis"]["ticktext"] == list("abcdefgh")  # the default string
+    assert any("step 0" in c.value for c in at.caption) and any("by chance about 12%" in m.value for m in at.markdown)
+    for view in ("race", "decode", "explain", "length"):
+        at.segmented_control(key="s2s_view").set_value(view).run()
+        _clean(at)
+    at.segmented_control(key="s2s_view").set_value("map").run()
+    at.text_input(key="s2s_str").set_value("abc").run()  # a wrong length: a clear message, nothing drawn
+    assert len(at.error) == 1 and "exactly 8" in at.error[0].value and not _specs(at)
+    at.segmented_control(key="s2s_view").set_value("decode").run()
+    at.text_input(key="s2s_str").set_value("<b>x</b>").run()
+    assert "never saw these characters" in at.error[0].value and not _specs(at) and not at.html
+    at.text_input(key="s2s_str").set_value("jihgfedc").run()
+    _clean(at)
+    assert at.slider(key="s2s_pos").max == 8
+    at.segmented_control(key="s2s_task").set_value("dates").run()  # back to dates: the bundled models
+    _clean(at)
+    assert at.text_input(key="s2s_text").value == "jeudi 25 juin 2009"

@@ -28,6 +28,20 @@ def test_train_save_decode(tmp_path):
     assert len(line) == 10 and set(line) <= set("-0123456789")
 
 
+def test_a_string_reverser_trains_saves_and_decodes(tmp_path):
+    out = tmp_path / "rev"
+    r = cli("--task", "reverse", "--length", "6", "--steps", "10", "--enc-hidden", "8", "--dec-hidden", "8",
+            "--threads", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "strings" in r.stdout and ck.load(str(out)).model.config.out_len == 6
+    r = cli("--model", str(out), "--decode", "abcdef")
+    assert r.returncode == 0, r.stderr
+    (line,) = r.stdout.splitlines()
+    assert len(line) == 6 and set(line) <= set("abcdefghij")
+    r = cli("--model", str(out), "--decode", "abc")
+    assert r.returncode != 0 and "exactly 6" in r.stderr
+
+
 def test_the_bundled_model_decodes_by_default():
     r = cli("--decode", "jeudi 25 juin 2009")
     assert r.returncode == 0 and r.stdout.strip() == "2009-06-25"
@@ -43,6 +57,7 @@ def test_the_bundled_model_decodes_by_default():
     (("--minutes", "-1"), "--minutes must be above 0"),
     (("--attention", "magic"), "invalid choice"),
     (("--model", "x"), "add --decode"),
+    (("--task", "reverse", "--length", "3", "--steps", "1"), "length must be a whole number from 5 to 30"),
 ])
 def test_bad_arguments_fail_clearly(args, message):
     r = cli(*args)

@@ -7,7 +7,7 @@ import torch
 
 from rnnviz.seq2seq import dates, explain
 from rnnviz.seq2seq.model import Seq2Seq, Seq2SeqConfig, decode_steps, encode_texts, translate
-from rnnviz.seq2seq.trainer import Seq2SeqTrainer, TrainSettings, race
+from rnnviz.seq2seq.trainer import Seq2SeqRace, Seq2SeqTrainer, TrainSettings
 
 TEXTS = ["jeudi 25 juin 2009", "1.1.2000", "Thursday, December 31, 2009", "25.06.2009", "sáb, 22 nov 1975"]
 
@@ -83,11 +83,15 @@ def test_training_lowers_the_loss_and_raises_exact_match(data):
     assert tr.summary()["last_accuracy"] == tr.acc_hist[-1][1]
 
 
-def test_the_race_pairs_the_same_data_and_seed(data):
-    a, b = race(data, small())
-    assert a.settings.attention == "additive" and b.settings.attention == "none"
-    assert a.settings.seed == b.settings.seed and a.static_key() == b.static_key()
-    assert torch.equal(a.train_x, b.train_x)
+def test_the_race_pairs_the_same_data_seed_and_starting_weights():
+    tr = Seq2SeqRace(small(eval_every=5, eval_size=50))
+    a, b = tr.models["attention"], tr.models["none"]
+    assert a.config.attention == "additive" and b.config.attention == "none"
+    for name in ("in_embed.weight", "encoder.weight_ih_l0", "bridge.weight"):  # the same start
+        assert torch.equal(a.state_dict()[name], b.state_dict()[name])
+    assert set(tr.latest) == {"attention", "none"} and tr.latest["none"]["acc"] == 0.0
+    with pytest.raises(ValueError, match="additive or dot-product"):
+        Seq2SeqRace(small(attention="none"))
 
 
 def test_explain_and_length_reports_on_a_trained_model(data, trained):

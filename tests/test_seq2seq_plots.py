@@ -31,9 +31,8 @@ def test_the_other_figures_build_from_library_results():
     torch.manual_seed(0)
     m = Seq2Seq(Seq2SeqConfig(len(data.in_vocab), enc_hidden=8, dec_hidden=8, embed=4)).eval()
     assert P.attention_map(decode_steps(m, data.in_vocab, "25 juin 2009")).data[0].z.shape[1] == 12
-    race = P.race({"attention": {"accuracy": [(0, 0.0), (5, 0.5)], "attention": "additive"},
-                   "none": {"accuracy": [(0, 0.0), (5, 0.25)], "attention": "none"}})
-    assert [list(t.y) for t in race.data] == [[0.0, 50.0], [0.0, 25.0]]
+    pos = P.accuracy_by_position({"<b>with</b>": [1.0, 0.5], "without": [0.25, 0.0]})
+    assert [list(t.y) for t in pos.data] == [[100.0, 50.0], [25.0, 0.0]] and "<b>" not in pos.data[0].name
     bins = explain.accuracy_by_length(m, data)
     fig = P.accuracy_by_length({"with attention": bins})
     assert sum(fig.data[0].customdata) == 60

@@ -10,6 +10,11 @@
 * ``accuracy by input length`` - test exact match per length bin for both models,
   and the attention test (how often blanking the most-attended input character
   changes the output, versus blanking a random one).
+* ``reversal`` - the page's race (``Seq2SeqRace``: both models on the same batches,
+  one after the other at every step, one thread) on reversing strings of 8 and of 20
+  letters: test exact match with and without attention after the same number of
+  steps, each run's training seconds, and how often the attention model looks at
+  exactly the mirrored letter. Attention should matter far more at 20 letters.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from __future__ import annotations
 import torch
 
 from ..seq2seq import dates, explain
-from ..seq2seq.trainer import Seq2SeqTrainer, TrainSettings, exact_match
+from ..seq2seq.trainer import Seq2SeqRace, Seq2SeqTrainer, TrainSettings, exact_match
 from . import result
 
 BUDGET = 60.0
 EVAL_EVERY = 25
+STRING_LENGTHS = (8, 20)
+STRING_STEPS = 600
 
 
 def run_one(data, attention: str, budget: float) -> dict:
@@ -67,6 +74,22 @@ def run(quick: bool = False) -> list[dict]:
                        per_position=[round(v, 3) for v in rep.per_position]))
     rows.append(result("blanking a random input character changes the output character",
                        round(100 * rep.changed_random, 1), "%"))
+    return rows + string_rows(quick)
+
+
+def string_rows(quick: bool = False) -> list[dict]:
+    torch.set_num_threads(1)
+    steps, rows = (150 if quick else STRING_STEPS), []
+    for length in STRING_LENGTHS:
+        tr = Seq2SeqRace(TrainSettings(task="reverse", length=length, eval_every=100_000, eval_size=1))
+        tr.step(steps)
+        test = dates.split_tensors(tr.data, tr.data.test)
+        acc = {run: exact_match(m, *test) for run, m in tr.models.items()}
+        rows.append(result(f"reverse {length} letters: test exact match after {steps} steps, with attention",
+                           round(100 * acc["attention"], 1), "%", seconds=round(tr.seconds["attention"], 1),
+                           aligned=round(explain.aligned_share(tr.models["attention"].eval(), tr.data), 3)))
+        rows.append(result(f"reverse {length} letters: test exact match after {steps} steps, without attention",
+                           round(100 * acc["none"], 1), "%", seconds=round(tr.seconds["none"], 1)))
     return rows
 
 

@@ -1,5 +1,6 @@
-"""Figures for the seq2seq lab: the attention map, the race, accuracy by length and
-the "does attention explain the output?" test. Pure functions returning Plotly figures.
+"""Figures for the seq2seq lab: the attention map, accuracy by input length (dates) or
+by output position (strings) and the "does attention explain the output?" test. Pure
+functions returning Plotly figures; the race's curves are ``rnnviz.plots.race``'s.
 
 Input characters come from typed text, so axis labels escape every character
 (``html.escape``; Plotly reads a small HTML subset in labels) and show a space as
@@ -13,9 +14,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from .training import downsample
-
-COLORS = {"additive": "#1f77b4", "dot": "#2ca02c", "none": "#d62728"}
+from .race import PALETTE
 
 
 def _label(c: str) -> str:
@@ -45,22 +44,6 @@ def attention_map(decoding, title: str = "Where the decoder looked") -> go.Figur
     return fig
 
 
-def race(runs: dict, metric: str = "accuracy") -> go.Figure:
-    """Curves of two (or more) trainers: ``runs`` maps a label to its histories
-    ``{"loss": [(step, v), ...], "accuracy": [(step, v), ...], "attention": name}``."""
-    fig = go.Figure()
-    for label, r in runs.items():
-        x, y = downsample(r.get(metric) or [])
-        fig.add_trace(go.Scatter(x=x, y=y * (100 if metric == "accuracy" else 1), mode="lines",
-                                 name=html.escape(label), line=dict(color=COLORS.get(r.get("attention")))))
-    fig.update_layout(xaxis_title="step", yaxis_title="exact match on validation (%)" if metric == "accuracy"
-                      else "loss per output character (nats)", height=320, uirevision=f"race-{metric}",
-                      margin=dict(l=60, r=20, t=30, b=40), legend=dict(orientation="h"))
-    if metric == "accuracy":
-        fig.update_yaxes(range=[0, 100])
-    return fig
-
-
 def accuracy_by_length(bins_by_model: dict) -> go.Figure:
     """Grouped bars: test exact match per input-length bin (``explain.LengthBin`` lists)."""
     fig = go.Figure()
@@ -74,7 +57,20 @@ def accuracy_by_length(bins_by_model: dict) -> go.Figure:
     return fig
 
 
-def attention_test(result) -> go.Figure:
+def accuracy_by_position(curves: dict) -> go.Figure:
+    """Test accuracy of each output character on its own, one line per model
+    (``curves`` maps a label to ``explain.accuracy_by_position``), in the race's colours."""
+    fig = go.Figure()
+    for k, (label, acc) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=list(range(1, len(acc) + 1)), y=[100 * a for a in acc], name=html.escape(label),
+                                 mode="lines+markers", line=dict(color=PALETTE[k % len(PALETTE)])))
+    fig.update_layout(xaxis_title="output position", yaxis_title="characters right on test (%)",
+                      yaxis_range=[0, 102], height=320, margin=dict(l=60, r=20, t=30, b=40),
+                      legend=dict(orientation="h"))
+    return fig
+
+
+def attention_test(result, positions: str = "output position (yyyy-MM-dd)") -> go.Figure:
     """How often each output character changes when the most-attended input character
     (or a random one) is blanked (``explain.AttentionTest``)."""
     pos = [f"{i + 1}" for i in range(len(result.per_position))]
@@ -83,7 +79,7 @@ def attention_test(result) -> go.Figure:
         go.Scatter(x=pos, y=[100 * result.changed_random] * len(pos), mode="lines",
                    name="random character blanked (mean)", line=dict(dash="dash", color="#7f7f7f")),
     ])
-    fig.update_layout(xaxis_title="output position (yyyy-MM-dd)", yaxis_title="output changed (%)",
+    fig.update_layout(xaxis_title=positions, yaxis_title="output changed (%)",
                       yaxis_range=[0, 100], height=320, margin=dict(l=60, r=20, t=30, b=40))
     return fig
 

@@ -2,6 +2,7 @@
 
     python -m rnnviz.seq2seq --attention additive --steps 600 --out pretrained/dates_attention
     python -m rnnviz.seq2seq --attention none --minutes 1
+    python -m rnnviz.seq2seq --task reverse --length 20 --steps 1000 --out /tmp/reverse20
     python -m rnnviz.seq2seq --model pretrained/dates_attention --decode "jeudi 25 juin 2009"
 """
 
@@ -14,8 +15,8 @@ import time
 import torch
 
 from ..cli import check_training_args
-from . import checkpoint, dates, explain
-from .model import ATTENTIONS, CELLS, decode_steps
+from . import checkpoint, dates, explain, strings
+from .model import ATTENTIONS, CELLS, TASKS, decode_steps
 from .trainer import Seq2SeqTrainer, TrainSettings
 
 
@@ -28,10 +29,11 @@ def _decode(args) -> int:
 
 def _train(args) -> int:
     torch.set_num_threads(args.threads)
-    data = dates.make(args.data_seed)
     s = TrainSettings(cell=args.cell, bidirectional=not args.unidirectional, enc_hidden=args.enc_hidden,
                       dec_hidden=args.dec_hidden, attention=args.attention, batch_size=args.batch_size,
-                      lr=args.lr, seed=args.seed, eval_every=args.eval_every)
+                      lr=args.lr, seed=args.seed, eval_every=args.eval_every, task=args.task, length=args.length)
+    s.validate()
+    data = dates.make(args.data_seed) if s.task == "dates" else strings.make(s.task, s.length, args.data_seed)
     tr = Seq2SeqTrainer(data, s)
     t0 = time.time()
     budget = args.minutes * 60 if args.minutes else None
@@ -47,7 +49,7 @@ def _train(args) -> int:
     sys.stderr.write("\n")
     acc = explain.test_exact_match(tr.model, data)
     wall = time.time() - t0
-    print(f"test exact match {acc:.2%}  ({len(data.test):,} dates)  steps {tr.steps:,}  {wall:.0f} s")
+    print(f"test exact match {acc:.2%}  ({len(data.test):,} {'dates' if s.task == 'dates' else 'strings'})  steps {tr.steps:,}  {wall:.0f} s")
     if args.out:
         card = tr.card(args.name or args.out.rstrip("/").split("/")[-1], test_exact_match=acc,
                        wall_seconds=round(wall, 1), threads=args.threads, description=args.description or "")
@@ -58,7 +60,11 @@ def _train(args) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rnnviz.seq2seq",
-                                description="Train a date translator (dates -> ISO), or decode with one.")
+                                description="Train a date translator (dates -> ISO) or a string reverser / "
+                                "copier, or decode with one.")
+    p.add_argument("--task", choices=TASKS, default="dates")
+    p.add_argument("--length", type=int, default=12,
+                   help=f"letters per string for --task reverse / copy ({strings.MIN_LEN}-{strings.MAX_LEN})")
     p.add_argument("--attention", choices=ATTENTIONS, default="additive")
     p.add_argument("--cell", choices=CELLS, default="gru")
     p.add_argument("--unidirectional", action="store_true", help="read the input left to right only")

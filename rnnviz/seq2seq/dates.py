@@ -75,6 +75,9 @@ class DateData:
     in_vocab: Vocab
     out_vocab: Vocab = OUT_VOCAB
 
+    task = "dates"
+    out_len = OUT_LEN
+
     @property
     def key(self) -> str:
         return f"dates:{self.seed}:{len(self.train)}:{len(self.val)}:{len(self.test)}"
@@ -127,22 +130,26 @@ def check_input(text: str, vocab: Vocab) -> str:
 
 def encode_input(texts, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor]:
     """Padded index tensor (B, T) and lengths (B,) for already checked texts."""
-    lens = torch.tensor([len(t) for t in texts], dtype=torch.long)
-    x = torch.zeros(len(texts), int(lens.max()), dtype=torch.long)
-    for i, t in enumerate(texts):
-        x[i, :len(t)] = torch.tensor([vocab.index[c] for c in t])
-    return x, lens
+    lens = [len(t) for t in texts]
+    width, index = max(lens), vocab.index
+    rows = [[index[c] for c in t] + [0] * (width - len(t)) for t in texts]
+    return torch.tensor(rows, dtype=torch.long), torch.tensor(lens, dtype=torch.long)
 
 
-def encode_output(targets) -> torch.Tensor:
-    return torch.tensor([[OUT_VOCAB.index[c] for c in t] for t in targets], dtype=torch.long)
+def encode_output(targets, out_vocab: Vocab = OUT_VOCAB) -> torch.Tensor:
+    return torch.tensor([[out_vocab.index[c] for c in t] for t in targets], dtype=torch.long)
 
 
-def decode_output(ids) -> list[str]:
-    return ["".join(OUT_CHARS[int(i)] for i in row) for row in ids]
+def decode_output(ids, out_vocab: Vocab = OUT_VOCAB) -> list[str]:
+    return ["".join(out_vocab.chars[int(i)] for i in row) for row in ids]
 
 
-def tensors(examples, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(inputs, lengths, targets) for a split."""
+def tensors(examples, vocab: Vocab, out_vocab: Vocab = OUT_VOCAB) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(inputs, lengths, targets) for a split (of dates, or of ``strings`` with their ``out_vocab``)."""
     x, lens = encode_input([e.text for e in examples], vocab)
-    return x, lens, encode_output([e.target for e in examples])
+    return x, lens, encode_output([e.target for e in examples], out_vocab)
+
+
+def split_tensors(data, examples):
+    """``tensors`` of ``examples`` with ``data``'s own vocabularies (dates or strings)."""
+    return tensors(examples, data.in_vocab, data.out_vocab)

@@ -11,6 +11,11 @@ so a student sees which blank changed which output character.
 
 ``accuracy_by_length``: exact match of a model on the test split, grouped by the
 length of the input text.
+
+For the string tasks (``strings``: reverse or copy), where every input has the same
+length: ``aligned_share`` (how often the decoder looks exactly where its character
+comes from) and ``accuracy_by_position`` (which output characters suffer most from
+the one-vector bottleneck).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .dates import DateData, Vocab, decode_output, tensors
+from .dates import DateData, Vocab, decode_output, split_tensors
 from .model import Seq2Seq, encode_texts
 
 
@@ -49,7 +54,7 @@ def attention_test(model: Seq2Seq, data: DateData, limit: int | None = 1000, see
     """Blank each test date's most-attended input character, one output position at a
     time, and count how often the output changes (see the module docstring)."""
     _no_attention(model)
-    x, lens, _ = tensors(data.test[:limit], data.in_vocab)
+    x, lens, _ = split_tensors(data, data.test[:limit])
     ids, _, att = model.greedy(x, lens)
     top = att.argmax(dim=-1)  # (N, OUT_LEN)
     gen = torch.Generator().manual_seed(seed)
@@ -85,12 +90,12 @@ def blank_each_top(model: Seq2Seq, vocab: Vocab, text: str) -> tuple[str, str, l
     """For each output position of ``text``'s translation, blank the input character it
     attended to most and decode again. Returns (checked text, output, one row per position)."""
     _no_attention(model)
-    (text,), x, lens = encode_texts([text], vocab)
+    (text,), x, lens = encode_texts([text], vocab, model.config)
     ids, _, att = model.greedy(x, lens)
     top = att[0].argmax(dim=-1)  # (OUT_LEN,)
     n = len(top)
     new, _, _ = model.greedy(_blank(x.repeat(n, 1), top), lens.repeat(n))
-    out, news = decode_output(ids)[0], decode_output(new)
+    out, news = decode_output(ids, model.out_vocab)[0], decode_output(new, model.out_vocab)
     return text, out, [Blanked(i, out[i], int(top[i]), float(att[0, i, top[i]]), news[i],
                                bool(new[i, i] != ids[0, i])) for i in range(n)]
 
@@ -106,7 +111,7 @@ class LengthBin:
 @torch.no_grad()
 def accuracy_by_length(model: Seq2Seq, data: DateData, width: int = 5) -> list[LengthBin]:
     """Test exact match in bins of ``width`` input characters (empty bins left out)."""
-    x, lens, y = tensors(data.test, data.in_vocab)
+    x, lens, y = split_tensors(data, data.test)
     ids, _, _ = model.greedy(x, lens)
     ok = (ids == y).all(dim=1)
     bins = []
@@ -121,4 +126,40 @@ def accuracy_by_length(model: Seq2Seq, data: DateData, width: int = 5) -> list[L
 def test_exact_match(model: Seq2Seq, data: DateData) -> float:
     from .trainer import exact_match
 
-    return exact_match(model, *tensors(data.test, data.in_vocab))
+    return exact_match(model, *split_tensors(data, data.test))
+
+
+def source_positions(task: str, length: int) -> torch.Tensor:
+    """For a string task, the input position each output position should read:
+    the mirror image for reversal (the anti-diagonal of the map), itself for copying."""
+    pos = torch.arange(length)
+    return pos.flip(0) if task == "reverse" else pos
+
+
+@torch.no_grad()
+def aligned_share(model: Seq2Seq, data, limit: int | None = 200, slack: int = 0) -> float:
+    """For a string task: the share of (test string, output position) pairs whose
+    most-attended input position is the one the output character comes from (or at
+    most ``slack`` positions away from it)."""
+    _no_attention(model)
+    x, lens, _ = split_tensors(data, data.test[:limit])
+    _, _, att = model.greedy(x, lens)
+    want = source_positions(data.task, data.length)
+    return float(((att.argmax(dim=-1) - want[None, :]).abs() <= slack).float().mean())
+
+
+@torch.no_grad()
+def accuracy_by_position(model: Seq2Seq, data) -> list[float]:
+    """Test accuracy of each output character on its own (position 1, 2, ...)."""
+    x, lens, y = split_tensors(data, data.test)
+    ids, _, _ = model.greedy(x, lens, steps=y.shape[1])
+    return [float(v) for v in (ids == y).float().mean(0)]
+
+
+def measure(what: str, model: Seq2Seq, data, limit: int | None = None):
+    """The page's test-set reports: "explain" (``attention_test`` over ``limit``
+    examples) or "length" (``accuracy_by_length`` for dates, ``accuracy_by_position``
+    for the string tasks, whose inputs all have one length)."""
+    if what == "explain":
+        return attention_test(model, data, limit=limit)
+    return accuracy_by_length(model, data) if data.task == "dates" else accuracy_by_position(model, data)

@@ -15,6 +15,10 @@ s_i = cell([embed(y_{i-1}); c_i], s_{i-1}) and the next-character logits come fr
 - ``none``: no attention; c_i is the same summary vector (the encoder's final state)
   at every step, the one-vector bottleneck.
 
+``config.task`` says what the model writes: an ISO date (``dates``) or a reversed /
+copied string of ``config.out_len`` letters (``strings``); ``check_input`` applies
+that task's check to typed text.
+
 Training uses teacher forcing (``forward``). ``greedy`` decodes a batch;
 ``decode_steps`` decodes one text step by step and reports, per output character,
 the attention weights and the top-5 next characters. Both call ``step``, so they agree.
@@ -29,11 +33,13 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .dates import OUT_LEN, OUT_VOCAB, Vocab, check_input, encode_input
+from . import dates, strings
+from .dates import OUT_LEN, OUT_VOCAB, Vocab, encode_input
 
 CELLS = ("gru", "lstm")
 ATTENTIONS = ("none", "additive", "dot")
 MAX_WIDTH = 512
+TASKS = ("dates", *strings.TASKS)
 
 
 LABELS = {"none": "without attention", "additive": "with additive attention", "dot": "with dot-product attention"}
@@ -49,8 +55,16 @@ class Seq2SeqConfig:
     embed: int = 16
     attention: str = "additive"
     attn_dim: int = 32
+    task: str = "dates"  # "dates", or a string task of ``strings`` ("reverse", "copy")
+    out_len: int = OUT_LEN  # characters the decoder writes (a date's 10, or the string length)
 
     def validate(self) -> Seq2SeqConfig:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}.")
+        if self.task == "dates" and self.out_len != OUT_LEN:
+            raise ValueError(f"a date translator writes {OUT_LEN} characters, not {self.out_len!r}.")
+        if self.task != "dates":
+            strings.check_settings(self.task, self.out_len)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {self.cell!r}.")
         if self.attention not in ATTENTIONS:
@@ -77,6 +91,18 @@ class Seq2SeqConfig:
         return cls(**d).validate()
 
 
+def out_vocab(config: Seq2SeqConfig) -> Vocab:
+    """The characters a model of ``config`` writes."""
+    return OUT_VOCAB if config.task == "dates" else strings.OUT_VOCAB
+
+
+def check_input(text, vocab: Vocab, config: Seq2SeqConfig) -> str:
+    """The task's own check of a typed input (a clear ValueError when it will not do)."""
+    if config.task == "dates":
+        return dates.check_input(text, vocab)
+    return strings.check_input(text, vocab, config.out_len)
+
+
 class Seq2Seq(nn.Module):
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
@@ -88,7 +114,8 @@ class Seq2Seq(nn.Module):
         self.in_embed = nn.Embedding(cfg.in_vocab_size, cfg.embed, padding_idx=0)
         self.encoder = rnn(cfg.embed, cfg.enc_hidden, batch_first=True, bidirectional=cfg.bidirectional)
         self.bridge = nn.Linear(enc, cfg.dec_hidden)
-        self.out_embed = nn.Embedding(len(OUT_VOCAB) + 1, cfg.embed)  # last index = start symbol
+        self.out_vocab = out_vocab(cfg)
+        self.out_embed = nn.Embedding(len(self.out_vocab) + 1, cfg.embed)  # last index = start symbol
         self.decoder = cell(cfg.embed + enc, cfg.dec_hidden)
         if cfg.attention == "additive":
             self.att_w = nn.Linear(cfg.dec_hidden, cfg.attn_dim, bias=False)
@@ -96,11 +123,11 @@ class Seq2Seq(nn.Module):
             self.att_v = nn.Linear(cfg.attn_dim, 1, bias=False)
         elif cfg.attention == "dot":
             self.att_w = nn.Linear(cfg.dec_hidden, enc, bias=False)
-        self.out = nn.Linear(cfg.dec_hidden + enc, len(OUT_VOCAB))
+        self.out = nn.Linear(cfg.dec_hidden + enc, len(self.out_vocab))
 
     @property
     def start_id(self) -> int:
-        return len(OUT_VOCAB)
+        return len(self.out_vocab)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -161,13 +188,13 @@ class Seq2Seq(nn.Module):
 
     # ------------------------------------------------------------ decoding
     @torch.no_grad()
-    def greedy(self, x, lens, steps: int = OUT_LEN):
+    def greedy(self, x, lens, steps: int | None = None):
         """Batched greedy decode: ids (B, steps), probabilities (B, steps, V_out) and
         attention weights (B, steps, T) (zeros without attention)."""
         enc = self.encode(x, lens)
         prev = torch.full((x.shape[0],), self.start_id, dtype=torch.long)
         state, ids, probs, atts = enc["state"], [], [], []
-        for _ in range(steps):
+        for _ in range(steps or self.config.out_len):
             lg, state, w = self.step(enc, prev, state)
             p = torch.softmax(lg, dim=-1)
             prev = p.argmax(dim=-1)
@@ -205,36 +232,38 @@ class Decoding:
         return [s.attention for s in self.steps]
 
 
-def encode_texts(texts, vocab: Vocab):
-    """Check every text (clear ValueError otherwise) and encode them."""
-    checked = [check_input(t, vocab) for t in texts]
+def encode_texts(texts, vocab: Vocab, config: Seq2SeqConfig | None = None):
+    """Check every text for ``config``'s task (dates by default; a clear ValueError
+    otherwise) and encode them."""
+    checked = [check_input(t, vocab, config or Seq2SeqConfig(len(vocab))) for t in texts]
     return checked, *encode_input(checked, vocab)
 
 
 @torch.no_grad()
 def translate(model: Seq2Seq, vocab: Vocab, texts) -> list[str]:
     """ISO dates for a list of typed texts (batched greedy decode)."""
-    _, x, lens = encode_texts(texts, vocab)
+    _, x, lens = encode_texts(texts, vocab, model.config)
     ids, _, _ = model.greedy(x, lens)
-    return ["".join(OUT_VOCAB.chars[int(i)] for i in row) for row in ids]
+    return dates.decode_output(ids, model.out_vocab)
 
 
 @torch.no_grad()
-def decode_steps(model: Seq2Seq, vocab: Vocab, text: str, steps: int = OUT_LEN) -> Decoding:
+def decode_steps(model: Seq2Seq, vocab: Vocab, text: str, steps: int | None = None) -> Decoding:
     """Greedy decode of one text, one decoder step at a time, with what the page shows."""
-    (text,), x, lens = encode_texts([text], vocab)
+    (text,), x, lens = encode_texts([text], vocab, model.config)
+    chars = model.out_vocab.chars
     enc = model.encode(x, lens)
     prev = torch.tensor([model.start_id])
     state, out = enc["state"], []
-    for _ in range(steps):
+    for _ in range(steps or model.config.out_len):
         lg, state, w = model.step(enc, prev, state)
         p = torch.softmax(lg, dim=-1)[0]
         top = torch.topk(p, 5)
         k = int(top.indices[0])
         out.append(DecodeStep(
-            char=OUT_VOCAB.chars[k], prob=float(p[k]),
+            char=chars[k], prob=float(p[k]),
             attention=[float(v) for v in w[0]] if w is not None else None,
-            top5=[(OUT_VOCAB.chars[int(i)], float(v)) for v, i in zip(top.values, top.indices)],
+            top5=[(chars[int(i)], float(v)) for v, i in zip(top.values, top.indices)],
         ))
         prev = torch.tensor([k])
     return Decoding(text=text, output="".join(s.char for s in out), steps=out)
