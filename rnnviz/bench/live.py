@@ -17,10 +17,17 @@
   process runner beside busy Python keeps >= 0.8 of the thread runner alone.
 * ``seconds_to_val`` - wall seconds until the validation loss reaches 1.7
   nats/char on Shakespeare with the page's default settings (bounded).
+* ``bf16_vs_fp32`` - bfloat16 autocast against float32, side by side: a GEMM of
+  the size the page's model multiplies, and training with the page defaults
+  (speed and loss after the same batches). bf16 would only be worth turning on
+  where the CPU has bf16 instructions *and* the loss matches; where the CPU
+  emulates it (AVX2 only) or oneDNN has no bf16 LSTM, the rows say so and the
+  trainer stays in float32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -210,6 +217,40 @@ def seconds_to_val(corpus, bound: float, target: float = TARGET_VAL) -> dict:
     return dict(seconds=reached, steps=trainer.steps, last_val=last[1], wall=time.monotonic() - t0)
 
 
+def _gemm_seconds(dtype, n: int = 128, k: int = 256, reps: int = 2) -> float:
+    a, b = torch.randn(n, k).to(dtype), torch.randn(k, 4 * k).to(dtype)
+    a @ b  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return (time.perf_counter() - t0) / reps
+
+
+def bf16_vs_fp32(corpus, steps: int, block: int = 10) -> dict:
+    """fp32 and bf16-autocast trainers on the same seed and batches, in alternating
+    blocks of ``block`` steps, plus a GEMM (128 x 256 @ 256 x 1024, a slice of the LSTM's input
+    projection at the page defaults) in both precisions."""
+    out = dict(cpu=torch.backends.cpu.get_cpu_capability(), gemm_fp32_s=_gemm_seconds(torch.float32),
+               gemm_bf16_s=_gemm_seconds(torch.bfloat16))
+    trainers = {k: Trainer(corpus, _config(eval_every=10**9)) for k in ("fp32", "bf16")}
+    spent = dict.fromkeys(trainers, 0.0)
+    try:
+        for _ in range(max(1, steps // block)):
+            for k, tr in trainers.items():
+                ctx = torch.autocast("cpu", dtype=torch.bfloat16) if k == "bf16" else contextlib.nullcontext()
+                t0 = time.perf_counter()
+                with ctx:
+                    tr.step(block)
+                spent[k] += time.perf_counter() - t0
+    except RuntimeError as e:  # e.g. oneDNN: no bf16 LSTM primitive without AVX512-BF16 / AMX
+        out["error"] = str(e).split(".")[0]
+        return out
+    for k, tr in trainers.items():
+        out[f"{k}_chars_s"] = tr.chars_seen / spent[k]
+        out[f"{k}_loss"] = float(np.mean([v for _, v in list(tr.loss_hist)[-block:]]))
+    return out
+
+
 def run(quick: bool = False) -> list[dict]:
     torch.set_num_threads(1)
     corpus = corpora.load("shakespeare")
@@ -242,6 +283,24 @@ def run(quick: bool = False) -> list[dict]:
         rows.append(result(label, ov["overhead"] * 100, "%", None if with_eval else "<= 5 %",
                            None if with_eval else ov["overhead"] <= 0.05, bare_chars_s=round(ov["bare"]),
                            runner_chars_s=round(ov["runner"]), per_round=ov["ratios"]))
+
+    bf = bf16_vs_fp32(corpus, steps=40 if quick else 200)
+    gemm = bf["gemm_fp32_s"] / bf["gemm_bf16_s"]
+    rows.append(result("bf16 / fp32 GEMM speed (128x256 @ 256x1024)", gemm, "x", None, None, cpu=bf["cpu"],
+                       note="below 1: this CPU emulates bf16" if gemm < 1 else "this CPU computes bf16 natively"))
+    if "error" in bf:
+        rows.append(result("bf16 autocast / fp32, page-default training speed", 0.0, "x",
+                           "> 1 and the same loss, else fp32 stays", None, cpu=bf["cpu"], error=bf["error"],
+                           note="bf16 training does not run here; the trainer stays in fp32"))
+    else:
+        ratio = bf["bf16_chars_s"] / bf["fp32_chars_s"]
+        same = abs(bf["bf16_loss"] - bf["fp32_loss"]) <= 0.05
+        rows.append(result("bf16 autocast / fp32, page-default training speed", ratio, "x",
+                           "> 1 and the same loss, else fp32 stays", None, cpu=bf["cpu"],
+                           fp32_loss=round(bf["fp32_loss"], 3), bf16_loss=round(bf["bf16_loss"], 3),
+                           loss_matches=same, fp32_chars_s=round(bf["fp32_chars_s"]),
+                           bf16_chars_s=round(bf["bf16_chars_s"]),
+                           note="bf16 would help" if ratio > 1 and same else "the trainer stays in fp32"))
 
     bound = 60.0 if quick else 600.0
     tv = seconds_to_val(corpus, bound)
