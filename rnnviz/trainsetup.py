@@ -180,6 +180,14 @@ def train_config(arch: dict, *, seq: int, batch: int, opt: str, lr: float, clip:
                        carry_state=bool(carry))
 
 
+def default_config() -> TrainConfig:
+    """The TrainConfig the page trains with when nobody changed a setting (the bench's
+    "page defaults": read from ``DEFAULTS`` so the two cannot drift apart)."""
+    d = DEFAULTS
+    arch = dict(cell=d["cell"], layers=d["layers"], hidden=d["hidden"], embed=d["embed"])
+    return train_config(arch, **{k: d[k] for k in ("seq", "batch", "opt", "lr", "clip", "clip_value", "seed", "carry")})
+
+
 # ---------------------------------------------------------------- model and text
 
 
