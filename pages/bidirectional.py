@@ -140,27 +140,27 @@ def view_position(state, cfg, reader, sentence):
 
 
 def render(view, cfg, sentence):
-    def panel(polling):
-        runner, snap = live.own_run(TaggingRace)
-        if runner is not None:
-            tr_cfg = runner.trainer.config
-            state = {"loss": snap.loss, "evals": snap.evals, "latest": snap.latest, "seconds": snap.seconds,
-                     "params": snap.params, "chars": runner.trainer.val_ids.numel()}
+    show = {"race": view_race, "chars": view_chars, "position": view_position}[view]
 
-            def reader(s):
-                with runner.lock:  # the weights streamed from the worker must not change while we read
-                    return read(runner.trainer.models, s, tr_cfg.task, tr_cfg.k)
-        else:
-            tr_cfg, tr = cfg, fresh(cfg)
-            state = {"loss": tr.loss_hist, "evals": tr.eval_hist, "latest": tr.latest, "seconds": tr.seconds,
-                     "params": tr.summary()["params"], "chars": tr.val_ids.numel()}
-            st.caption("Freshly initialised models (step 0). Press **Train** to train both on the same batches.")
+    def trained(runner, snap):
+        tr_cfg = runner.trainer.config
+        state = {"loss": snap.loss, "evals": snap.evals, "latest": snap.latest, "seconds": snap.seconds,
+                 "params": snap.params, "chars": runner.trainer.val_ids.numel()}
 
-            def reader(s):
-                return read(tr.models, s, tr_cfg.task, tr_cfg.k)
-        {"race": view_race, "chars": view_chars, "position": view_position}[view](state, tr_cfg, reader, sentence)
+        def reader(s):
+            with runner.lock:  # the weights streamed from the worker must not change while we read
+                return read(runner.trainer.models, s, tr_cfg.task, tr_cfg.k)
 
-    live.live_panel(panel)
+        show(state, tr_cfg, reader, sentence)
+
+    def untrained():
+        tr = fresh(cfg)
+        state = {"loss": tr.loss_hist, "evals": tr.eval_hist, "latest": tr.latest, "seconds": tr.seconds,
+                 "params": tr.summary()["params"], "chars": tr.val_ids.numel()}
+        show(state, cfg, lambda s: read(tr.models, s, cfg.task, cfg.k), sentence)
+
+    live.lab_panel(TaggingRace, trained, untrained, fresh_note="Freshly initialised models (step 0). Press "
+                   "**Train** to train both on the same batches.")
 
 
 def main():

@@ -40,7 +40,8 @@ def panels(items, ncols=3):
 
 def cell_choice(x):
     """Layer, signal, order and position in that order (shared by Heatmap and Intervene)."""
-    c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.4, 2.2], vertical_alignment="bottom")
+    rows = [[1, 1], [1.4, 2.2]] if present.presenting() else [[1.2, 1.2, 1.4, 2.2]]  # large type: two rows
+    c1, c2, c3, c4 = [c for w in rows for c in st.columns(w, vertical_alignment="bottom")]
     with c1:
         layer = pickers.layer_picker("cx", x.cfg.layers, default=0)
     with c2:

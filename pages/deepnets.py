@@ -14,7 +14,8 @@ import torch
 from rnnviz import deepnet
 from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data, stat_grids
 from rnnviz.plots import deepnet as plots
-from rnnviz.ui import charts, live, page, present, session
+from rnnviz.plots import race as race_plots
+from rnnviz.ui import charts, live, page, present
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"gradients": "Gradients by layer", "activations": "Activations", "ratio": "Update ratio",
@@ -60,7 +61,7 @@ def fresh(cfg: RaceConfig):
     """The step-0 race for these settings (freshly initialised, not trained)."""
     torch.set_num_threads(1)
     trainer = DeepNetRace(cfg)
-    return trainer.stats_hist[-1], trainer.latest, trainer.decision_grids()
+    return trainer.stats_hist[-1], trainer.layers, trainer.decision_grids()
 
 
 def labels(cfg: RaceConfig) -> dict:
@@ -83,7 +84,7 @@ def view_gradients(state, cfg):
 
 def view_activations(state, cfg):
     sat = {r: state["stats"][-1][1][r][2] for r in RUNS}
-    charts.chart(plots.activations_figure(state["latest"], labels(cfg), sat), key="dn_acts", name="activations")
+    charts.chart(plots.activations_figure(state["layers"], labels(cfg), sat), key="dn_acts", name="activations")
     st.caption("Each row is one hidden layer; the colour shows how many of its units take each value on 256 "
                "training points. *Flat* units sit where g'(a) ≈ 0 (sigmoid or tanh near their ends, a ReLU "
                "below zero): no gradient passes through them.")
@@ -107,32 +108,26 @@ def view_boundary(state, cfg):
 
 
 def render(view, cfg):
-    def panel(polling):
-        runner = session.get_runner()
-        ours = runner is not None and isinstance(runner.trainer, DeepNetRace)
-        if ours:
-            snap = runner.snapshot()
-            live.status_line(runner, snap)
-            if snap.divergence:
-                st.error(snap.divergence, icon=":material/error:")
-            tr_cfg = runner.trainer.config
-            grids = None
-            if view == "boundary":
-                with runner.lock:  # a read: the weights streamed from the worker must not change under us
-                    grids = runner.trainer.decision_grids()
-            state = {"stats": snap.stats, "latest": snap.latest, "grids": grids}
-            if len(snap.loss):
-                charts.chart(plots.curves_figure(snap.loss, snap.acc, labels(tr_cfg)), key="dn_curves",
-                             name="loss-and-accuracy")
-        else:
-            tr_cfg = cfg
-            stats, latest, grids = fresh(cfg)
-            state = {"stats": [stats], "latest": latest, "grids": grids}
-            st.caption("Freshly initialised networks (step 0). Press **Train** to train both on the same batches.")
-        {"gradients": view_gradients, "activations": view_activations, "ratio": view_ratio,
-         "boundary": view_boundary}[view](state, tr_cfg)
+    show = {"gradients": view_gradients, "activations": view_activations, "ratio": view_ratio,
+            "boundary": view_boundary}[view]
 
-    live.live_panel(panel)
+    def trained(runner, snap):
+        tr_cfg, grids = runner.trainer.config, None
+        if view == "boundary":
+            with runner.lock:  # a read: the weights streamed from the worker must not change under us
+                grids = runner.trainer.decision_grids()
+        if len(snap.loss):
+            fig = race_plots.curves_figure(snap.loss, snap.evals, labels(tr_cfg), metric="acc",
+                                           metric_title="held-out accuracy", percent=True)
+            charts.chart(fig.update_yaxes(range=[0, 102], row=1, col=2), key="dn_curves", name="loss-and-accuracy")
+        show({"stats": snap.stats, "layers": snap.layers, "grids": grids}, tr_cfg)
+
+    def untrained():
+        stats, layers, grids = fresh(cfg)
+        show({"stats": [stats], "layers": layers, "grids": grids}, cfg)
+
+    live.lab_panel(DeepNetRace, trained, untrained, fresh_note="Freshly initialised networks (step 0). Press "
+                   "**Train** to train both on the same batches.")
 
 
 def main():

@@ -144,16 +144,17 @@ def view_samples(cfg, snap, latest, runner=None):
 
 
 def render(view, cfg):
-    def panel(polling):
-        runner, snap = live.own_run(DropoutRace)
-        tr_cfg = runner.trainer.config if runner is not None else cfg
-        latest = snap.latest if runner is not None and snap.latest else fresh(cfg)
+    def show(tr_cfg, snap, latest, runner=None):
         if view == "samples":
             view_samples(tr_cfg, snap, latest, runner)
         else:
             {"curves": view_curves, "masks": view_masks}[view](tr_cfg, snap, latest)
 
-    live.live_panel(panel)
+    def trained(runner, snap):
+        tr_cfg = runner.trainer.config
+        show(tr_cfg, snap, snap.latest or fresh(tr_cfg), runner)
+
+    live.lab_panel(DropoutRace, trained, lambda: show(cfg, None, fresh(cfg)))
 
 
 def main():

@@ -101,21 +101,16 @@ def view_horizon(state, cfg):
 
 
 def render(view, cfg, week):
-    def panel(polling):
-        runner, snap = live.own_run(ForecastRace)
-        if runner is not None:
-            tr_cfg = runner.trainer.config
-            with runner.lock:  # a read: the weights streamed from the worker must not change under us
-                state = readouts(runner.trainer, view, week)
-            state.update(summary=snap.extra, evals=snap.evals, loss=snap.loss, seconds=snap.seconds,
-                         steps=snap.steps)
-        else:
-            tr_cfg = cfg
-            state = fresh(cfg, view, week)
-            st.caption("Freshly initialised models (step 0). Press **Train** to train both on the same windows.")
-        {"race": view_race, "forecast": view_forecast, "horizon": view_horizon}[view](state, tr_cfg)
+    show = {"race": view_race, "forecast": view_forecast, "horizon": view_horizon}[view]
 
-    live.live_panel(panel)
+    def trained(runner, snap):
+        with runner.lock:  # a read: the weights streamed from the worker must not change under us
+            state = readouts(runner.trainer, view, week)
+        state.update(summary=snap.extra, evals=snap.evals, loss=snap.loss, seconds=snap.seconds, steps=snap.steps)
+        show(state, runner.trainer.config)
+
+    live.lab_panel(ForecastRace, trained, lambda: show(fresh(cfg, view, week), cfg),
+                   fresh_note="Freshly initialised models (step 0). Press **Train** to train both on the same windows.")
 
 
 def main():

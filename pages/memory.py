@@ -119,19 +119,13 @@ def view_why(evals, cfg, state):
 
 
 def render(view, cfg):
-    def panel(polling):
-        runner, snap = live.own_run(MemoryRace)
-        if runner is not None:
-            tr_cfg = runner.trainer.config
-            evals = list(snap.evals)
-            state = {"loss": list(snap.loss), "seconds": snap.seconds}
-        else:
-            tr_cfg, evals, state = cfg, fresh(cfg), {"loss": [], "seconds": {}}
-            st.caption("Freshly initialised networks (step 0). Press **Train** to train all three on the same "
-                       "batches.")
-        {"distance": view_distance, "race": view_race, "why": view_why}[view](evals, tr_cfg, state)
-
-    live.live_panel(panel)
+    show = {"distance": view_distance, "race": view_race, "why": view_why}[view]
+    live.lab_panel(
+        MemoryRace,
+        lambda runner, snap: show(list(snap.evals), runner.trainer.config,
+                                  {"loss": list(snap.loss), "seconds": snap.seconds}),
+        lambda: show(fresh(cfg), cfg, {"loss": [], "seconds": {}}),
+        fresh_note="Freshly initialised networks (step 0). Press **Train** to train all three on the same batches.")
 
 
 def main():

@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitAPIException
 
 from rnnviz.names import data, lab, shapes
 from rnnviz.plots import names as P
-from rnnviz.ui import charts, html, page, present
+from rnnviz.ui import charts, html, page
 
 VIEWS = {"map": "All five shapes", "step": "Step through one"}
 DATASETS = {"surnames": "surnames → language", "genders": "first names → gender"}
@@ -42,15 +42,13 @@ def link(lab_key):
 
 
 def view_map(shape_list):
-    wide = present.presenting()
+    # Full width, words below: beside a text column the boxes of a long pass were too narrow
+    # for a class name ("Italian" cut to "talian" at 1280 × 720) and the links were cut off.
     for s in shape_list:
         with st.container(border=True):
-            cols = [st.container()] if wide else st.columns([2.4, 1], vertical_alignment="center")
-            with cols[0]:
-                charts.chart(P.shape_figure(s), key=f"nm_shape_{s.key}", name=f"shape_{s.key}")
-            with cols[-1]:
-                st.markdown(WHAT[s.key])
-                link(s.lab)
+            charts.chart(P.shape_figure(s), key=f"nm_shape_{s.key}", name=f"shape_{s.key}")
+            st.markdown(WHAT[s.key])
+            link(s.lab)
 
 
 def view_step(shape_list):

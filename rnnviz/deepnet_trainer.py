@@ -6,11 +6,13 @@ the same minibatches (one shared generator) and start from the same seed; only
 their ``NetConfig`` differs (e.g. sigmoid + N(0, 1) against ReLU + He), so any
 difference in the curves comes from the architecture, not from luck.
 
-Every ``STATS_EVERY`` steps each run records, from ``deepnet.layer_stats`` on a
-fixed probe batch: the mean |∂L/∂W| per layer, the update-to-weight ratio and the
-saturated fraction per layer (``stats_hist``: the layer × step heatmap), plus
-held-out accuracy (``acc_hist``). ``summary`` carries the latest activation
-histograms for the page.
+It is a ``rnnviz.race.Race`` (the batch of step k comes from ``step_seed(seed, k)``,
+``loss_hist`` / ``eval_hist`` / ``seconds`` as in every race). Every ``STATS_EVERY``
+steps each run records, from ``deepnet.layer_stats`` on a fixed probe batch: the
+mean |∂L/∂W| per layer, the update-to-weight ratio and the saturated fraction per
+layer (``stats_hist``: the layer × step heatmap), the activation histograms
+(``layers``), and held-out accuracy plus training-set accuracy and loss
+(``eval_hist``: ``acc``, ``train_acc``, ``train_loss``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import deepnet
-from .protocol import LiveTrainer
+from .race import Race
 from .seeds import check_seed
 
 STATS_EVERY = 10
@@ -72,72 +74,53 @@ def data(cfg: RaceConfig):
     return t(X[:cut]), t(y[:cut]), t(X[cut:]), t(y[cut:])
 
 
-class DeepNetRace(LiveTrainer):
-    HISTORIES = ("loss_hist", "acc_hist", "stats_hist")
-    COUNTERS = ("steps", "latest")  # latest: small, replaced (never mutated) at every record
+class DeepNetRace(Race):
+    """The two networks of a ``RaceConfig`` as a ``Race``: SGD with momentum, no clipping
+    (exploding gradients are part of the lesson), an evaluation every ``STATS_EVERY`` steps."""
+
+    HISTORIES = (*Race.HISTORIES, "stats_hist")
+    COUNTERS = (*Race.COUNTERS, "layers")  # layers: small, replaced (never mutated) at every record
     STATIC = ("X", "y", "X_val", "y_val")
-    ALIASES: ClassVar[dict[str, str]] = {"loss": "loss_hist", "acc": "acc_hist", "stats": "stats_hist"}
+    ALIASES: ClassVar[dict[str, str]] = {**Race.ALIASES, "stats": "stats_hist"}
 
     def __init__(self, config: RaceConfig):
         self.config = config.validate()
         self.X, self.y, self.X_val, self.y_val = data(config)
-        self.models = {"A": deepnet.MLP(config.a, seed=config.seed), "B": deepnet.MLP(config.b, seed=config.seed)}
-        self.optimizers = {k: torch.optim.SGD(m.parameters(), lr=config.lr, momentum=config.momentum)
-                           for k, m in self.models.items()}
-        self.gen = torch.Generator().manual_seed(config.seed + 1)
-        self.steps = 0
-        self.loss_hist: deque = deque(maxlen=20_000)  # (step, loss A, loss B)
-        self.acc_hist: deque = deque(maxlen=5_000)  # (step, val acc A, val acc B, train acc A, train acc B)
         self.stats_hist: deque = deque(maxlen=2_000)  # (step, {run: (grad, ratio, saturated)})
-        self.divergence: str | None = None
-        self.latest: dict = {}
-        self._record()
+        self.layers: dict = {}  # {run: activation histogram, its edges, training-set accuracy and loss}
+        models = {"A": deepnet.MLP(config.a, seed=config.seed), "B": deepnet.MLP(config.b, seed=config.seed)}
+        super().__init__(models, lr=config.lr, seed=config.seed, eval_every=STATS_EVERY, clip=None,
+                         optimizer="sgd", momentum=config.momentum)
 
     def static_key(self) -> str:
         c = self.config
         return f"deepnet-spirals:{c.points}:{c.arms}:{c.noise}:{c.seed}"
 
-    def modules(self) -> dict:
-        return dict(self.models)
+    def batch(self, gen: torch.Generator):
+        idx = torch.randint(0, len(self.y), (self.config.batch,), generator=gen)
+        return self.X[idx], self.y[idx]
 
-    def _record(self) -> None:
-        stats, accs, latest = {}, [], {}
+    def loss(self, run: str, model, batch) -> torch.Tensor:
+        xb, yb = batch
+        return F.cross_entropy(model(xb), yb)
+
+    def record(self) -> dict:
+        """The per-layer statistics (gradients by hand, so outside ``Race.record``'s
+        no-grad evaluation), then the evaluation."""
+        stats, layers = {}, {}
         for k, m in self.models.items():
             s = deepnet.layer_stats(m, self.X[:PROBE], self.y[:PROBE], self.config.lr)
             stats[k] = (tuple(map(float, s.grad)), tuple(map(float, s.ratio)), tuple(map(float, s.saturated)))
-            with torch.no_grad():
-                accs.append(float((m(self.X_val).argmax(1) == self.y_val).float().mean()))
-            latest[k] = {"hist": s.hist.tolist(), "edges": s.edges.tolist(), "train_acc": s.accuracy,
+            layers[k] = {"hist": s.hist.tolist(), "edges": s.edges.tolist(), "train_acc": s.accuracy,
                          "train_loss": s.loss}
-        self.latest = latest
-        self.stats_hist.append((self.steps, stats))
-        self.acc_hist.append((self.steps, *accs, *(latest[k]["train_acc"] for k in RUNS)))
+        self.layers = layers
+        if not self.stats_hist or self.stats_hist[-1][0] != self.steps:
+            self.stats_hist.append((self.steps, stats))
+        return super().record()
 
-    def step(self, n: int = 1) -> int:
-        done = 0
-        for _ in range(int(n)):
-            if self.diverged:
-                break
-            idx = torch.randint(0, len(self.y), (self.config.batch,), generator=self.gen)
-            xb, yb = self.X[idx], self.y[idx]
-            losses = []
-            for k, m in self.models.items():
-                loss = F.cross_entropy(m(xb), yb)
-                lv = float(loss.detach())
-                if not math.isfinite(lv):
-                    self.divergence = (f"Network {k}'s loss became {lv} at step {self.steps + 1:,}: lower the "
-                                       "learning rate (or σ) and press Reset.")
-                    return done
-                self.optimizers[k].zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizers[k].step()
-                losses.append(lv)
-            self.steps += 1
-            done += 1
-            self.loss_hist.append((self.steps, *losses))
-            if self.steps % STATS_EVERY == 0:
-                self._record()
-        return done
+    def evaluate(self, run: str, model) -> dict[str, float]:
+        acc = (model(self.X_val).argmax(1) == self.y_val).float().mean()
+        return {"acc": acc, "train_acc": self.layers[run]["train_acc"], "train_loss": self.layers[run]["train_loss"]}
 
     def summary(self) -> dict:
         return {"config": self.config.to_dict()}
@@ -181,6 +164,8 @@ def main(argv=None) -> int:
     import sys
     import time
 
+    from .cli import check_training_args
+
     ap = argparse.ArgumentParser(
         prog="python -m rnnviz.deepnet",
         description="Train two deep MLPs side by side on spirals and print the mean |dL/dW| of every layer.")
@@ -196,8 +181,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
-    torch.set_num_threads(max(1, a.threads))
     try:
+        check_training_args(a, time=None)
+        torch.set_num_threads(a.threads)
         cfg = RaceConfig(a=parse_net(a.a, a.depth, a.width, a.residual, a.arms),
                          b=parse_net(a.b, a.depth, a.width, a.residual, a.arms),
                          lr=a.lr, batch=a.batch, arms=a.arms, seed=a.seed)
@@ -207,7 +193,7 @@ def main(argv=None) -> int:
         return 2
     first = {k: trainer.stats_hist[0][1][k][0] for k in RUNS}
     t0 = time.perf_counter()
-    trainer.step(max(0, a.steps))
+    trainer.step(a.steps)
     wall = time.perf_counter() - t0
     if trainer.divergence:
         print(trainer.divergence, file=sys.stderr)
@@ -220,6 +206,6 @@ def main(argv=None) -> int:
         name = "out" if i == n - 1 else str(i + 1)
         print(f"{name:>6} {first['A'][i]:11.3e} {last_stats['A'][0][i]:11.3e} "
               f"{first['B'][i]:11.3e} {last_stats['B'][0][i]:11.3e}")
-    acc = trainer.acc_hist[-1]
-    print(f"\nheld-out accuracy: A {acc[1]:.1%}, B {acc[2]:.1%}")
+    acc = trainer.latest
+    print(f"\nheld-out accuracy: A {acc['A']['acc']:.1%}, B {acc['B']['acc']:.1%}")
     return 0

@@ -55,7 +55,8 @@ class Race(LiveTrainer):
     ALIASES: ClassVar[dict[str, str]] = {"loss": "loss_hist", "evals": "eval_hist"}
 
     def __init__(self, models: dict[str, nn.Module], *, lr: float, seed: int, eval_every: int = 50,
-                 clip: float | None = 5.0, weight_decay: float = 0.0, optimizer: str = "adam"):
+                 clip: float | None = 5.0, weight_decay: float = 0.0, optimizer: str = "adam",
+                 momentum: float = 0.9):
         if not models:
             raise ValueError("A race needs at least one model.")
         if not (math.isfinite(lr) and 1e-6 <= lr <= 10):
@@ -66,7 +67,7 @@ class Race(LiveTrainer):
         self.models = dict(models)
         self.runs = tuple(self.models)
         make = {"adam": lambda p: torch.optim.Adam(p, lr=lr, weight_decay=weight_decay),
-                "sgd": lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9, weight_decay=weight_decay)}
+                "sgd": lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum, weight_decay=weight_decay)}
         if optimizer not in make:
             raise ValueError(f"Unknown optimiser {optimizer!r}: use one of {', '.join(make)}.")
         self.optimizers = {k: make[optimizer](m.parameters()) for k, m in self.models.items()}

@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from .cli import check_training_args
 from .words import store, tokens
 from .words.trainer import ARCHS, LOSSES, Word2VecConfig, Word2VecTrainer
 from .words.vectors import Embeddings
@@ -70,12 +71,7 @@ def _corpus(args) -> tokens.WordCorpus:
 
 
 def train(args, out=sys.stdout) -> tuple[Embeddings, dict]:
-    if args.threads < 1:
-        raise ValueError("Use at least one thread.")
-    if args.minutes is not None and not 0 < args.minutes <= 24 * 60:
-        raise ValueError("--minutes must be more than 0 and at most a day.")
-    if args.steps is not None and args.steps < 1:
-        raise ValueError("--steps must be at least 1.")
+    check_training_args(args, min_steps=1, time="minutes")
     corpus = _corpus(args)
     cfg = Word2VecConfig(arch=args.arch, loss=args.objective, dim=args.dim, window=args.window,
                          negatives=args.negatives, sample=args.sample, lr=args.lr, epochs=args.epochs,

@@ -19,6 +19,7 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_TIMEOUT_MS = 240_000  # per Playwright wait; condition waits return as soon as they are met
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -133,13 +134,18 @@ def browser():
 @pytest.fixture
 def page(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Playwright's 30 s defaults are too short for a busy 2-core CI machine, where the
+    # first page of a cold server can take minutes: every wait gets a generous deadline.
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     pg = ctx.new_page()
     yield pg
     ctx.close()
 
 
-def open_app(page, server, path: str = "", wait_text: str | None = None, timeout: float = 60_000):
+def open_app(page, server, path: str = "", wait_text: str | None = None, timeout: float = None):
     """Navigate to the app (``path`` like "train") and wait until it has rendered."""
+    timeout = BROWSER_TIMEOUT_MS if timeout is None else timeout
     page.goto(f"{server}/{path}", wait_until="domcontentloaded")
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
     if wait_text:

@@ -66,7 +66,7 @@ def test_every_page_renders(app_test, page):
     _no_errors(at, page + " (rerun)")
 
 
-def _settle(page, timeout=120_000):
+def _settle(page, timeout=240_000):
     """Wait until the page's script run has finished (Streamlit marks it on stApp)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
@@ -91,7 +91,7 @@ def test_home_in_a_real_browser(page, server):
                                   if not p.endswith("home.py")])
 def test_pages_open_by_url_in_a_real_browser(page, server, path):
     open_app(page, server, path)
-    page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=120_000)  # every page has a title
+    page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=240_000)  # every page has a title
     _settle(page)
     _no_errors_in_browser(page, path)
 

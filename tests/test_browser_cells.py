@@ -20,10 +20,10 @@ HOSTILE = (
 def test_hostile_text_is_shown_literally(page, server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    open_app(page, server, "cells", wait_text="All cells over time", timeout=120_000)
+    open_app(page, server, "cells", wait_text="All cells over time")
     page.get_by_text("Paste", exact=True).first.click()
     box = page.get_by_label("Your text (up to 5,000 characters)")
-    box.wait_for(timeout=60_000)
+    box.wait_for(timeout=240_000)
     box.fill(HOSTILE)
     box.press("Control+Enter")
     heat = page.locator(".rnnviz-text").first

@@ -30,7 +30,7 @@ def group_button(page, label: str):
 
 
 def _settled(page):
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=120_000)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=240_000)
 
 
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):

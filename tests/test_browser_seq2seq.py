@@ -19,9 +19,9 @@ def _type(page, text: str):
 
 def test_hostile_and_overlong_dates_are_refused_clearly(page, server):
     page.set_default_timeout(120_000)  # a busy machine
-    open_app(page, server, "", wait_text="Bundled models", timeout=120_000)  # app.py's navigation first
+    open_app(page, server, "", wait_text="Bundled models")  # app.py's navigation first
     open_app(page, server, "seq2seq?s2s_view=Attention+map", wait_text="Where the decoder looked",
-             timeout=120_000)
+             timeout=240_000)
     _type(page, HOSTILE)
     page.get_by_text("The model never saw these characters", exact=False).first.wait_for()
     assert page.evaluate("window.__s2s") is None  # nothing ran

@@ -22,8 +22,8 @@ def _open_train(page, server):
     page.set_default_navigation_timeout(120_000)
     # Visit the home page first: if a deep link is the very first request a fresh
     # Streamlit server sees, it falls back to its legacy pages/ mode for good.
-    open_app(page, server, "", wait_text="Bundled models", timeout=120_000)
-    open_app(page, server, "train", wait_text="Press Train to start", timeout=120_000)
+    open_app(page, server, "", wait_text="Bundled models")
+    open_app(page, server, "train", wait_text="Press Train to start")
 
 
 def _pick(page, label: str, option: str):
@@ -123,7 +123,7 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
     try:
         page = fresh.new_page()
         page.set_default_timeout(120_000)
-        open_app(page, server, "", wait_text="Bundled models", timeout=120_000)
+        open_app(page, server, "", wait_text="Bundled models")
         page.goto(url, wait_until="domcontentloaded")
         again = page.locator(".rnnviz-text").filter(has_text="Mar").first
         again.wait_for()

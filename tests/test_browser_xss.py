@@ -49,9 +49,9 @@ def _open(page, server, path: str, wait_text: str) -> str:
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page._xss_dialogs = dialogs  # noqa: SLF001 - kept with the page for _assert_inert
-    open_app(page, server, "", wait_text="Bundled models", timeout=120_000)
+    open_app(page, server, "", wait_text="Bundled models")
     if path:
-        open_app(page, server, path, wait_text=wait_text, timeout=120_000)
+        open_app(page, server, path, wait_text=wait_text)
     return page.evaluate("getComputedStyle(document.body).backgroundColor")
 
 

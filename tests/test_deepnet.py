@@ -72,8 +72,22 @@ def test_both_networks_of_a_race_see_the_same_batches():
     race.step(30)
     for pa, pb in zip(race.models["A"].parameters(), race.models["B"].parameters()):
         assert torch.equal(pa, pb)
-    assert [p[1] for p in race.loss_hist] == [p[2] for p in race.loss_hist]
-    assert [s for s, _ in race.stats_hist] == [0, 10, 20, 30]
+    assert [p[1]["A"] for p in race.loss_hist] == [p[1]["B"] for p in race.loss_hist]
+    assert [s for s, _ in race.stats_hist] == [0, 10, 20, 30] == [s for s, _ in race.eval_hist]
+
+
+def test_the_race_is_a_race_whose_batches_come_from_the_step_seed():
+    from rnnviz.race import Race
+
+    cfg = RaceConfig(a=D.NetConfig(depth=3, width=8), b=D.NetConfig(depth=3, width=8, activation="tanh"), seed=3)
+    one, other = DeepNetRace(cfg), DeepNetRace(cfg)
+    assert isinstance(one, Race)
+    one.step(20)
+    other.step(5)  # in chunks, as the workers run it: the same batches, the same numbers
+    other.step(15)
+    assert list(one.loss_hist) == list(other.loss_hist) and one.latest == other.latest
+    assert set(one.latest["A"]) == {"acc", "train_acc", "train_loss"} and one.seconds["B"] > 0
+    assert len(one.layers["A"]["hist"]) == 3  # one activation histogram per hidden layer
 
 
 def test_relu_he_learns_the_spirals_and_sigmoid_at_depth_12_does_not():
@@ -81,7 +95,7 @@ def test_relu_he_learns_the_spirals_and_sigmoid_at_depth_12_does_not():
                                   b=D.NetConfig(depth=12, activation="relu", init="he"), seed=0))
     race.step(1000)
     assert race.divergence is None
-    _, acc_a, acc_b, _, _ = race.acc_hist[-1]
+    acc_a, acc_b = race.latest["A"]["acc"], race.latest["B"]["acc"]
     assert acc_b > 0.9 and acc_a < 0.7
 
 

@@ -328,3 +328,14 @@ def test_a_link_with_bad_values_falls_back_to_defaults():
     assert linked.button_group(key="cx_view").value == "heatmap"
     assert linked.selectbox(key="cx_hyp").value == "indent" and linked.button_group(key="cx_layer").value == 1
     assert _headline(linked).startswith("**Layer 1 ")
+
+
+@pytest.mark.parametrize("present, layer_share", [(None, 0.2), ("true", 0.5)])
+def test_presenter_type_puts_the_cell_choice_on_two_rows(present, layer_share):
+    """At 1280 x 720 in presenter mode the four controls in one row cut "layer 2", the
+    order "by |r| (hypothesis)" and the stepper's arrows: there they take two rows."""
+    from conftest import open_app_page
+
+    at = open_app_page(PAGE, {"present": present} if present else {})
+    (col,) = [c for c in at.columns if any(w.key == "cx_layer" for w in c.get("button_group"))]
+    assert col.weight == pytest.approx(layer_share)

@@ -114,3 +114,11 @@ def test_each_shapes_link_opens_its_lab_in_the_view_it_names(app_test):
             assert widget.format_func(widget.value) == v, (target, k, v)
             checked += 1
     assert checked >= 2
+
+
+def test_every_shape_gets_the_full_width_with_its_words_below(app_test):
+    """Beside a text column the boxes of the encoder-decoder pass were too narrow for a class
+    name at 1280 × 720 ("Italian" showed as "talian") and the links were cut off."""
+    at = app_test(PAGE)
+    assert len(figs(at)) == len(shapes.TITLES)
+    assert not any(c.get("plotly_chart") or c.get("page_link") for c in at.columns)

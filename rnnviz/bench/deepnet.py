@@ -46,10 +46,10 @@ def time_to_accuracy(goal: float, budget: float, chunk: int = 50) -> dict:
         t0 = time.perf_counter()
         tr.step(chunk)
         seconds += time.perf_counter() - t0
-        if tr.acc_hist[-1][2] >= goal:
+        if tr.latest["B"]["acc"] >= goal:
             reached = seconds
-    last = tr.acc_hist[-1]
-    return {"seconds": reached, "steps": tr.steps, "relu": last[2], "sigmoid": last[1], "wall": seconds}
+    last = tr.latest
+    return {"seconds": reached, "steps": tr.steps, "relu": last["B"]["acc"], "sigmoid": last["A"]["acc"], "wall": seconds}
 
 
 def run(quick: bool = False) -> list[dict]:

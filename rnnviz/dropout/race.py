@@ -213,6 +213,8 @@ def main(argv=None) -> int:
     import sys
     import time
 
+    from ..cli import check_training_args
+
     ap = argparse.ArgumentParser(
         prog="python -m rnnviz.dropout",
         description="Race 2-3 stacked character models with different dropout on a small slice of Shakespeare "
@@ -232,12 +234,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     try:
-        if a.steps is not None and a.steps < 0 or a.seconds is not None and not a.seconds >= 0:
-            raise ValueError("--steps and --seconds must not be negative.")
+        check_training_args(a)
         runs = tuple(parse_run(r) for r in a.run) if a.run else DEFAULT_RUNS
         cfg = DropoutConfig(runs=runs, cell=a.cell, hidden=a.hidden, seq_len=a.seq_len, train_chars=a.train_chars,
                             lr=a.lr, seed=a.seed, eval_every=a.eval_every)
-        torch.set_num_threads(max(1, a.threads))
+        torch.set_num_threads(a.threads)
         tr = DropoutRace(cfg)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -154,6 +154,8 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
+    from ..cli import check_training_args
+
     ap = argparse.ArgumentParser(prog="python -m rnnviz.forecast",
                                  description="Train a recurrent forecaster and a causal 1D CNN side by side on "
                                              "hourly temperatures and compare them with naive baselines.")
@@ -174,10 +176,9 @@ def main(argv=None) -> int:
         a = ap.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
-    torch.set_num_threads(max(1, a.threads))
     try:
-        if (a.steps is not None and a.steps < 0) or (a.seconds is not None and not 0 <= a.seconds <= 86_400):
-            raise ValueError("Give a budget of 0 or more steps, or 0 to 86,400 seconds.")
+        check_training_args(a)
+        torch.set_num_threads(a.threads)
         race = ForecastRace(ForecastConfig(city=a.city, window=a.window, horizon=a.horizon, cell=a.cell,
                                            hidden=a.hidden, channels=a.channels, lr=a.lr, batch=a.batch,
                                            seed=a.seed))

@@ -10,6 +10,7 @@ import time
 
 import torch
 
+from ..cli import check_training_args
 from ..seeds import parse_seed
 from . import tasks
 from .trainer import MemoryConfig, MemoryRace, curves, labels
@@ -64,12 +65,9 @@ def table(race: MemoryRace, at: list[int]) -> str:
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
-    torch.set_num_threads(max(1, a.threads))
     try:
-        if a.steps is not None and a.seconds is not None:
-            raise ValueError("Give --steps or --seconds, not both.")
-        if (a.steps is not None and a.steps < 0) or (a.seconds is not None and not 0 <= a.seconds <= 86_400):
-            raise ValueError("--steps and --seconds must not be negative (and --seconds at most a day).")
+        check_training_args(a)
+        torch.set_num_threads(a.threads)
         cfg = MemoryConfig(task=a.task, cells=tuple(c.strip() for c in a.cells.split(",") if c.strip()),
                            hidden=a.hidden, symbols=a.symbols, min_distance=a.min_distance,
                            max_distance=a.max_distance, eval_distance=a.eval_distance, batch=a.batch, lr=a.lr,

@@ -21,6 +21,7 @@ import time
 
 import torch
 
+from ..cli import check_training_args
 from . import baseline, data, metrics, store
 from .model import CELLS, CONDITIONS, READOUTS, generate, letter_probs
 from .trainer import BALANCES, evaluate, make_trainer
@@ -147,10 +148,7 @@ def main(argv=None) -> int:
     if args.hidden is None:
         args.hidden = 64 if args.train == "classifier" else 128
     try:
-        if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
-            raise ValueError("--steps and --minutes must be positive.")
-        if not 1 <= args.threads <= 64:
-            raise ValueError("--threads must be between 1 and 64.")
+        check_training_args(args, min_steps=1, time="minutes", exclusive=False)
         if args.train:
             train(args)
         elif args.classify is not None:

@@ -12,21 +12,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import COLORSCALES
+from .race import PALETTE
+from .race import layout as _layout  # the labs' common layout, legend above the plot
 
-RUN_COLOURS = {"A": "#d62728", "B": "#1f77b4"}
+RUN_COLOURS = {"A": PALETTE[0], "B": PALETTE[1]}  # the race colours, as on the loss curves
 
 
 def layer_names(n_layers: int) -> list[str]:
     """Hidden layers 1..L (1 next to the input), then the output layer."""
     return [f"layer {i + 1}" for i in range(n_layers - 1)] + ["output"]
-
-
-def _layout(fig, height, title=None):
-    # the legend sits above the plot: below it, it ran into the x-axis title in presenter mode
-    fig.update_layout(height=height, margin=dict(l=60, r=20, t=90 if title else 60, b=50),
-                      title=title, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-                      template="plotly_white")
-    return fig
 
 
 def profile_figure(profiles: dict, labels: dict, *, title: str = "Mean |∂L/∂W| per layer, now",
@@ -66,22 +60,6 @@ def heatmap_figure(steps, grids: dict, labels: dict, *, what: str = "mean |∂L/
             row=1, col=i)
         fig.update_xaxes(title_text="training step", row=1, col=i)
     fig.update_yaxes(title_text=what, row=1, col=1)
-    return _layout(fig, height)
-
-
-def curves_figure(loss_hist, acc_hist, labels: dict, *, height: int = 340) -> go.Figure:
-    """Training loss (left) and held-out accuracy (right) of both runs."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["training loss", "held-out accuracy"])
-    loss = np.asarray(list(loss_hist), dtype=float).reshape(-1, 3)
-    acc = np.asarray(list(acc_hist), dtype=float).reshape(-1, 5)
-    for k, run in enumerate(labels):
-        c = RUN_COLOURS.get(run)
-        fig.add_trace(go.Scatter(x=loss[:, 0], y=loss[:, 1 + k], name=f"{run}: {labels[run]}", line=dict(color=c)),
-                      row=1, col=1)
-        fig.add_trace(go.Scatter(x=acc[:, 0], y=acc[:, 1 + k], name=f"{run} accuracy", showlegend=False,
-                                 line=dict(color=c)), row=1, col=2)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_xaxes(title_text="training step")
     return _layout(fig, height)
 
 

@@ -13,6 +13,7 @@ import time
 
 import torch
 
+from ..cli import check_training_args
 from . import checkpoint, dates, explain
 from .model import ATTENTIONS, CELLS, decode_steps
 from .trainer import Seq2SeqTrainer, TrainSettings
@@ -78,12 +79,10 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None, help="checkpoint folder to decode with (default: the bundled one)")
     p.add_argument("--decode", default=None, metavar="TEXT", help="translate TEXT with --model and stop")
     args = p.parse_args(argv)
-    if args.minutes is not None and args.minutes <= 0:
-        p.error("--minutes must be above 0")
-    if args.steps is not None and args.steps < 1:
-        p.error("--steps must be at least 1")
-    if args.threads < 1:
-        p.error("--threads must be at least 1")
+    try:
+        check_training_args(args, min_steps=1, time="minutes", exclusive=False)
+    except ValueError as e:
+        p.error(str(e))
     if args.decode is None and args.model:
         p.error("--model is for decoding: add --decode TEXT")
     if args.decode is None and not args.minutes and not args.steps:

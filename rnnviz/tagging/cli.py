@@ -9,6 +9,7 @@ import sys
 import torch
 
 from .. import celltypes
+from ..cli import check_training_args
 from . import tasks
 from .race import MATCHES, RUN_LABELS, TagConfig, TaggingRace, baseline, parameter_counts
 
@@ -51,11 +52,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
-    if a.steps < 0 or (a.seconds is not None and not 0 <= a.seconds <= 86_400):
-        print("error: give a step count of 0 or more, or 0 to 86,400 seconds.", file=sys.stderr)
-        return 2
-    torch.set_num_threads(max(1, a.threads))
     try:
+        check_training_args(a, exclusive=False)  # --seconds overrides the default --steps
+        torch.set_num_threads(a.threads)
         cfg = TagConfig(task=a.task, k=a.k, cell=a.cell, hidden=a.hidden, match=a.match, lr=a.lr, batch=a.batch,
                         seq_len=a.seq_len, seed=a.seed, eval_every=a.eval_every)
         trainer = TaggingRace(cfg)

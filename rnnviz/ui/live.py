@@ -4,7 +4,8 @@
 that ticks every ``POLL_SECONDS`` while the session's runner is training and stops
 ticking when it is not (a browser-side timer; see NOTES). ``status_line`` is the
 one wording for a run's state, the queue position included, so students read the
-same sentence on every page.
+same sentence on every page. ``lab_panel`` is the shape every lab page shares:
+this session's run of the lab when it has one, else the untrained step-0 race.
 """
 
 from __future__ import annotations
@@ -103,6 +104,24 @@ def own_run(kind):
     if snap.divergence:
         st.error(md(snap.divergence), icon=":material/error:")
     return runner, snap
+
+
+def lab_panel(kind, live_view, fresh_view, *, fresh_note: str | None = None) -> None:
+    """The live panel of a lab page, in its one polling fragment: ``live_view(runner,
+    snap)`` when this session's run trains a ``kind`` (under its status line, see
+    ``own_run``), else ``fresh_view()``, the untrained step-0 race for the page's
+    settings, under the caption ``fresh_note``."""
+
+    def panel(polling):
+        runner, snap = own_run(kind)
+        if runner is not None:
+            live_view(runner, snap)
+            return
+        if fresh_note:
+            st.caption(fresh_note)
+        fresh_view()
+
+    live_panel(panel)
 
 
 def status_text(runner, snap) -> tuple[str, str]:
