@@ -93,7 +93,7 @@ def setup(runner) -> dict:
         corpus, base, arch, error = runner.trainer.corpus, None, ts.arch_of(runner.trainer.model.config), None
     st.subheader("3 · Training")
     chosen = _rows(ts.TRAINING_ROWS, locked=runner is not None)
-    stop = int(chosen.pop("stop"))
+    stop = int(chosen["stop"])
     return dict(corpus=corpus, base=base, config=ts.train_config(arch, **chosen) if arch else None, stop=stop, error=error)
 
 

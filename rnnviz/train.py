@@ -59,6 +59,8 @@ class TrainConfig:
     clip_value: float = 5.0
     seed: int = 1337
     carry_state: bool = False  # min-char-rnn style: carry h across chunks of each stream
+    warmup: int = 0  # steps of linear learning-rate warm-up (from 10 % of lr); 0: none
+    decay_steps: int = 0  # cosine decay of lr to 10 % by this step (then flat); 0: none
     eval_every: int = 100
     eval_chars: int = 32_768
     sample_len: int = 200
@@ -87,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"The clipping threshold must be a positive number (got {self.clip_value}).")
         if int(self.eval_every) < 1:
             raise ValueError("Validation must run at least every step count >= 1.")
+        if int(self.warmup) < 0 or int(self.decay_steps) < 0:
+            raise ValueError("Warm-up and decay lengths are step counts, 0 or more.")
         self.seed = check_seed(self.seed)
         return self
 
@@ -100,6 +104,24 @@ class TrainConfig:
         d = asdict(self)
         d["milestones"] = list(self.milestones)
         return d
+
+
+def _lr_factor(frac: float) -> float:
+    """Cosine decay from 1 to 0.1 as ``frac`` goes from 0 to 1."""
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+def lr_factor(step: int, warmup: int = 0, decay_steps: int = 0) -> float:
+    """The schedule's multiple of the base learning rate for update number ``step + 1``:
+    a straight ramp from 10 % to 100 % over the first ``warmup`` updates (large early
+    updates of a fresh LSTM are the ones that blow up), then, if ``decay_steps``,
+    cosine decay to 10 % at that step, flat after it (small late steps settle the loss)."""
+    f = 1.0
+    if warmup and step < warmup:
+        f = 0.1 + 0.9 * step / warmup
+    if decay_steps:
+        f *= _lr_factor(step / decay_steps)
+    return f
 
 
 def make_optimizer(name, params, lr):
@@ -281,6 +303,10 @@ class Trainer(LiveTrainer):
                 t_snap = time.perf_counter()
                 self._snapshot()
                 t0 += time.perf_counter() - t_snap
+            if cfg.warmup or cfg.decay_steps:
+                lr = cfg.lr * lr_factor(self.steps, int(cfg.warmup), int(cfg.decay_steps))
+                for g in opt.param_groups:
+                    g["lr"] = lr
             opt.step()
             if cfg.carry_state:
                 self._state = new_state
@@ -598,11 +624,6 @@ def check_arch(args, cp):
             raise ValueError(
                 f"--{flag} {given} does not match the checkpoint ({m.cell}, {m.layers} x {m.hidden}, embedding "
                 f"{m.embed}): its architecture is fixed. Leave out --{flag}, or train a new model.")
-
-
-def _lr_factor(frac: float) -> float:
-    """Cosine decay from 1 to 0.1 as ``frac`` goes from 0 to 1."""
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
 def _save(tr: Trainer, folder: str, card: dict, digest: str, best: dict | None):

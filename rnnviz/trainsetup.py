@@ -43,10 +43,11 @@ STOP_OPTIONS = (100, 300, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 OPT_LABELS = {"adam": "Adam", "sgd": "SGD with momentum", "adagrad": "Adagrad"}
 assert set(OPT_LABELS) == set(OPTIMIZERS)
 DEFAULTS = {
-    "source": SOURCES[0], "corpus": "shakespeare", "start": "new", "cell": "lstm", "layers": 1, "hidden": 128, "embed": 32,
-    "seq": 64, "batch": 32, "opt": "adam", "lr": 2e-3, "clip": True, "clip_value": 5.0, "seed": 1337,
-    "stop": 5_000, "carry": False,
+    "source": SOURCES[0], "corpus": "shakespeare", "start": "new", "cell": "lstm", "layers": 1, "hidden": 256, "embed": 32,
+    "seq": 64, "batch": 32, "opt": "adam", "lr": 5e-3, "clip": True, "clip_value": 5.0, "seed": 1337,
+    "stop": 5_000, "carry": False, "sched": True,
 }
+WARMUP_STEPS = 200  # the schedule's warm-up: from a tenth of the rate to all of it
 
 
 def _g(v) -> str:
@@ -90,20 +91,26 @@ SETTINGS = {
                    "flow (truncated backpropagation through time)."),
     "batch": Setting("Batch size", BATCHES, "Sequences per step."),
     "opt": Setting("Optimiser", tuple(OPTIMIZERS), fmt=OPT_LABELS.get, kind="selectbox"),
-    "lr": Setting("Learning rate (log scale)", LR_OPTIONS, "How big each update is. Adam likes about 0.002; far "
+    "lr": Setting("Learning rate (log scale)", LR_OPTIONS, "How big each update is. Adam likes 0.002 to 0.005; far "
                   "larger makes training blow up. Applies immediately, even while training.", _g, True),
     "clip": Setting("Clip gradients", (False, True), "Rescale the gradient whenever its norm exceeds the threshold "
                     "(applies at once).", live=True, kind="toggle"),
     "clip_value": Setting("Clipping threshold (gradient norm)", CLIP_OPTIONS, None, _g, True),
     "seed": Setting("Seed", (0, 2**31 - 1), "Same seed + same settings = same run.", kind="number_input"),
     "stop": Setting("Stop after (steps)", STOP_OPTIONS, "Applies immediately.", _thousands, True),
+    "sched": Setting("Warm up, then decay the rate", (False, True), f"Start at a tenth of the learning rate and "
+                     f"ramp up over the first {WARMUP_STEPS} steps (big early updates are the ones that blow a "
+                     "fresh model up), then let it fall along a cosine to a tenth by *Stop after* (small late "
+                     "steps settle the loss). Off: the rate stays as set. Applies immediately.", live=True,
+                     kind="toggle"),
     "carry": Setting("Carry the state over", (False, True), "Read the text as long parallel streams "
                      "and pass each stream's hidden state on to its next sequence (as in min-char-rnn), instead of "
                      "random excerpts starting from zeros.", kind="checkbox"),
 }
 # How the page lays the settings out, row by row.
 MODEL_ROWS = (("cell",), ("layers", "hidden"), ("embed",))
-TRAINING_ROWS = (("seq", "batch"), ("opt",), ("lr",), ("clip",), ("clip_value",), ("seed", "stop"), ("carry",))
+TRAINING_ROWS = (("seq", "batch"), ("opt",), ("lr",), ("sched",), ("clip",), ("clip_value",), ("seed", "stop"),
+                 ("carry",))
 # What the page keeps from before a run (restored after Reset), and which TrainConfig
 # field each setting that is fixed during a run shows.
 DATA_SETTINGS = ("source", "corpus", "paste", "start", "cell", "layers", "hidden", "embed")
@@ -172,12 +179,23 @@ def arch_of(model_config) -> dict:
 
 
 def train_config(arch: dict, *, seq: int, batch: int, opt: str, lr: float, clip: bool, clip_value: float,
-                 seed: int, carry: bool) -> TrainConfig:
-    """The TrainConfig for an architecture (``arch_of``) and the page's training settings."""
+                 seed: int, carry: bool, sched: bool = False, stop: int = 0) -> TrainConfig:
+    """The TrainConfig for an architecture (``arch_of``) and the page's training settings
+    (with ``sched``: warm-up, then cosine decay that ends at the step limit ``stop``)."""
     return TrainConfig(cell=arch["cell"], layers=int(arch["layers"]), hidden=int(arch["hidden"]),
                        embed=int(arch["embed"]), seq_len=int(seq), batch_size=int(batch), optimizer=opt,
                        lr=float(lr), clip=bool(clip), clip_value=float(clip_value), seed=int(seed),
-                       carry_state=bool(carry))
+                       carry_state=bool(carry), warmup=WARMUP_STEPS if sched else 0,
+                       decay_steps=max(int(stop), 1) if sched else 0)
+
+
+def default_config() -> TrainConfig:
+    """The TrainConfig the page trains with when nobody changed a setting (the bench's
+    "page defaults": read from ``DEFAULTS`` so the two cannot drift apart)."""
+    d = DEFAULTS
+    arch = dict(cell=d["cell"], layers=d["layers"], hidden=d["hidden"], embed=d["embed"])
+    names = ("seq", "batch", "opt", "lr", "clip", "clip_value", "seed", "carry", "sched", "stop")
+    return train_config(arch, **{k: d[k] for k in names})
 
 
 # ---------------------------------------------------------------- model and text
@@ -364,11 +382,12 @@ def sample_caption(label: str, s) -> str:
 
 
 def apply_live(trainer, config: TrainConfig):
-    """Learning rate and clipping reach a model that exists at once, even while it trains
+    """Learning rate, its schedule and clipping reach a model that exists at once, even while it trains
     (call it under the runner's lock: ``runner.with_trainer``)."""
     if trainer.config.lr != config.lr:
         trainer.set_lr(config.lr)
     trainer.config.clip, trainer.config.clip_value = config.clip, config.clip_value
+    trainer.config.warmup, trainer.config.decay_steps = config.warmup, config.decay_steps
 
 
 def sample_box(s, *, caption: str | None = None, top: bool = True, prime: bool = False, font=BOX_FONT,

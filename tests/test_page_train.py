@@ -11,6 +11,7 @@ from conftest import ROOT, another_trainer_ran, apply_runner_config, runner, ste
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora
+from rnnviz import trainsetup as ts
 from rnnviz.live import active_runners
 from rnnviz.models import build
 
@@ -299,3 +300,17 @@ def test_train_moments_reach_their_widgets():
         assert not at.error, m.title
         shown = {k: _url_value(k, widget(at, k).value) for k in m.params}
         assert shown == m.params, m.title
+
+
+def test_the_schedule_toggle_reaches_the_live_model(app_test):
+    at = tiny(app_test(PAGE))
+    assert at.toggle(key="tr_sched").value  # on by default
+    at.button(key="tr_step").click().run()
+    assert wait_until(at, lambda a: steps(a) > 0)
+    cfg = runner(at).trainer.config
+    assert (cfg.warmup, cfg.decay_steps) == (ts.WARMUP_STEPS, ts.DEFAULTS["stop"])
+    at.select_slider(key="tr_stop").set_value(1_000).run()  # the decay follows the step limit
+    assert runner(at).trainer.config.decay_steps == 1_000
+    at.toggle(key="tr_sched").set_value(False).run()  # off: the rate stays as set
+    cfg = runner(at).trainer.config
+    assert (cfg.warmup, cfg.decay_steps) == (0, 0)

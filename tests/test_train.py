@@ -269,3 +269,35 @@ def test_cli_bad_arguments_exit_cleanly(capsys):
     with pytest.raises(SystemExit):
         train.main(["--corpus", "klingon", "--steps", "1"])
     assert "Unknown corpus" in capsys.readouterr().err
+
+
+def test_lr_schedule_ramps_up_then_decays():
+    f = [train.lr_factor(s, warmup=100, decay_steps=1000) for s in range(1200)]
+    assert f[0] == pytest.approx(0.1) and f[50] == pytest.approx((0.1 + 0.9 * 0.5) * train.lr_factor(50, 0, 1000))
+    assert all(a < b for a, b in zip(f[:100], f[1:100]))  # warm-up: strictly rising
+    assert all(a >= b for a, b in zip(f[100:1000], f[101:1000]))  # then never rising
+    assert f[1000] == f[1199] == pytest.approx(0.1)  # flat at 10 % after the decay
+    assert train.lr_factor(12345) == 1.0  # no schedule: the base rate
+
+
+def test_trainer_applies_the_schedule_to_every_update(names):
+    cfg = TrainConfig(layers=1, hidden=16, embed=8, seq_len=16, batch_size=4, lr=1e-2, warmup=5, decay_steps=20)
+    tr = Trainer(names, cfg)
+    used = []
+    real = tr.optimizer.step
+
+    def spy(*a, **kw):
+        used.append(tr.optimizer.param_groups[0]["lr"])
+        return real(*a, **kw)
+
+    tr.optimizer.step = spy
+    tr.step(25)
+    assert used == pytest.approx([1e-2 * train.lr_factor(s, 5, 20) for s in range(25)])
+    tr.set_lr(2e-2)  # the page's learning-rate slider moves the base of the schedule
+    tr.step(1)
+    assert used[-1] == pytest.approx(2e-2 * 0.1)
+
+
+def test_schedule_lengths_are_checked():
+    with pytest.raises(ValueError, match="step counts"):
+        TrainConfig(warmup=-1).validate()

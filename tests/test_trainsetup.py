@@ -38,6 +38,18 @@ def test_train_config_carries_every_setting():
                         clip=False, clip_value=2.0, seed=7, carry=True)
     assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size) == ("rnn", 2, 64, 16, 32, 8)
     assert (c.optimizer, c.lr, c.clip, c.clip_value, c.seed, c.carry_state) == ("sgd", 0.1, False, 2.0, 7, True)
+    assert (c.warmup, c.decay_steps) == (0, 0)  # no schedule unless asked
+    s = ts.train_config(dict(cell="rnn", layers=2, hidden=64, embed=16), seq=32, batch=8, opt="sgd", lr=0.1,
+                        clip=False, clip_value=2.0, seed=7, carry=True, sched=True, stop=2_000)
+    assert (s.warmup, s.decay_steps) == (ts.WARMUP_STEPS, 2_000)  # the decay ends at the step limit
+
+
+def test_the_page_defaults_are_one_config():
+    c = ts.default_config()
+    d = ts.DEFAULTS
+    assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size, c.lr) == (
+        d["cell"], d["layers"], d["hidden"], d["embed"], d["seq"], d["batch"], d["lr"])
+    assert c.decay_steps == d["stop"] and c.warmup == (ts.WARMUP_STEPS if d["sched"] else 0)
 
 
 def _names_checkpoint(name="my_names"):
@@ -168,5 +180,9 @@ def test_summaries_and_live_settings_on_a_real_trainer():
                                       lr=0.01, clip=False, clip_value=1.0, seed=0, carry=False))
     assert tr.config.lr == 0.01 and tr.optimizer.param_groups[0]["lr"] == 0.01
     assert not tr.config.clip and tr.config.clip_value == 1.0
+    ts.apply_live(tr, ts.train_config(dict(cell="lstm", layers=1, hidden=16, embed=8), seq=16, batch=4, opt="adam",
+                                      lr=0.01, clip=False, clip_value=1.0, seed=0, carry=False, sched=True,
+                                      stop=300))
+    assert (tr.config.warmup, tr.config.decay_steps) == (ts.WARMUP_STEPS, 300)  # the toggle and the limit apply live
     cp, _ = _names_checkpoint()
     assert f"**{cp.model.num_params():,}** parameters" in ts.setup_summary(cfg, names, cp)
