@@ -35,7 +35,7 @@ GLOVE_WORDS = 100_000  # the most frequent GloVe words: rare junk tokens stay ou
 def questions():
     """Words to inspect, the exclude switch and the analogy a - b + c = expected."""
     with present.controls("Questions"):
-        cols = st.columns([3, 1, 1, 1, 1.1, 1.9], vertical_alignment="bottom")
+        cols = st.columns([2.6, 1, 1, 1, 1.1, 2.3], vertical_alignment="bottom")  # room for the toggle label
         text = cols[0].text_input("Nearest neighbours of", "king, love, sword, night, lord", key="w2v_words",
                                   bind="query-params", max_chars=200)
         abc = [col.text_input(lbl, d, key=f"w2v_{k}", bind="query-params", max_chars=40).strip().lower()
