@@ -131,12 +131,21 @@ def view_readouts(ds, cp, label):
 def view_generate(ds, cp, label):
     cls = st.selectbox("Write a name of class", ds.classes, key="nm_class", bind="query-params")
     s = pickers.sampling_controls("nm", length=False, greedy=False, top_k=False, default_temperature=0.8)
-    g = generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed)
+    typed = st.text_input("Starts with (optional)", "", key="nm_prefix", bind="query-params",
+                          help="The model writes the rest of the name after these letters.")
+    try:
+        prefix = data.check_name(cp.vocab, typed, label) if typed.strip() else ""
+        g = generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed, prefix=prefix)
+    except ValueError as e:
+        st.warning(html.md(e))
+        return
     text = "".join(c if c != data.BOUNDARY else "⏎" for c in g.letters)
-    charts.html_view(html.prob_text(text, g.chosen_p, caption="each letter coloured by its probability"),
+    charts.html_view(html.prob_text(text, g.chosen_p, prime=prefix, caption="each letter coloured by its "
+                                    "probability" + (" (the start you typed in bold)" if prefix else "")),
                      name="generated_name", title="Generated name")
     charts.chart(P.step_distribution_figure(g, cp.vocab.chars), key="nm_gen_fig", name="step_distribution")
-    more = [generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed + j).name for j in range(1, 9)]
+    more = [generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed + j, prefix=prefix).name
+            for j in range(1, 9)]
     st.dataframe(pd.DataFrame({"more names at this temperature": more}), hide_index=True)
     runner = live_run(ds.key, "generator")
     if runner is not None:
@@ -202,8 +211,9 @@ def train_panel(runner, ds, kind):
         name = st.session_state.get("nm_name") or DEFAULT_NAME[ds.key]
         try:
             lp = letter_probs(cp.model, cp.vocab, cp.classes, name)
-        except ValueError:
-            return
+        except ValueError:  # the name typed in "Type a name" is refused there, with the reason
+            name = DEFAULT_NAME[ds.key]
+            lp = letter_probs(cp.model, cp.vocab, cp.classes, name)
         st.markdown(f"How the model reads **{html.md(name)}** now:")
         charts.chart(P.letter_probs_figure(lp.letters, lp.classes, lp.probs), key="nm_live_read", name="live_read")
     else:
