@@ -5,7 +5,6 @@ score it on held-out names beside a naive Bayes baseline, compare three read-out
 follow the hidden state through PCA space and train their own model live. Bundled
 models make every view work before anyone trains."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +12,6 @@ from rnnviz.names import data, lab
 from rnnviz.names.model import READOUTS, generate, letter_probs, trajectory
 from rnnviz.names.trainer import BALANCES, ReadoutsTrainer, make_trainer, train_config
 from rnnviz.plots import names as P
-from rnnviz.plots.training import loss_figure
 from rnnviz.protocol import LiveTrainer
 from rnnviz.ui import charts, html, live, page, pickers, present, session
 
@@ -74,7 +72,8 @@ def view_read(ds, cp, label):
             top = st.slider("Classes drawn", 2, top, min(5, top), key="nm_top", bind="query-params")
     charts.chart(P.letter_probs_figure(lp.letters, lp.classes, lp.probs, top=top), key="nm_read_fig",
                  name="letter_by_letter")
-    st.caption(f"Each point is the probability of a class after reading the letters up to it, from {label}.")
+    st.caption(f"Each point is the probability of a class after reading the letters up to it, from {label}. "
+               "The chart draws the classes that were likeliest at some letter; the table ranks them after the last.")
     final = pd.DataFrame(lp.top(len(cp.classes)), columns=["class", "probability"])
     final["target share"] = [truth(ds, name).get(c) for c in final["class"]]
     st.dataframe(final.head(top), hide_index=True, column_config={
@@ -198,10 +197,7 @@ def train_panel(runner, ds, kind):
     live.status_line(runner, snap)
     if snap.divergence:
         st.error(html.md(snap.divergence))
-    val = [(p[0], p[1]) for p in snap.val]
-    fig = loss_figure(snap.loss, val, baseline=float(np.log(len(ds.classes) if kind == "classifier"
-                                                            else len(ds.vocab))))
-    fig.update_layout(title="Loss (nats per name)" if kind == "classifier" else fig.layout.title.text)
+    fig = P.training_loss_figure(snap.loss, [(p[0], p[1]) for p in snap.val], kind, len(ds.classes), len(ds.vocab))
     charts.chart(fig, key="nm_loss_fig", name="loss")
     if kind == "classifier":
         charts.chart(P.curves_figure({"accuracy": [(p[0], p[2]) for p in snap.val], "accuracy (balanced)":

@@ -70,3 +70,16 @@ def test_figures_build_and_escape_text(models):
     g = generate(gen.model, gen.vocab, gen.classes, "Finnish", 1.0, seed=2)
     sf = P.step_distribution_figure(g, gen.vocab.chars)
     assert np.array(sf.data[0].z).shape[1] == len(g.letters)
+
+
+def test_training_loss_is_labelled_per_name_for_a_classifier_and_per_letter_for_a_generator():
+    loss, val = [(0, 2.9), (10, 2.1)], [(10, 2.2)]
+    clf = P.training_loss_figure(loss, val, "classifier", 18, 120)
+    assert clf.layout.title.text == "Loss (nats per name)" and clf.layout.yaxis.title.text == "loss (nats per name)"
+    guess = clf.data[-1]
+    assert guess.name == f"uniform guess ln K = {np.log(18):.2f} (18 classes)" and guess.y == (np.log(18),) * 2
+    assert "ln|V|" not in json.dumps(clf.to_plotly_json())
+    gen = P.training_loss_figure(loss, val, "generator", 18, 120)
+    assert gen.layout.yaxis.title.text == "loss (nats/char)" and gen.data[-1].name.startswith("uniform guess ln|V|")
+    assert gen.data[-1].y == (np.log(120),) * 2
+    assert len(set(P.PALETTE)) == len(P.PALETTE) == 18  # a colour per surname class, none repeated

@@ -213,6 +213,8 @@ def test_a_live_run_of_the_three_readouts_drives_the_views(app_test):
         assert len(arr(f["data"][0]["x"])) >= 2
         seg(at, "nm_model").set_value("live").run()
         view(at, "read")
+        assert "cannot be read" in refusals(at)  # "<b>" is still typed there
+        at.text_input(key="nm_name").input("Rossi").run()
         assert any("your classifier" in c.value for c in at.caption)
     finally:
         for r in active_runners():
