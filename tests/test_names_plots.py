@@ -66,6 +66,14 @@ def test_figures_build_and_escape_text(models):
     tr = trajectory(clf.model, clf.vocab, clf.classes, ["Rossi", "Murphy"])
     tf = P.trajectory_figure(tr)
     assert np.allclose(tf.data[1].x, tr.points[0][:, 0])
+    # the fill colours have a key: one legend entry per class that is likeliest at some step
+    key = [t for t in tf.data if t.mode == "markers"]
+    shown = sorted({int(k) for p in tr.probs for k in p.argmax(1)})
+    assert [t.name for t in key] == [f"likeliest: {clf.classes[k]}" for k in shown]
+    assert [t.marker.color for t in key] == [P.PALETTE[k] for k in shown]
+    first = sorted({int(p[0].argmax()) for p in tr.probs})
+    assert len([t for t in P.trajectory_figure(tr, upto=1).data if t.mode == "markers"]) == len(first)
+    assert not [t for t in P.trajectory_figure(tr, "name").data if t.mode == "markers"]
     assert len(P.class_counts_figure(ds.class_counts()["train"]).data[0].x) == len(ds.classes)
     g = generate(gen.model, gen.vocab, gen.classes, "Finnish", 1.0, seed=2)
     sf = P.step_distribution_figure(g, gen.vocab.chars)

@@ -132,6 +132,12 @@ def trajectory_figure(tr, color_by: str = "class", upto: int | None = None) -> g
                                  text=[_e(c) if c != " " else "␣" for c in letters], textposition="top center",
                                  marker=dict(color=colors, size=10, line=dict(color=_color(i), width=2)),
                                  hovertext=hover, hoverinfo="text" if hover else None))
+    if color_by == "class" and tr.classes:  # a key to the fill colours: the classes that occur
+        seen = sorted({int(k) for pr, L in zip(tr.probs, tr.letters)
+                       for k in pr[: len(L) if upto is None else max(1, int(upto))].argmax(axis=1)})
+        for k in seen:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"likeliest: {_e(tr.classes[k])}",
+                                     marker=dict(color=_color(k), size=10), hoverinfo="skip"))
     every = np.concatenate(tr.points) if tr.points else np.zeros((1, 2))
     pad = 0.08 * (np.ptp(every, axis=0) + 1e-6)
     ex = tr.pca.explained
