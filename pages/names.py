@@ -148,6 +148,8 @@ def view_generate(ds, cp, label):
     st.dataframe(pd.DataFrame({"more names at this temperature": more}), hide_index=True)
     runner = live_run(ds.key, "generator")
     if runner is not None:
+        st.caption(f"Names your generator wrote as {html.md(cls)} at its milestone steps (step 0 is the untrained "
+                   "model); a row is added at each milestone while it trains.")
         live.live_panel(lambda polling: st.dataframe(pd.DataFrame(
             [{"step": st_, "names": ", ".join(ns)} for st_, ns in lab.milestone_samples(
                 runner.snapshot().samples, cls)]), hide_index=True), runner=runner)

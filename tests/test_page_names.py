@@ -219,3 +219,26 @@ def test_a_live_run_of_the_three_readouts_drives_the_views(app_test):
     finally:
         for r in active_runners():
             r.stop()
+
+
+def test_a_live_generator_run_shows_its_milestone_names_while_it_trains(app_test):
+    at = app_test(PAGE)
+    try:
+        view(at, "train")
+        seg(at, "nm_kind").set_value("generator").run()
+        at.selectbox(key="nm_hidden").set_value(32).run()
+        at.button(key="nm_step100").click().run()
+        r = runner(at)
+        assert r is not None and r.trainer.KIND == "generator" and r.max_steps == 100
+        assert wait_until(at, lambda a: r.snapshot().samples, 240), "no milestone sample yet"
+        view(at, "generate")
+        seg(at, "nm_model").set_value("live").run()
+        at.selectbox(key="nm_class").set_value("Finnish").run()
+        assert any("Names your generator wrote as Finnish at its milestone steps" in c.value for c in at.caption)
+        table = at.dataframe[-1].value
+        expect = lab.milestone_samples(r.snapshot().samples, "Finnish")
+        assert list(table["step"])[: len(expect)] == [s for s, _ in expect]
+        assert table["names"][0] == ", ".join(expect[0][1])
+    finally:
+        for r in active_runners():
+            r.stop()
