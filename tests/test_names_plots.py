@@ -90,4 +90,5 @@ def test_training_loss_is_labelled_per_name_for_a_classifier_and_per_letter_for_
     gen = P.training_loss_figure(loss, val, "generator", 18, 120)
     assert gen.layout.yaxis.title.text == "loss (nats/char)" and gen.data[-1].name.startswith("uniform guess ln|V|")
     assert gen.data[-1].y == (np.log(120),) * 2
+    assert clf.layout.legend.y == gen.layout.legend.y == -0.3  # clear of the axis title when presenting
     assert len(set(P.PALETTE)) == len(P.PALETTE) == 18  # a colour per surname class, none repeated

@@ -192,10 +192,12 @@ def step_distribution_figure(g, vocab_chars, top: int = 8) -> go.Figure:
 def training_loss_figure(loss, val, kind: str, n_classes: int, n_symbols: int) -> go.Figure:
     """The training page's loss figure in this lab's units: a classifier's loss is per
     name and its uniform guess is ln K over K classes; a generator's is per letter."""
+    # the legend a little lower than the training page's: in presenter mode's larger
+    # fonts it sat on the x axis title
     if kind != "classifier":
-        return loss_figure(loss, val, baseline=float(np.log(n_symbols)))
+        return loss_figure(loss, val, baseline=float(np.log(n_symbols))).update_layout(legend_y=-0.3)
     base = float(np.log(n_classes))
-    fig = loss_figure(loss, val, baseline=base)
+    fig = loss_figure(loss, val, baseline=base).update_layout(legend_y=-0.3)
     fig.update_layout(title="Loss (nats per name)")
     fig.update_yaxes(title_text="loss (nats per name)")
     fig.update_traces(selector=dict(mode="lines", name=f"uniform guess ln|V| = {base:.2f}"),
