@@ -121,9 +121,9 @@ def view_readouts(ds, cp, label):
             series[r] = [(p[0], p[1 + i]) for p in rows]
             series[f"{r} (balanced)"] = [(p[0], p[1 + K + i]) for p in rows]
         charts.chart(P.curves_figure(series, ytitle="validation accuracy"), key="nm_ro_fig", name="readouts")
-        st.dataframe(pd.DataFrame([{"read-out": r, **v} for r, v in snap.extra["readouts"].items()]),
-                     hide_index=True, column_config={"accuracy": PCT["accuracy"],
-                                                     "balanced_accuracy": PCT["accuracy"]})
+        st.dataframe(pd.DataFrame([{"read-out": r, **v} for r, v in snap.extra["readouts"].items()]).rename(
+            columns={"balanced_accuracy": "class-balanced accuracy", "val_loss": "validation loss (nats)"}),
+            hide_index=True, column_config=PCT)
     live.live_panel(render, runner=runner)
 
 

@@ -14,7 +14,7 @@ from conftest import ROOT, apply_runner_config, runner, wait_until
 
 from rnnviz.live import active_runners
 from rnnviz.names import data, lab
-from rnnviz.names.model import generate, letter_probs, trajectory
+from rnnviz.names.model import READOUTS, generate, letter_probs, trajectory
 from rnnviz.ui import html
 
 PAGE = "pages/names.py"
@@ -211,6 +211,9 @@ def test_a_live_run_of_the_three_readouts_drives_the_views(app_test):
         assert [t["name"] for t in f["data"]] == ["last", "last (balanced)", "mean", "mean (balanced)",
                                                   "attention", "attention (balanced)"]
         assert len(arr(f["data"][0]["x"])) >= 2
+        table = at.dataframe[0].value  # in words, not the trainer's keys
+        assert list(table.columns) == ["read-out", "accuracy", "class-balanced accuracy", "validation loss (nats)"]
+        assert list(table["read-out"]) == list(READOUTS)
         seg(at, "nm_model").set_value("live").run()
         view(at, "read")
         assert "cannot be read" in refusals(at)  # "<b>" is still typed there
