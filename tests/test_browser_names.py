@@ -83,7 +83,7 @@ def test_hostile_name_lists_and_starts_stay_inert(page, server):
         page.locator("[data-testid='stPlotlyChart']").first.wait_for()  # Rossi is still drawn
         _assert_inert(page, requests, dialogs)
 
-    requests, dialogs = _open(page, server, "nm_view=Generate", "Starts with")
+    requests, dialogs = _open(page, server, "nm_view=Generate", "Starts with (optional)")
     for name in HOSTILE:
         _type(page, "Starts with (optional)", name)
         _alert_quoting(page, name)
