@@ -5,7 +5,6 @@ score it on held-out names beside a naive Bayes baseline, compare three read-out
 follow the hidden state through PCA space and train their own model live. Bundled
 models make every view work before anyone trains."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +12,6 @@ from rnnviz.names import data, lab
 from rnnviz.names.model import READOUTS, generate, letter_probs, trajectory
 from rnnviz.names.trainer import BALANCES, ReadoutsTrainer, make_trainer, train_config
 from rnnviz.plots import names as P
-from rnnviz.plots.training import loss_figure
 from rnnviz.protocol import LiveTrainer
 from rnnviz.ui import charts, html, live, page, pickers, present, session
 
@@ -74,7 +72,8 @@ def view_read(ds, cp, label):
             top = st.slider("Classes drawn", 2, top, min(5, top), key="nm_top", bind="query-params")
     charts.chart(P.letter_probs_figure(lp.letters, lp.classes, lp.probs, top=top), key="nm_read_fig",
                  name="letter_by_letter")
-    st.caption(f"Each point is the probability of a class after reading the letters up to it, from {label}.")
+    st.caption(f"Each point is the probability of a class after reading the letters up to it, from {label}. "
+               "The chart draws the classes that were likeliest at some letter; the table ranks them after the last.")
     final = pd.DataFrame(lp.top(len(cp.classes)), columns=["class", "probability"])
     final["target share"] = [truth(ds, name).get(c) for c in final["class"]]
     st.dataframe(final.head(top), hide_index=True, column_config={
@@ -122,24 +121,35 @@ def view_readouts(ds, cp, label):
             series[r] = [(p[0], p[1 + i]) for p in rows]
             series[f"{r} (balanced)"] = [(p[0], p[1 + K + i]) for p in rows]
         charts.chart(P.curves_figure(series, ytitle="validation accuracy"), key="nm_ro_fig", name="readouts")
-        st.dataframe(pd.DataFrame([{"read-out": r, **v} for r, v in snap.extra["readouts"].items()]),
-                     hide_index=True, column_config={"accuracy": PCT["accuracy"],
-                                                     "balanced_accuracy": PCT["accuracy"]})
+        st.dataframe(pd.DataFrame([{"read-out": r, **v} for r, v in snap.extra["readouts"].items()]).rename(
+            columns={"balanced_accuracy": "class-balanced accuracy", "val_loss": "validation loss (nats)"}),
+            hide_index=True, column_config=PCT)
     live.live_panel(render, runner=runner)
 
 
 def view_generate(ds, cp, label):
     cls = st.selectbox("Write a name of class", ds.classes, key="nm_class", bind="query-params")
     s = pickers.sampling_controls("nm", length=False, greedy=False, top_k=False, default_temperature=0.8)
-    g = generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed)
+    typed = st.text_input("Starts with (optional)", "", key="nm_prefix", bind="query-params",
+                          help="The model writes the rest of the name after these letters.")
+    try:
+        prefix = data.check_name(cp.vocab, typed, label) if typed.strip() else ""
+        g = generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed, prefix=prefix)
+    except ValueError as e:
+        st.warning(html.md(e))
+        return
     text = "".join(c if c != data.BOUNDARY else "⏎" for c in g.letters)
-    charts.html_view(html.prob_text(text, g.chosen_p, caption="each letter coloured by its probability"),
+    charts.html_view(html.prob_text(text, g.chosen_p, prime=prefix, caption="each letter coloured by its "
+                                    "probability" + (" (the start you typed in bold)" if prefix else "")),
                      name="generated_name", title="Generated name")
     charts.chart(P.step_distribution_figure(g, cp.vocab.chars), key="nm_gen_fig", name="step_distribution")
-    more = [generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed + j).name for j in range(1, 9)]
+    more = [generate(cp.model, cp.vocab, cp.classes, cls, s.temperature, seed=s.seed + j, prefix=prefix).name
+            for j in range(1, 9)]
     st.dataframe(pd.DataFrame({"more names at this temperature": more}), hide_index=True)
     runner = live_run(ds.key, "generator")
     if runner is not None:
+        st.caption(f"Names your generator wrote as {html.md(cls)} at its milestone steps (step 0 is the untrained "
+                   "model); a row is added at each milestone while it trains.")
         live.live_panel(lambda polling: st.dataframe(pd.DataFrame(
             [{"step": st_, "names": ", ".join(ns)} for st_, ns in lab.milestone_samples(
                 runner.snapshot().samples, cls)]), hide_index=True), runner=runner)
@@ -189,10 +199,7 @@ def train_panel(runner, ds, kind):
     live.status_line(runner, snap)
     if snap.divergence:
         st.error(html.md(snap.divergence))
-    val = [(p[0], p[1]) for p in snap.val]
-    fig = loss_figure(snap.loss, val, baseline=float(np.log(len(ds.classes) if kind == "classifier"
-                                                            else len(ds.vocab))))
-    fig.update_layout(title="Loss (nats per name)" if kind == "classifier" else fig.layout.title.text)
+    fig = P.training_loss_figure(snap.loss, [(p[0], p[1]) for p in snap.val], kind, len(ds.classes), len(ds.vocab))
     charts.chart(fig, key="nm_loss_fig", name="loss")
     if kind == "classifier":
         charts.chart(P.curves_figure({"accuracy": [(p[0], p[2]) for p in snap.val], "accuracy (balanced)":
@@ -202,8 +209,9 @@ def train_panel(runner, ds, kind):
         name = st.session_state.get("nm_name") or DEFAULT_NAME[ds.key]
         try:
             lp = letter_probs(cp.model, cp.vocab, cp.classes, name)
-        except ValueError:
-            return
+        except ValueError:  # the name typed in "Type a name" is refused there, with the reason
+            name = DEFAULT_NAME[ds.key]
+            lp = letter_probs(cp.model, cp.vocab, cp.classes, name)
         st.markdown(f"How the model reads **{html.md(name)}** now:")
         charts.chart(P.letter_probs_figure(lp.letters, lp.classes, lp.probs), key="nm_live_read", name="live_read")
     else:

@@ -63,12 +63,31 @@ def test_first_names_get_frequency_weighted_soft_labels():
 
 @pytest.mark.parametrize("bad, message", [
     ("", "empty"), ("   ", "empty"), ("x" * 10_000, "10,000 characters"),
-    ("<script>alert(1)</script>", "'<'"), ("Ann😀", "'😀'"), ("Ann\nBob", "'\\\\n'"), (None, "must be text"),
+    ("<script>alert(1)</script>", "'<'"), ("Ann😀", "'😀'"), ("Ann\nBob", "U\\+000A \\(a control character\\)"), (None, "must be text"),
 ])
 def test_hostile_names_get_clear_messages(bad, message):
     ds = data.surnames()
     with pytest.raises(ValueError, match=message):
         ds.encode(bad)
+
+
+def test_refusals_quote_the_name_name_each_character_and_say_what_can_be_read():
+    sur, gen = data.surnames(), data.genders()
+    with pytest.raises(ValueError) as e:
+        gen.encode("👩\u200d🚀 Zoë")
+    assert str(e.value) == ("\u201c👩\u200d🚀 Zoë\u201d cannot be read: the data behind the first-name classifier never "
+                            "uses '👩', U+200D (zero width joiner), '🚀', ' ' (a space), 'ë'. It can read only the "
+                            "plain letters A-Z and a-z.")  # no plain spelling offered: the emoji stay
+    with pytest.raises(ValueError, match="never uses 'ë'. It can read only the plain letters A-Z and a-z. "
+                                         "Try \u201cZoe\u201d, the same letters without accents."):
+        gen.encode("Zoë")
+    assert data.alphabet_hint(sur.vocab) == ("It can read only letters (A-Z, a-z and 65 accented ones such as é, "
+                                             "ü, ñ), spaces, apostrophes and hyphens.")
+    with pytest.raises(ValueError, match="and 2 more. It can read only letters"):
+        sur.encode("<>=()[]")
+    with pytest.raises(ValueError) as e:
+        sur.encode("b" * 500)
+    assert f"(\u201c{'b' * data.QUOTE_MAX}...\u201d)" in str(e.value) and "at most 32" in str(e.value)
 
 
 def test_naive_bayes_baseline_and_metrics():

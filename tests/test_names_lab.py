@@ -60,11 +60,18 @@ def test_typed_name_lists_keep_good_names_and_explain_bad_ones():
     vocab = lab.bundled("surnames", "classifier").vocab
     names, problems = lab.parse_names(" Murphy, Müller ,, Rossi, Murphy", vocab)
     assert names == ["Murphy", "Müller", "Rossi"] and problems == []
-    hostile = "<b>x</b>, 😀, " + "a" * 10_000 + ", Novák"
+    hostile = "<b>x</b>, 😀, " + "a" * 300 + ", Novák"
     names, problems = lab.parse_names(hostile, vocab)
     assert names == ["Novák"] and len(problems) == 3
     assert "'<'" in problems[0] and "Name 1" in problems[0]
-    assert "😀" in problems[1] and "10,000 characters" in problems[2]
+    assert "😀" in problems[1] and "300 characters" in problems[2]
+    # past the cap the list is cut at its last comma, said first; only three refusals are spelled out
+    names, problems = lab.parse_names("Novák, " + ", ".join(["<i>"] * 50_000) + ", Rossi", vocab)
+    assert names == ["Novák"] and len(problems) == 5
+    assert problems[0].startswith(f"The list is {7 + 5 * 50_000 + 5:,} characters long; only its first 400")
+    assert [p[:7] for p in problems[1:4]] == ["Name 2:", "Name 3:", "Name 4:"]
+    n_read = len(("Novák, " + ", ".join(["<i>"] * 50_000))[:lab.MAX_LIST].rsplit(",", 1)[0].split(","))
+    assert problems[4] == f"{n_read - 1 - 3:,} more names could not be read either; fix the ones above first."
     assert lab.parse_names("", vocab) == ([], [])
     many = ", ".join(["Rossi", "Murphy", "Novák", "Dubois", "Smith", "Kowal", "Berg", "Lind"])
     names, problems = lab.parse_names(many, vocab, limit=6)

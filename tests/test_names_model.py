@@ -122,6 +122,10 @@ def test_generator_rejects_bad_requests(ds):
         generate(g, ds.vocab, ds.classes, "Irish", temperature=0.0)
     with pytest.raises(ValueError, match="never uses '😀'"):
         generate(g, ds.vocab, ds.classes, "Irish", prefix="😀")
+    with pytest.raises(ValueError, match="has 32 letters; leave room for the model to write: type at most 31"):
+        generate(g, ds.vocab, ds.classes, "Irish", prefix="a" * 32)
+    out = generate(g, ds.vocab, ds.classes, "Irish", prefix=" Mc ", seed=1)  # the start is cleaned like a name
+    assert out.name.startswith("Mc") and out.name == "Mc" + "".join(c for c in out.letters if c != data.BOUNDARY)
 
 
 def test_configs_are_bounded():

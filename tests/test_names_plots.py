@@ -66,7 +66,29 @@ def test_figures_build_and_escape_text(models):
     tr = trajectory(clf.model, clf.vocab, clf.classes, ["Rossi", "Murphy"])
     tf = P.trajectory_figure(tr)
     assert np.allclose(tf.data[1].x, tr.points[0][:, 0])
+    # the fill colours have a key: one legend entry per class that is likeliest at some step
+    key = [t for t in tf.data if t.mode == "markers"]
+    shown = sorted({int(k) for p in tr.probs for k in p.argmax(1)})
+    assert [t.name for t in key] == [f"likeliest: {clf.classes[k]}" for k in shown]
+    assert [t.marker.color for t in key] == [P.PALETTE[k] for k in shown]
+    first = sorted({int(p[0].argmax()) for p in tr.probs})
+    assert len([t for t in P.trajectory_figure(tr, upto=1).data if t.mode == "markers"]) == len(first)
+    assert not [t for t in P.trajectory_figure(tr, "name").data if t.mode == "markers"]
     assert len(P.class_counts_figure(ds.class_counts()["train"]).data[0].x) == len(ds.classes)
     g = generate(gen.model, gen.vocab, gen.classes, "Finnish", 1.0, seed=2)
     sf = P.step_distribution_figure(g, gen.vocab.chars)
     assert np.array(sf.data[0].z).shape[1] == len(g.letters)
+
+
+def test_training_loss_is_labelled_per_name_for_a_classifier_and_per_letter_for_a_generator():
+    loss, val = [(0, 2.9), (10, 2.1)], [(10, 2.2)]
+    clf = P.training_loss_figure(loss, val, "classifier", 18, 120)
+    assert clf.layout.title.text == "Loss (nats per name)" and clf.layout.yaxis.title.text == "loss (nats per name)"
+    guess = clf.data[-1]
+    assert guess.name == f"uniform guess ln K = {np.log(18):.2f} (18 classes)" and guess.y == (np.log(18),) * 2
+    assert "ln|V|" not in json.dumps(clf.to_plotly_json())
+    gen = P.training_loss_figure(loss, val, "generator", 18, 120)
+    assert gen.layout.yaxis.title.text == "loss (nats/char)" and gen.data[-1].name.startswith("uniform guess ln|V|")
+    assert gen.data[-1].y == (np.log(120),) * 2
+    assert clf.layout.legend.y == gen.layout.legend.y == -0.3  # clear of the axis title when presenting
+    assert len(set(P.PALETTE)) == len(P.PALETTE) == 18  # a colour per surname class, none repeated

@@ -158,21 +158,70 @@ def encode(vocab: Vocab, name, what: str = "this model") -> np.ndarray:
     return np.array([vocab.stoi[c] for c in clean(name)], dtype=np.int64)
 
 
+QUOTE_MAX = 40  # characters of a refused name quoted back in its message
+
+
+def quoted(name: str) -> str:
+    """A typed name as a message quotes it: in curly quotes, cut to QUOTE_MAX characters."""
+    return f"\u201c{name[:QUOTE_MAX]}{'...' if len(name) > QUOTE_MAX else ''}\u201d"
+
+
+def describe_char(c: str) -> str:
+    """``'<'``, or the code point and Unicode name of a character one cannot see."""
+    if c == " ":
+        return "' ' (a space)"
+    if c.isprintable():
+        return repr(c)
+    return f"U+{ord(c):04X} ({unicodedata.name(c, 'a control character').lower()})"
+
+
+def alphabet_hint(vocab: Vocab) -> str:
+    """One sentence naming what a model can read, built from its own vocabulary."""
+    chars = [c for c in vocab.chars if c != BOUNDARY]
+    plain = [c for c in chars if c.isascii() and c.isalpha()]
+    accented = [c for c in chars if c.isalpha() and not c.isascii()]
+    letters = "A-Z and a-z" if len(plain) == 52 else "".join(plain)
+    if accented:
+        such = ([c for c in "éüñš" if c in accented] or accented)[:3]
+        letters = f"letters ({letters.replace(' and ', ', ')} and {len(accented)} accented ones such as {', '.join(such)})"
+    else:
+        letters = f"the plain letters {letters}"
+    parts = [letters] if plain or accented else []
+    parts += [word for c, word in ((" ", "spaces"), ("'", "apostrophes"), ("-", "hyphens")) if c in chars]
+    if not parts:
+        return ""
+    return f"It can read only {', '.join(parts[:-1]) + ' and ' if len(parts) > 1 else ''}{parts[-1]}."
+
+
+def without_accents(name: str) -> str:
+    """\u201cZoë\u201d -> \u201cZoe\u201d: the same letters with their combining marks removed."""
+    return unicodedata.normalize("NFC", "".join(
+        c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)))
+
+
 def check_name(vocab: Vocab, name, what: str = "this model") -> str:
-    """The cleaned name, or ValueError saying what is wrong and what to type instead."""
+    """The cleaned name, or ValueError saying what is wrong and what to type instead.
+    The message quotes the name (at most QUOTE_MAX characters) and names every
+    refused character, invisible ones by code point."""
     if not isinstance(name, str):
         raise ValueError("A name must be text.")
     name = clean(name)
     if not name:
         raise ValueError("The name is empty: type a name of one or more letters.")
     if len(name) > MAX_NAME:
-        raise ValueError(f"That is {len(name):,} characters long; names here have at most {MAX_NAME}. "
-                         "Type a single name.")
-    unknown = [c for c in dict.fromkeys(name) if c not in vocab.stoi or c == BOUNDARY]
+        raise ValueError(f"That is {len(name):,} characters long ({quoted(name)}); names here have at most "
+                         f"{MAX_NAME}. Type a single name.")
+
+    def unknown_in(s):
+        return [c for c in dict.fromkeys(s) if c not in vocab.stoi or c == BOUNDARY]
+
+    unknown = unknown_in(name)
     if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise ValueError(f"The data behind {what} never uses {shown}, so the model cannot read it. "
-                         "Use letters, spaces, apostrophes or hyphens, as in the names it learned from.")
+        shown = ", ".join(map(describe_char, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        plain = without_accents(name)
+        tip = f" Try {quoted(plain)}, the same letters without accents." if plain != name and not unknown_in(plain) else ""
+        raise ValueError(f"{quoted(name)} cannot be read: the data behind {what} never uses {shown}. "
+                         f"{alphabet_hint(vocab)}{tip}")
     return name
 
 

@@ -21,6 +21,8 @@ KINDS = ("classifier", "generator")
 BUNDLED = {("surnames", "classifier"): "surnames_gru", ("surnames", "generator"): "names_generator",
            ("genders", "classifier"): "genders_gru", ("genders", "generator"): "genders_generator"}
 MAX_NAMES = 6  # names drawn at once in a trajectory
+MAX_LIST = 400  # characters of a typed name list that are read (6 names of 32 letters fit twice)
+MAX_PROBLEMS = 3  # refused names spelled out one by one; the rest are counted
 
 
 @functools.lru_cache(maxsize=len(BUNDLED))
@@ -74,11 +76,17 @@ def held_out(cp: store.NamesCheckpoint, split: str = "test") -> HeldOut:
 
 
 def parse_names(text: str, vocab, what: str = "this model", limit: int = MAX_NAMES) -> tuple[list[str], list[str]]:
-    """``"Murphy, Müller, Rossi"`` -> (accepted names, one message per refused name).
-    Duplicates are dropped; more than ``limit`` names are cut with a message."""
+    """``"Murphy, Müller, Rossi"`` -> (accepted names, messages). Duplicates are dropped;
+    more than ``limit`` names are cut, a list longer than MAX_LIST characters is cut at
+    its last comma before the cap, and at most MAX_PROBLEMS refusals are spelled out
+    (the rest are counted), each cut with a message saying so."""
+    text, notes = str(text or ""), []
+    if len(text) > MAX_LIST:
+        notes.append(f"The list is {len(text):,} characters long; only its first {MAX_LIST} characters are read "
+                     f"(room for {limit} names of up to {data.MAX_NAME} letters).")
+        text = text[:MAX_LIST].rsplit(",", 1)[0] if "," in text[:MAX_LIST] else text[:MAX_LIST]
     names, problems = [], []
-    parts = [p for p in (str(text or "")).split(",") if p.strip()]
-    for i, part in enumerate(parts):
+    for i, part in enumerate(p for p in text.split(",") if p.strip()):
         try:
             name = data.check_name(vocab, part, what)
         except ValueError as e:
@@ -86,10 +94,14 @@ def parse_names(text: str, vocab, what: str = "this model", limit: int = MAX_NAM
             continue
         if name not in names:
             names.append(name)
+    if len(problems) > MAX_PROBLEMS:
+        rest = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [f"{rest:,} more name{'s' if rest > 1 else ''} could not be read either; "
+                                              "fix the ones above first."]
     if len(names) > limit:
         problems.append(f"Only the first {limit} names are drawn; remove some to see the others.")
         names = names[:limit]
-    return names, problems
+    return names, notes + problems
 
 
 def milestone_samples(samples, cls: str) -> list[tuple[int, list[str]]]:

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from ..corpora import Vocab
 from ..models import CELLS
-from .data import BOUNDARY, MAX_NAME, encode
+from .data import BOUNDARY, MAX_NAME, clean, encode
 
 READOUTS = ("last", "mean", "attention")
 CONDITIONS = ("input", "state")
@@ -339,6 +339,9 @@ def generate(model: NameGenerator, vocab: Vocab, classes, cls: str, temperature:
     if not (isinstance(temperature, (int, float)) and 0.05 <= float(temperature) <= 5.0):
         raise ValueError(f"The temperature must be between 0.05 and 5 (got {temperature}).")
     pre = encode(vocab, prefix).tolist() if prefix else []
+    if len(pre) >= int(max_len):
+        raise ValueError(f"The start you typed has {len(pre)} letters; leave room for the model to write: "
+                         f"type at most {int(max_len) - 1}.")
     g = torch.Generator().manual_seed(int(seed))
     c = torch.tensor([classes.index(cls)])
     letters, rows, chosen = [], [], []
@@ -355,7 +358,7 @@ def generate(model: NameGenerator, vocab: Vocab, classes, cls: str, temperature:
                 break
             logits, state = model(torch.tensor([[i]]), c, state)
             last = logits[0, -1]
-    name = prefix + "".join(ch for ch in letters if ch != BOUNDARY)
+    name = (clean(prefix) if prefix else "") + "".join(ch for ch in letters if ch != BOUNDARY)
     probs = np.stack(rows) if rows else np.zeros((0, len(vocab)), np.float32)
     return Generated(name, cls, float(temperature), letters, probs, chosen)
 

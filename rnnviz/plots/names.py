@@ -14,12 +14,13 @@ import plotly.graph_objects as go
 
 from ..names.metrics import Evaluation
 from ..names.shapes import Shape
+from .training import loss_figure
 
 # above the plot: below it, the legend covered the letters on the x axis
 LEGEND_ABOVE = dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left")
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#ad494a", "#637939", "#a55194", "#6b6ecf",
-           "#8c6d31", "#d6616b")
+           "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#00a087", "#637939", "#a55194", "#6b6ecf",
+           "#8c6d31", "#111111")  # 18 hues a class keeps everywhere; no two reds side by side
 
 
 def _e(text) -> str:
@@ -131,6 +132,12 @@ def trajectory_figure(tr, color_by: str = "class", upto: int | None = None) -> g
                                  text=[_e(c) if c != " " else "␣" for c in letters], textposition="top center",
                                  marker=dict(color=colors, size=10, line=dict(color=_color(i), width=2)),
                                  hovertext=hover, hoverinfo="text" if hover else None))
+    if color_by == "class" and tr.classes:  # a key to the fill colours: the classes that occur
+        seen = sorted({int(k) for pr, L in zip(tr.probs, tr.letters)
+                       for k in pr[: len(L) if upto is None else max(1, int(upto))].argmax(axis=1)})
+        for k in seen:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"likeliest: {_e(tr.classes[k])}",
+                                     marker=dict(color=_color(k), size=10), hoverinfo="skip"))
     every = np.concatenate(tr.points) if tr.points else np.zeros((1, 2))
     pad = 0.08 * (np.ptp(every, axis=0) + 1e-6)
     ex = tr.pca.explained
@@ -179,4 +186,21 @@ def step_distribution_figure(g, vocab_chars, top: int = 8) -> go.Figure:
                                zmin=0, zmax=1, hovertemplate="step %{x}<br>%{y}: %{z:.1%}<extra></extra>"))
     fig.update_xaxes(title="step: letter drawn")
     fig.update_layout(height=320, margin=dict(l=50, r=10, t=20, b=60))
+    return fig
+
+
+def training_loss_figure(loss, val, kind: str, n_classes: int, n_symbols: int) -> go.Figure:
+    """The training page's loss figure in this lab's units: a classifier's loss is per
+    name and its uniform guess is ln K over K classes; a generator's is per letter."""
+    # the legend a little lower than the training page's: in presenter mode's larger
+    # fonts it sat on the x axis title
+    if kind != "classifier":
+        return loss_figure(loss, val, baseline=float(np.log(n_symbols))).update_layout(legend_y=-0.3)
+    base = float(np.log(n_classes))
+    fig = loss_figure(loss, val, baseline=base).update_layout(legend_y=-0.3)
+    fig.update_layout(title="Loss (nats per name)")
+    fig.update_yaxes(title_text="loss (nats per name)")
+    fig.update_traces(selector=dict(mode="lines", name=f"uniform guess ln|V| = {base:.2f}"),
+                      name=f"uniform guess ln K = {base:.2f} ({n_classes} classes)",
+                      hovertemplate=f"uniform guess over {n_classes} classes: ln K = {base:.3f}<extra></extra>")
     return fig
