@@ -60,6 +60,14 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.chars)
 
+    def check_known(self, text: str, advice: str) -> None:
+        """Refuse ``text`` if it holds a character the model never saw (padding included),
+        naming up to eight of them, followed by ``advice``."""
+        unknown = sorted({c for c in text if c not in self.index or c == PAD})
+        if unknown:
+            shown = " ".join(repr(c) for c in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+            raise ValueError(f"The model never saw these characters in training: {shown}. {advice}")
+
 
 OUT_VOCAB = Vocab(OUT_CHARS)
 
@@ -120,11 +128,7 @@ def check_input(text: str, vocab: Vocab) -> str:
     if len(text) > MAX_INPUT_LEN:
         raise ValueError(f"The input has {len(text):,} characters; the model reads at most "
                          f"{MAX_INPUT_LEN}. Type a single date, for example '25 June 2009'.")
-    unknown = sorted({c for c in text if c not in vocab.index or c == PAD})
-    if unknown:
-        shown = " ".join(repr(c) for c in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-        raise ValueError(f"The model never saw these characters in training: {shown}. Use letters, "
-                         "digits, spaces and the punctuation of dates (, . / -).")
+    vocab.check_known(text, "Use letters, digits, spaces and the punctuation of dates (, . / -).")
     return text
 
 

@@ -91,11 +91,7 @@ def check_input(text: str, vocab: Vocab, length: int) -> str:
     if not text:
         raise ValueError(f"The input is empty: type {length} letters from a to j, for example "
                          f"{example_text(length)!r}.")
-    unknown = sorted({c for c in text if c not in vocab.index or c == PAD})
-    if unknown:
-        shown = " ".join(repr(c) for c in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
-        raise ValueError(f"The model never saw these characters in training: {shown}. Use only the "
-                         "lowercase letters a to j.")
+    vocab.check_known(text, "Use only the lowercase letters a to j.")
     if len(text) != length:
         raise ValueError(f"The input has {len(text):,} letters, but this model was trained on strings of "
                          f"exactly {length}. Type {length} letters, or change the length in the Race view.")
