@@ -131,13 +131,19 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    # Playwright's 30 s defaults are too short for a busy 2-core CI machine, where the
-    # first page of a cold server can take minutes: every wait gets a generous deadline.
+def browser_context(browser, width: int = 1400, height: int = 1000):
+    """A fresh browser context (own cookies and storage) whose waits all get a generous
+    deadline: Playwright's 30 s defaults are too short for a busy 2-core CI machine,
+    where the first page of a cold server can take minutes."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
     ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     ctx.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+    return ctx
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser_context(browser)
     pg = ctx.new_page()
     yield pg
     ctx.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import open_app
+from conftest import browser_context, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -34,7 +34,7 @@ def _settled(page):
 
 
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
-    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first = browser_context(browser, 1400, 1000)
     page = first.new_page()
     page.set_default_timeout(300_000)
     open_app(page, server, "deepnets", timeout=300_000)  # (the lesson text names the views too: wait for the figure)
@@ -53,7 +53,7 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
     assert "dn_a_act=tanh" in link and "dn_a_init=Xavier" in link and "run=" not in link
     first.close()
 
-    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+    fresh = browser_context(browser, 1400, 1000)
     other = fresh.new_page()
     other.set_default_timeout(300_000)
     other.goto(link, wait_until="domcontentloaded")

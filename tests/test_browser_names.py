@@ -16,7 +16,6 @@ HOSTILE = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "[x](htt
 
 
 def _open(page, server, query: str, wait_text: str) -> tuple[list, list]:
-    page.set_default_timeout(120_000)  # a busy machine
     requests, dialogs = [], []
     page.on("request", lambda r: requests.append(r.url))
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

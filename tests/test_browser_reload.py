@@ -52,7 +52,6 @@ def test_reload_keeps_the_model_and_its_steps(page, server):
 
     # The same address in a second tab (a link pasted into a new window): the same paused run.
     other = page.context.new_page()
-    other.set_default_timeout(120_000)
     open_app(other, server, f"train?run={token}", wait_text="Paused at step")
     assert _step_count(other) == paused
     other.close()

@@ -18,7 +18,6 @@ def _type(page, text: str):
 
 
 def test_hostile_and_overlong_dates_are_refused_clearly(page, server):
-    page.set_default_timeout(120_000)  # a busy machine
     open_app(page, server, "", wait_text="Bundled models")  # app.py's navigation first
     open_app(page, server, "seq2seq?s2s_view=Attention+map", wait_text="Where the decoder looked",
              timeout=240_000)

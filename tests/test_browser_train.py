@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import open_app
+from conftest import browser_context, open_app
 
 from rnnviz import checkpoint as ckpt
 from rnnviz.ui import session
@@ -18,8 +18,6 @@ XSS_SCRIPT = "<script>window.__y=1</script>"
 
 
 def _open_train(page, server):
-    page.set_default_timeout(120_000)  # the CI machine may be busy training
-    page.set_default_navigation_timeout(120_000)
     # Visit the home page first: if a deep link is the very first request a fresh
     # Streamlit server sees, it falls back to its legacy pages/ mode for good.
     open_app(page, server, "", wait_text="Bundled models")
@@ -102,7 +100,7 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
     """Issue 13: a view's address, opened in a fresh browser, shows the same sample."""
     if "names_gru" not in ckpt.pretrained_names():
         pytest.skip("bundled names_gru missing")
-    first = browser.new_context(viewport={"width": 1280, "height": 720})
+    first = browser_context(browser, 1280, 720)
     try:
         page = first.new_page()
         _open_train(page, server)
@@ -119,10 +117,9 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
     finally:
         first.close()
     assert "tr_sample_model=names_gru" in url and "run=" not in url
-    fresh = browser.new_context(viewport={"width": 1280, "height": 720})
+    fresh = browser_context(browser, 1280, 720)
     try:
         page = fresh.new_page()
-        page.set_default_timeout(120_000)
         open_app(page, server, "", wait_text="Bundled models")
         page.goto(url, wait_until="domcontentloaded")
         again = page.locator(".rnnviz-text").filter(has_text="Mar").first

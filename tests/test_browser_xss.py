@@ -44,7 +44,6 @@ def _need_model(name: str = MODEL):
 def _open(page, server, path: str, wait_text: str) -> str:
     """Open "/" first (a deep link as a fresh server's first request breaks st.navigation),
     then ``path``; return the body's background colour before any hostile input."""
-    page.set_default_timeout(120_000)
     page.set_default_navigation_timeout(120_000)
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
