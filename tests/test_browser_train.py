@@ -17,6 +17,12 @@ XSS_IMG = "<img src=x onerror=window.__x=1>"
 XSS_SCRIPT = "<script>window.__y=1</script>"
 
 
+SAMPLE_CHANGED = """(before) => {
+    const box = [...document.querySelectorAll('.rnnviz-text')].find(e => e.innerText.includes('Mar'));
+    return box !== undefined && box.innerText !== before;
+}"""
+
+
 def _open_train(page, server):
     # Visit the home page first: if a deep link is the very first request a fresh
     # Streamlit server sees, it falls back to its legacy pages/ mode for good.
@@ -109,10 +115,15 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
         prime.fill("Mar")
         prime.press("Enter")
         page.wait_for_function("() => location.search.includes('tr_prime=Mar')")
-        page.get_by_role("button", name="Generate").click()  # the next seed: also in the address
-        page.wait_for_function("() => location.search.includes('tr_sample_seed=')")
         out = page.locator(".rnnviz-text").filter(has_text="Mar").first
         out.wait_for()
+        before = out.inner_text()
+        page.get_by_role("button", name="Generate").click()  # the next seed: also in the address
+        page.wait_for_function("() => location.search.includes('tr_sample_seed=')")
+        # The address changes before the new sample is drawn: wait for the new text itself
+        # (reading at once took the previous seed's sample on a busy machine).
+        page.wait_for_function(SAMPLE_CHANGED, arg=before)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
         shown, url = out.inner_text(), page.url
     finally:
         first.close()
