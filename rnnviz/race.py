@@ -148,6 +148,10 @@ class Race(LiveTrainer):
             done += self.step(chunk)
         return done
 
+    def train_budget(self, seconds: float | None, steps: int) -> int:
+        """CLI helper: ``train_for(seconds)`` when a time budget is given, else ``steps`` steps."""
+        return self.train_for(seconds) if seconds is not None else self.step(steps)
+
 
 def series(hist, metric: str | None = None) -> dict[str, tuple[list, list]]:
     """{run: (steps, values)} from ``loss_hist`` (metric None) or from ``eval_hist``

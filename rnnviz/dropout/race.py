@@ -244,10 +244,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    if a.seconds is not None:
-        tr.train_for(a.seconds)
-    else:
-        tr.step(300 if a.steps is None else a.steps)
+    tr.train_budget(a.seconds, 300 if a.steps is None else a.steps)
     if tr.steps % tr.eval_every:
         tr.record()
     if tr.divergence:

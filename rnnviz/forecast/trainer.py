@@ -185,10 +185,7 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if a.seconds is not None:
-        race.train_for(a.seconds)
-    else:
-        race.step(1000 if a.steps is None else a.steps)
+    race.train_budget(a.seconds, 1000 if a.steps is None else a.steps)
     if race.divergence:
         print(race.divergence, file=sys.stderr)
     race.record()

@@ -83,10 +83,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    if a.seconds is not None:
-        race.train_for(a.seconds)
-    else:
-        race.step(1000 if a.steps is None else a.steps)
+    race.train_budget(a.seconds, 1000 if a.steps is None else a.steps)
     wall = time.perf_counter() - t0
     if race.divergence:
         print(race.divergence, file=sys.stderr)

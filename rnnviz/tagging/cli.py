@@ -61,10 +61,7 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if a.seconds is not None:
-        trainer.train_for(a.seconds)
-    else:
-        trainer.step(a.steps)
+    trainer.train_budget(a.seconds, a.steps)
     trainer.record()
     if trainer.divergence:
         print(trainer.divergence, file=sys.stderr)
