@@ -84,3 +84,10 @@ def test_the_race_trains_in_a_worker_process_like_any_lab():
         assert set(snap.seconds) == {"plain", "dropout"}
     finally:
         runner.stop()
+
+
+def test_train_budget_is_steps_or_seconds():
+    race = ToyRace(seed=1)
+    assert race.train_budget(None, 7) == 7 and race.steps == 7  # no time budget: exactly the steps
+    race.train_budget(0.05, 10**9)  # a time budget wins over the step count
+    assert max(race.seconds.values()) >= 0.05 and 7 < race.steps < 10**9
