@@ -172,3 +172,20 @@ def test_the_string_task_is_a_link_and_every_view_works_before_training(app_test
     at.segmented_control(key="s2s_task").set_value("dates").run()  # back to dates: the bundled models
     _clean(at)
     assert at.text_input(key="s2s_text").value == "jeudi 25 juin 2009"
+
+
+def test_a_run_of_another_task_is_named_as_such_not_as_another_page(app_test):
+    """The session trains the dates race; the reverse task on the same page is not 'another page'."""
+    from rnnviz.live import BackgroundTrainer
+    from rnnviz.seq2seq.trainer import TrainSettings
+
+    at = _open(app_test, s2s_task="Reverse", s2s_len="8")
+    runner = BackgroundTrainer(Seq2SeqRace(TrainSettings(eval_size=20)), executor="thread")  # never started
+    at.session_state[session.RUNNER_KEY] = runner
+    at.run()
+    _clean(at)
+    said = [c.value for c in at.caption]
+    assert any("training this lab with other data or another task" in c for c in said), said
+    assert not any("another page" in c for c in said)
+    at.segmented_control(key="s2s_task").set_value("dates").run()  # its own task: the run is this view's
+    assert not any("other data or another task" in c.value for c in at.caption)

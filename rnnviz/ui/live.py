@@ -65,8 +65,10 @@ def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the mod
     reset = cols[5].button("Reset", key=f"{prefix}_reset", icon=":material/restart_alt:",
                            disabled=mine is None, width="stretch", help=f"Forget {what} and start again.")
     if runner is not None and mine is None:
-        st.caption(":material/info: Your session is training another model on another page; starting here "
-                   "stops that run (one run per session).")
+        where = ("this lab with other data or another task" if isinstance(runner.trainer, kind)
+                 else "another model on another page")
+        st.caption(f":material/info: Your session is training {where}; starting here stops that run "
+                   "(one run per session).")
     elif mine is not None and settings is not None and getattr(mine.trainer, "config", None) != settings:
         st.caption(":material/info: The settings above differ from the ones training now: press **Reset** to "
                    "start again with them.")
