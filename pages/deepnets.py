@@ -16,6 +16,7 @@ from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data, stat_gri
 from rnnviz.plots import deepnet as plots
 from rnnviz.plots import race as race_plots
 from rnnviz.ui import charts, live, page, present
+from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"gradients": "Gradients by layer", "activations": "Activations", "ratio": "Update ratio",
@@ -137,7 +138,7 @@ def main():
     try:
         cfg = settings().validate()
     except ValueError as e:
-        st.error(str(e))
+        st.error(md(e), icon=":material/error:")
         return
     live.run_controls("dn", lambda: DeepNetRace(cfg), kind=DeepNetRace, settings=cfg, what="both networks")
     view = page.view_switch("dn_view", VIEWS)

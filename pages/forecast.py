@@ -19,6 +19,7 @@ from rnnviz.forecast.baselines import BASELINES
 from rnnviz.forecast.trainer import ForecastConfig, ForecastRace
 from rnnviz.plots import forecast as plots
 from rnnviz.ui import charts, live, page, present
+from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"race": "The race", "forecast": "Forecast vs real", "horizon": "Error by horizon"}
@@ -121,7 +122,7 @@ def main():
     try:
         cfg = settings().validate()
     except ValueError as e:
-        st.error(str(e))
+        st.error(md(e), icon=":material/error:")
         return
     live.run_controls("ts", lambda: ForecastRace(cfg), kind=ForecastRace, settings=cfg, what="both models")
     view = page.view_switch("ts_view", VIEWS)

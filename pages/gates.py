@@ -242,7 +242,7 @@ def main():
     try:
         tr = _trace(choice, picked.text)
     except ValueError as e:
-        return st.error(str(e))
+        return st.error(html.md(e), icon=":material/error:")
     st.divider()
     {"text": view_text, "inspector": view_inspector, "belt": view_belt}[view](choice, tr, picked.text, ct)
 

@@ -14,6 +14,7 @@ import torch
 from rnnviz.memory import plots, tasks
 from rnnviz.memory.trainer import MemoryConfig, MemoryRace, curves, history_grids, labels, moment
 from rnnviz.ui import charts, live, page, present
+from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"distance": "Accuracy vs distance", "race": "Race curves", "why": "Why: gradients"}
@@ -136,7 +137,7 @@ def main():
     try:
         cfg = settings().validate()
     except ValueError as e:
-        st.error(str(e))
+        st.error(md(e), icon=":material/error:")
         return
     live.run_controls("mem", lambda: MemoryRace(cfg), kind=MemoryRace, settings=cfg, what="all three networks")
     view = page.view_switch("mem_view", VIEWS)
