@@ -36,6 +36,7 @@ import os
 import random
 import re
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -801,9 +802,16 @@ def parse_args(argv=None):
     return args
 
 
+def _exit_on_sigterm(signum, frame):
+    # SIGTERM (kill, pkill, CI timeouts) would end Python without running ``finally``,
+    # leaving the server this script started running; exit the normal way instead.
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     proc = None
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log_path = os.path.join(tempfile.gettempdir(), f"rnnviz-loadtest-{os.getpid()}.log")
     try:
         if args.url:

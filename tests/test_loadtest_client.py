@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 import urllib.parse
@@ -206,3 +207,36 @@ def test_rss_counts_the_training_workers():
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.timeout(900)  # a server start on a busy machine
+def test_sigterm_stops_the_server_the_load_test_started(tmp_path):
+    """kill / pkill on a running load test must not leave its Streamlit server behind."""
+    import signal
+    import subprocess
+
+    script = os.path.join(ROOT, "scripts", "loadtest.py")
+    out = tmp_path / "out.txt"
+    pid = None
+    with open(out, "w") as f:
+        lt = subprocess.Popen([sys.executable, script, "--sessions", "1", "--trainers", "0", "--drop", "0",
+                               "--solo", "0", "--duration", "600", "--drain", "0", "--quiet"],
+                              stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 300
+        while pid is None and time.monotonic() < deadline and lt.poll() is None:
+            m = re.search(r"\(pid (\d+),", out.read_text())
+            pid = int(m.group(1)) if m else None
+            time.sleep(0.2)
+        assert pid is not None, out.read_text()
+        lt.send_signal(signal.SIGTERM)
+        assert lt.wait(timeout=120) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.2)
+        assert not os.path.exists(f"/proc/{pid}"), "the server outlived the load test"
+    finally:
+        if lt.poll() is None:
+            lt.kill()
+        if pid is not None and os.path.exists(f"/proc/{pid}"):
+            os.kill(pid, signal.SIGKILL)  # never leave a server behind, even when the test fails
