@@ -95,7 +95,9 @@ def test_chart_has_png_export_and_a_csv_download():
     assert len(charts) == 1
     config = json.loads(charts[0].proto.config)
     assert config["displayModeBar"] is True and config["toImageButtonOptions"]["format"] == "png"
-    assert any(b.proto.label == "CSV" for b in at.get("download_button"))
+    (csv,) = [b.proto for b in at.get("download_button") if b.proto.label == "CSV"]
+    # deferred: the table is written when the button is pressed, never on a page run
+    assert csv.deferred_file_id and not csv.url
 
 
 def test_presenter_styling_scales_a_figure_once_however_often_it_is_shown(monkeypatch):

@@ -56,7 +56,10 @@ def chart(fig, *, key: str, name: str, csv: bool = True, **kwargs):
     out = st.plotly_chart(fig, key=key, **kwargs)
     if csv:
         st.download_button(
-            "CSV", export.figure_csv(fig), file_name=f"{_slug(name)}.csv", mime="text/csv",
+            # Deferred: the table is written when the button is pressed, not on every run.
+            # (A gates heatmap's CSV is 4 MB and took over a second; built eagerly, every
+            # inspecting session rebuilt and stored it on every rerun.)
+            "CSV", lambda: export.figure_csv(fig), file_name=f"{_slug(name)}.csv", mime="text/csv",
             key=f"{key}__csv", icon=":material/download:", type="tertiary", on_click="ignore",
             help="The numbers behind this chart, as a table (PNG: the camera icon above the chart).")
     return out
@@ -72,7 +75,7 @@ def html_view(fragment: str, *, name: str, title: str, key: str | None = None, d
     """
     st.html(fragment)
     st.download_button(
-        "HTML", export.standalone_html(fragment, title), file_name=f"{_slug(name)}.html",
+        "HTML", lambda: export.standalone_html(fragment, title), file_name=f"{_slug(name)}.html",
         mime="text/html", key=f"{key or _slug(name)}__html", icon=":material/download:", type="tertiary",
         on_click="ignore", help="This coloured text as a web page you can open offline.")
     if details is not None and chars is not None and present.presenting() and len(details):
