@@ -20,6 +20,11 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT_MS = 240_000  # per Playwright wait; condition waits return as soon as they are met
+# The deadline of every condition wait on training, workers or servers (``wait_for``,
+# ``wait_until``). It only matters when a test would fail: a met condition returns at
+# once. Generous because a busy 2-core machine trains 10-50x slower than a quiet one
+# (two waits of 240 s ran out in a run beside a pretraining job and a 22-session soak).
+WAIT = 900.0
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -159,7 +164,7 @@ def open_app(page, server, path: str = "", wait_text: str | None = None, timeout
     return page
 
 
-def another_trainer_ran(limiter, corpus, steps: int = 10, timeout: float = 240.0) -> bool:
+def another_trainer_ran(limiter, corpus, steps: int = 10, timeout: float = WAIT) -> bool:
     """Train a throwaway tiny model for ``steps`` steps on *all* of ``limiter``'s slots.
 
     The check for "this runner stays paused": a runner that still held a slot would
@@ -186,7 +191,17 @@ def another_trainer_ran(limiter, corpus, steps: int = 10, timeout: float = 240.0
         w.stop()
 
 
-def wait_until(at, cond, timeout: float = 30.0, poll: float = 0.2) -> bool:
+def wait_for(cond, timeout: float = WAIT, poll: float = 0.01) -> bool:
+    """Poll ``cond()`` until it holds or ``timeout`` seconds pass; True if it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(poll)
+    return bool(cond())
+
+
+def wait_until(at, cond, timeout: float = WAIT, poll: float = 0.2) -> bool:
     """Rerun an AppTest until ``cond(at)`` holds (``run_every`` never fires in AppTest)."""
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -119,7 +119,6 @@ def copy_project(dest) -> str:
     return str(dest)
 
 
-@pytest.mark.timeout(1200)
 def test_pip_install_editable_in_a_fresh_venv(tmp_path):
     project = copy_project(tmp_path / "project")
     venv = tmp_path / "venv"

@@ -176,7 +176,6 @@ async def _first_visits(url: str) -> dict:
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
 
-@pytest.mark.timeout(900)  # three cold starts: ~30 s each on a quiet machine, ~65 s at load 15
 def test_cold_server_first_visits_never_crash():
     """Start the server cold a few times; every page requested at once on its first
     visits renders without an exception."""

@@ -5,7 +5,7 @@ import os
 import time
 
 import pytest
-from conftest import ROOT, open_app
+from conftest import BROWSER_TIMEOUT_MS, ROOT, open_app, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,7 @@ def test_hostile_text_is_shown_literally(page, server):
     box.fill(HOSTILE)
     box.press("Control+Enter")
     heat = page.locator(".rnnviz-text").first
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if heat.count() and "<script>" in heat.inner_text():
-            break
-        time.sleep(0.5)
+    wait_for(lambda: heat.count() and "<script>" in heat.inner_text(), timeout=BROWSER_TIMEOUT_MS / 1000, poll=0.5)
     shown = heat.inner_text()
     assert "<script>window.__pwned = 1; alert('x')</script>" in shown
     assert '<img src=x onerror="window.__pwned = 2">' in shown

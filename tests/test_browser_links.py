@@ -9,7 +9,7 @@ import re
 import pytest
 from conftest import browser_context, open_app
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.browser
 
 FIGURE_DATA = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
     d => (d._fullData || []).map(t => [t.name || '', Array.from(t.y || []).map(v => Number(v).toPrecision(6))]))"""

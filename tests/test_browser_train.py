@@ -101,7 +101,6 @@ def test_prime_with_html_is_shown_as_text(page, server):
     assert page.evaluate("window.__y") is None
 
 
-@pytest.mark.timeout(900)  # two browser contexts, each loading the app; 300 s ran out at load 49
 def test_copied_sampling_link_shows_the_same_sample(browser, server):
     """Issue 13: a view's address, opened in a fresh browser, shows the same sample."""
     if "names_gru" not in ckpt.pretrained_names():

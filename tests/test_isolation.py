@@ -15,6 +15,7 @@ import time
 
 import pytest
 import torch
+from conftest import WAIT, wait_for
 
 from rnnviz import checkpoint as ckpt
 from rnnviz.corpora import Corpus
@@ -103,7 +104,7 @@ def test_background_finetune_while_another_session_reads():
                                limiter=SlotLimiter(1), chunk=2, max_steps=30, idle_timeout=60)
     runner.start()
     reads = 0
-    deadline = time.monotonic() + 240  # generous: the machine may be busy
+    deadline = time.monotonic() + WAIT
     try:
         while runner.steps < 30 and time.monotonic() < deadline:
             assert torch.equal(_logits(state.pretrained(NAME).model, ids), ref_logits)
@@ -221,10 +222,7 @@ def test_finetune_through_the_train_page(app_test):
     assert not at.exception
     runner = at.session_state["rnnviz_runner"]
     try:
-        deadline = time.monotonic() + 240  # generous: the machine may be busy
-        while runner.steps < 3 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            runner.touch()
+        wait_for(lambda: runner.touch() or runner.steps >= 3, poll=0.2)
         assert runner.steps >= 3, f"training from the bundled model did not run (status {runner.status})"
         assert runner.trainer.source == NAME or NAME in str(runner.trainer.source)
         at.run()  # the page polls the live model while it trains

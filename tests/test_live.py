@@ -9,7 +9,7 @@ import time
 
 import pytest
 import torch
-from conftest import another_trainer_ran
+from conftest import WAIT, another_trainer_ran, wait_for
 
 from rnnviz import corpora
 from rnnviz.live import BackgroundTrainer, SlotLimiter, active_runners
@@ -18,7 +18,6 @@ from rnnviz.train import TrainConfig, Trainer
 # Generous: waits return as soon as their condition holds, and on a busy machine a
 # wait may include starting a worker process (it imports torch: ~20 s at load 9,
 # over 60 s while a full test suite and other work share two cores).
-WAIT = 240.0
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +31,6 @@ def trainer(names, **kw):
     base.update(kw)
     return Trainer(names, TrainConfig(**base))
 
-
-def wait_for(cond, timeout=WAIT, poll=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(poll)
-    return False
 
 
 def take_turns(rs, limiter, min_steps: int) -> set:
@@ -316,7 +307,6 @@ def _ended(pid: int) -> bool:
         return True
 
 
-@pytest.mark.timeout(600)  # two waits that each may include starting a worker process
 def test_process_runner_survives_a_killed_worker(names, runners):
     """Not a bug but a short wait: a fresh worker must import torch before the first
     step after the kill (~20 s at load 9, more than the old 60 s wait under a full
@@ -387,7 +377,6 @@ def test_elastic_slots_lend_idle_cores_only_while_nobody_waits():
     assert lim.grow(object(), 3) == 0  # a ticket that holds nothing cannot grow
 
 
-@pytest.mark.timeout(900)
 def test_a_lone_elastic_trainer_uses_every_core_and_hands_them_back(runners):
     """Alone, a trainer's worker steps with as many torch threads as there are slots; when a
     second student starts, the first gives its extra slot back and both train, never more

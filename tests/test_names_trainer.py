@@ -8,11 +8,11 @@ import json
 import pathlib
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import torch
+from conftest import WAIT, wait_for
 from safetensors.torch import save as st_save
 
 from rnnviz.live import BackgroundTrainer, SlotLimiter
@@ -25,18 +25,9 @@ from rnnviz.names.trainer import (
 )
 from rnnviz.protocol import LiveTrainer
 
-WAIT = 120.0  # generous: the CI machine may be busy
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SMALL = dict(hidden=16, embed=8, batch_size=32, eval_every=20)
 
-
-def wait_until(cond, timeout=WAIT, poll=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(poll)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +116,11 @@ def test_trainers_run_through_the_live_machinery(ds, runners, executor, kind):
     r = BackgroundTrainer(tr, limiter=SlotLimiter(1), executor=executor, chunk=10, idle_timeout=3600)
     runners.append(r)
     r.step_once()
-    assert wait_until(lambda: r.steps == 10 and r.status == "paused", WAIT)
+    assert wait_for(lambda: r.steps == 10 and r.status == "paused", WAIT)
     r.start()
-    assert wait_until(lambda: r.steps >= 60, WAIT)
+    assert wait_for(lambda: r.steps >= 60, WAIT)
     r.pause(wait=WAIT)
-    assert wait_until(lambda: r.status == "paused", WAIT)
+    assert wait_for(lambda: r.status == "paused", WAIT)
     snap = r.snapshot()
     assert [s for s, _ in snap.loss] == list(range(1, snap.steps + 1))
     assert [v[0] for v in snap.val] == list(range(0, snap.steps + 1, 20))

@@ -110,7 +110,7 @@ def test_step_100_trains_both_taggers_in_the_workers():
     at = open_page(bi_hidden="16")
     before = f1(at, "bidirectional")
     at.button(key="bi_step100").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info))
     assert not at.exception
     bi, fwd = f1(at, "bidirectional"), f1(at, "forward only")
     assert bi > 0.9 > before and bi > fwd  # last letters: the answer is the next character

@@ -73,7 +73,7 @@ def test_a_query_string_sets_the_widgets_and_the_same_figure():
 def test_training_runs_both_networks_in_the_workers_and_reset_forgets_them():
     at = open_page(dn_depth="4")
     at.button(key="dn_step100").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info))
     assert any(f["layout"].get("annotations") and "training loss" in json.dumps(f["layout"]["annotations"])
                for f in figs(at).values())
     heat = [f for f in figs(at).values() if f["data"][0]["type"] == "heatmap"]
@@ -85,6 +85,6 @@ def test_training_runs_both_networks_in_the_workers_and_reset_forgets_them():
 def test_changed_settings_ask_for_a_reset():
     at = open_page(dn_depth="3")
     at.button(key="dn_step1").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 1," in c.value for c in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 1," in c.value for c in a.info))
     at.slider(key="dn_depth").set_value(5).run()
     assert any("press **Reset**" in c.value for c in at.caption)

@@ -90,7 +90,7 @@ def test_step_100_trains_the_race_in_the_workers_and_the_views_show_it():
     at = open_page(**SMALL, dr_lr="0.02", dr_a_layers="1", dr_b_layers="1")
     before = bars(at)["validation"]
     at.button(key="dr_step100").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 100" in i.value for i in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 100" in i.value for i in a.info))
     after = bars(at)["validation"]
     assert all(float(x) < float(y) - 0.8 for x, y in zip(after, before))  # trained, not a step-0 picture
     curves = [f for f in figs(at) if any(tr["type"] == "scatter" for tr in f["data"])]

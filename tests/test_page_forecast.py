@@ -66,7 +66,7 @@ def test_training_runs_both_models_in_the_workers_and_reset_forgets_them():
     at = open_page(**SMALL)
     before = table(at)
     at.button(key="ts_step100").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 100" in i.value for i in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 100" in i.value for i in a.info))
     after = table(at)
     for label in ("GRU, 8 units", "causal CNN, 4 layers × 8 channels"):
         assert after[label]["training time (s)"] > 0
@@ -81,7 +81,7 @@ def test_training_runs_both_models_in_the_workers_and_reset_forgets_them():
 def test_changed_settings_ask_for_a_reset():
     at = open_page(**SMALL)
     at.button(key="ts_step1").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 1," in i.value for i in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 1," in i.value for i in a.info))
     at.slider(key="ts_horizon").set_value(3).run()
     assert any("press **Reset**" in c.value for c in at.caption)
 

@@ -4,11 +4,11 @@ live saturation plot that follows a training run, and every view opened from a l
 
 import json
 import re
-import time
 
 import numpy as np
 import pytest
 import torch
+from conftest import wait_for
 
 from rnnviz import checkpoint as ckpt
 from rnnviz import corpora, gates, models, probes
@@ -155,10 +155,7 @@ def test_live_saturation_follows_training(at):
         title0, before = _sat_points(at)
         assert "step 0" in title0
         runner.start()
-        deadline = time.time() + 240  # generous: the machine may be busy
-        while runner.steps < 60 and time.time() < deadline:
-            time.sleep(0.2)
-        assert runner.steps >= 60
+        assert wait_for(lambda: runner.steps >= 60, poll=0.2)
         at.run()
         assert not _errors(at)
         title1, after = _sat_points(at)

@@ -90,7 +90,7 @@ def test_a_query_string_sets_the_widgets_and_the_same_figure():
 def test_training_runs_the_three_cells_in_the_workers():
     at = open_page(mem_d="3", mem_extra="1", mem_hidden="16", mem_lr="0.01")
     at.button(key="mem_step100").click().run()
-    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info), timeout=240)
+    assert wait_until(at, lambda a: any("Stopped at step 100" in c.value for c in a.info))
     assert any("Step 100." in m.value for m in at.markdown)
     acc = accuracy(at)
     assert max(sum(v[:3]) / 3 for v in acc.values()) > 40  # well above chance (12.5 %) on distances 1-3

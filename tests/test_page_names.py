@@ -203,7 +203,7 @@ def test_a_live_run_of_the_three_readouts_drives_the_views(app_test):
         assert r is not None and r.trainer.config.readout == "all" and r.trainer.config.hidden == 32
         assert r.max_steps == 1000
         assert not at.button(key="nm_pause").proto.disabled  # the controls were redrawn for the new run
-        assert wait_until(at, lambda a: r.steps >= 50, 240), "the run made no progress"
+        assert wait_until(at, lambda a: r.steps >= 50), "the run made no progress"
         assert len(figs(at)) == 3  # loss, accuracy, a name read by the current weights
         assert any("How the model reads **Nováková** now" in m.value for m in at.markdown)
         view(at, "readouts")
@@ -233,7 +233,7 @@ def test_a_live_generator_run_shows_its_milestone_names_while_it_trains(app_test
         at.button(key="nm_step100").click().run()
         r = runner(at)
         assert r is not None and r.trainer.KIND == "generator" and r.max_steps == 100
-        assert wait_until(at, lambda a: r.snapshot().samples, 240), "no milestone sample yet"
+        assert wait_until(at, lambda a: r.snapshot().samples), "no milestone sample yet"
         view(at, "generate")
         seg(at, "nm_model").set_value("live").run()
         at.selectbox(key="nm_class").set_value("Finnish").run()

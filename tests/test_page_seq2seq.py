@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import wait_until
+from conftest import WAIT, wait_until
 
 from rnnviz.seq2seq import checkpoint as ck
 from rnnviz.seq2seq.model import decode_steps
@@ -15,7 +15,6 @@ from rnnviz.seq2seq.trainer import Seq2SeqRace
 from rnnviz.ui import session
 
 PAGE = "pages/seq2seq.py"
-WAIT = 600.0  # a busy machine trains slowly; conditions are polled, never slept on
 
 
 def _open(app_test, **params):
@@ -113,7 +112,6 @@ def test_hostile_and_overlong_input_get_a_clear_message(app_test, view):
     assert _specs(at) or at.dataframe
 
 
-@pytest.mark.timeout(1500)  # two date models on one CPU slot: slow on a busy machine
 def test_the_race_trains_both_models_side_by_side(app_test):
     at = _open(app_test)
     next(b for b in at.button if b.label == "Step 1,000").click().run()

@@ -47,7 +47,7 @@ def test_train_pause_reset(app_test):
     assert any("uniform guess" in (t.get("name") or "") for t in loss_fig["data"])
     assert any("step 0 · validation loss" in h.value for h in at.html)  # samples timeline
     at.button(key="tr_pause").click().run()
-    assert wait_until(at, lambda a: not runner(a).active, 120)
+    assert wait_until(at, lambda a: not runner(a).active)
     at.run()
     a = steps(at)
     r = runner(at)
@@ -71,7 +71,7 @@ def test_train_pause_reset(app_test):
 def test_step_runs_one_chunk(app_test):
     at = tiny(app_test(PAGE))
     at.button(key="tr_step").click().run()
-    assert wait_until(at, lambda a: not runner(a).active and steps(a) > 0, 30)
+    assert wait_until(at, lambda a: not runner(a).active and steps(a) > 0)
     at.run()
     assert steps(at) == 10
     assert runner(at).status == "paused"
@@ -80,7 +80,7 @@ def test_step_runs_one_chunk(app_test):
 def test_divergence_message_and_restore(app_test):
     at = tiny(app_test(PAGE), cell="rnn", lr=10.0, clip=False)
     at.button(key="tr_train").click().run()
-    assert wait_until(at, lambda a: "Training diverged" in errors(a), 30), errors(at)
+    assert wait_until(at, lambda a: "Training diverged" in errors(a)), errors(at)
     assert not at.exception
     assert "learning rate" in errors(at)
     assert runner(at).status == "diverged"
@@ -254,7 +254,7 @@ def test_training_settings_open_from_a_link():
     assert runner(at) is None  # a link never starts training
     # the run those settings make is the one that starts
     at.button(key="tr_step").click().run()
-    assert wait_until(at, lambda a: runner(a) is not None and not runner(a).active and steps(a) > 0, 120)
+    assert wait_until(at, lambda a: runner(a) is not None and not runner(a).active and steps(a) > 0)
     c = runner(at).trainer.config
     assert (c.cell, c.layers, c.hidden, c.embed, c.seq_len, c.batch_size) == ("gru", 2, 32, 16, 16, 4)
     assert (c.optimizer, c.lr, c.clip, c.clip_value, c.seed, c.carry_state) == ("sgd", 0.01, False, 2.0, 7, True)

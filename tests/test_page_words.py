@@ -202,7 +202,7 @@ def test_live_training_on_pasted_text_step_train_pause_reset(app_test):
     r = runner(at)
     assert r is not None and isinstance(r.trainer, Word2VecTrainer)
     assert not at.button[[b.label for b in at.button].index("Pause")].proto.disabled  # the new run can be paused
-    assert wait_until(at, lambda a: not runner(a).active and runner(a).steps == 100, 240)
+    assert wait_until(at, lambda a: not runner(a).active and runner(a).steps == 100)
     at.run()
     assert steps_metric(at) == 100
     loss = fig_named(at, "Loss")
@@ -213,9 +213,9 @@ def test_live_training_on_pasted_text_step_train_pause_reset(app_test):
     rank = fig_named(at, "Rank of the expected answer")
     assert rank["data"][0]["x"][0] == 0
     at.button[[b.label for b in at.button].index("Train")].click().run()
-    assert wait_until(at, lambda a: runner(a).steps > 100, 240)
+    assert wait_until(at, lambda a: runner(a).steps > 100)
     at.button[[b.label for b in at.button].index("Pause")].click().run()
-    assert wait_until(at, lambda a: not runner(a).active, 240)
+    assert wait_until(at, lambda a: not runner(a).active)
     at.run()
     n = runner(at).steps
     at.run()

@@ -8,11 +8,11 @@ import pathlib
 import pickle
 import re
 import sys
-import time
 import types
 
 import pytest
 import torch
+from conftest import WAIT, wait_for
 
 from rnnviz import corpora, worker
 from rnnviz.live import BackgroundTrainer, PeriodicSampler, SlotLimiter
@@ -20,17 +20,8 @@ from rnnviz.protocol import LiveTrainer
 from rnnviz.train import TrainConfig, Trainer
 from tests.protocol_toy import FIT_EVERY, LineFit
 
-WAIT = 60.0  # generous: the CI machine may be busy
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-
-def wait_for(cond, timeout=WAIT, poll=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(poll)
-    return False
 
 
 @pytest.fixture(scope="module")

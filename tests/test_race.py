@@ -1,10 +1,10 @@
 """The side-by-side trainer every comparison lab builds on (rnnviz.race)."""
 
 import math
-import time
 
 import pytest
 import torch
+from conftest import wait_for
 
 from rnnviz import race
 from tests.race_toy import ToyRace
@@ -73,9 +73,7 @@ def test_the_race_trains_in_a_worker_process_like_any_lab():
     runner = BackgroundTrainer(ToyRace(seed=1), executor="process", max_steps=60)
     runner.start()
     try:
-        deadline = time.monotonic() + 240
-        while not (runner.steps >= 60 and not runner.active) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: runner.steps >= 60 and not runner.active, poll=0.05)
         snap = runner.snapshot()
         assert snap.steps == 60 and snap.evals[-1][0] == 60
         local = ToyRace(seed=1)

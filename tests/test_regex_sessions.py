@@ -9,7 +9,6 @@ import os
 import sys
 
 import numpy as np
-import pytest
 from conftest import run_in_fresh_loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,8 +17,6 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import stclient  # noqa: E402 - scripts/ is put on the path just above
 
 PATTERNS = [r"(\w+\s?)+:", r"(a+)+$", r"(.*a){20}", r"(x+x+)+y"]
-pytestmark = pytest.mark.timeout(600)
-
 
 async def _two_sessions(url):
     typist = stclient.Session(url, name="typist")

@@ -9,6 +9,7 @@ import pickle
 
 import pytest
 import torch
+from conftest import WAIT, wait_for
 from safetensors.torch import save as st_save
 
 from rnnviz.live import BackgroundTrainer, SlotLimiter
@@ -17,9 +18,7 @@ from rnnviz.seq2seq import checkpoint as ck
 from rnnviz.seq2seq import dates
 from rnnviz.seq2seq.model import translate
 from rnnviz.seq2seq.trainer import Seq2SeqTrainer, TrainSettings
-from tests.test_protocol import settled, wait_for
-
-WAIT = 120.0
+from tests.test_protocol import settled
 
 
 @pytest.fixture(scope="module")

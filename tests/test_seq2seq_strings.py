@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import wait_for
 
 from rnnviz.live import BackgroundTrainer, SlotLimiter
 from rnnviz.seq2seq import checkpoint as ck
 from rnnviz.seq2seq import dates, explain, strings
 from rnnviz.seq2seq.model import Seq2Seq, Seq2SeqConfig, decode_steps, translate
 from rnnviz.seq2seq.trainer import Seq2SeqRace, Seq2SeqTrainer, TrainSettings
-from tests.test_protocol import wait_for
 
 TINY = dict(enc_hidden=8, dec_hidden=8, embed=4, batch_size=16, eval_every=5, eval_size=50)
 
@@ -72,7 +72,7 @@ def test_the_race_trains_both_runs_through_a_worker_process():
                                max_steps=20, idle_timeout=3600)
     try:
         runner.start()
-        assert wait_for(lambda: runner.status == "finished" and runner.steps == 20, 240), runner.status
+        assert wait_for(lambda: runner.status == "finished" and runner.steps == 20), runner.status
         snap = runner.snapshot()
         assert [x for x, _ in snap.evals] == [0, 5, 10, 15, 20] and set(snap.evals[-1][1]) == {"attention", "none"}
         assert len(snap.loss) == 20 and set(snap.seconds) == {"attention", "none"}
