@@ -168,13 +168,10 @@ def main():
                 "Some answers lie ahead: whether a letter ends its word depends on the next character. Train a "
                 "forward-only and a bidirectional RNN side by side and see where reading backwards pays.",
                 lesson="bidirectional")
-    try:
-        cfg = settings().validate()
-    except ValueError as e:
-        st.error(md(e))
+    lab = live.lab_controls("bi", settings, TaggingRace, what="both models", views=VIEWS)
+    if lab is None:
         return
-    live.run_controls("bi", lambda: TaggingRace(cfg), kind=TaggingRace, settings=cfg, what="both models")
-    view = page.view_switch("bi_view", VIEWS)
+    cfg, view = lab
     sentence = sentence_input() if view == "chars" else None
     render(view, cfg, sentence)
 

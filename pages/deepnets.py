@@ -16,7 +16,6 @@ from rnnviz.deepnet_trainer import RUNS, DeepNetRace, RaceConfig, data, stat_gri
 from rnnviz.plots import deepnet as plots
 from rnnviz.plots import race as race_plots
 from rnnviz.ui import charts, live, page, present
-from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"gradients": "Gradients by layer", "activations": "Activations", "ratio": "Update ratio",
@@ -135,13 +134,10 @@ def main():
     page.header("Deep nets: gradients through depth",
                 "An unrolled RNN is a deep network whose layers share one weight matrix. Here the depth is "
                 "real: stack up to 30 layers and see how much gradient reaches the first ones.", lesson="deepnets")
-    try:
-        cfg = settings().validate()
-    except ValueError as e:
-        st.error(md(e), icon=":material/error:")
+    lab = live.lab_controls("dn", settings, DeepNetRace, what="both networks", views=VIEWS)
+    if lab is None:
         return
-    live.run_controls("dn", lambda: DeepNetRace(cfg), kind=DeepNetRace, settings=cfg, what="both networks")
-    view = page.view_switch("dn_view", VIEWS)
+    cfg, view = lab
     render(view, cfg)
 
 

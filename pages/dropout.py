@@ -162,13 +162,10 @@ def main():
                 "A character model with enough units memorises a small text: its training loss keeps falling "
                 "while its validation loss turns back up. Race runs with no dropout, dropout between layers and "
                 "recurrent dropout on the same batches and see which keeps the gap small.", lesson="dropout")
-    try:
-        cfg = settings().validate()
-    except ValueError as e:
-        st.error(H.md(e))
+    lab = live.lab_controls("dr", settings, DropoutRace, what="every run", views=VIEWS)
+    if lab is None:
         return
-    live.run_controls("dr", lambda: DropoutRace(cfg), kind=DropoutRace, settings=cfg, what="every run")
-    view = page.view_switch("dr_view", VIEWS)
+    cfg, view = lab
     render(view, cfg)
 
 

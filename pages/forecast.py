@@ -19,7 +19,6 @@ from rnnviz.forecast.baselines import BASELINES
 from rnnviz.forecast.trainer import ForecastConfig, ForecastRace
 from rnnviz.plots import forecast as plots
 from rnnviz.ui import charts, live, page, present
-from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"race": "The race", "forecast": "Forecast vs real", "horizon": "Error by horizon"}
@@ -119,13 +118,10 @@ def main():
                 "Forecast the next hours of a real temperature record with a recurrent network and a causal "
                 "convolutional one, and check both against forecasts that need no learning at all.",
                 lesson="forecast")
-    try:
-        cfg = settings().validate()
-    except ValueError as e:
-        st.error(md(e), icon=":material/error:")
+    lab = live.lab_controls("ts", settings, ForecastRace, what="both models", views=VIEWS)
+    if lab is None:
         return
-    live.run_controls("ts", lambda: ForecastRace(cfg), kind=ForecastRace, settings=cfg, what="both models")
-    view = page.view_switch("ts_view", VIEWS)
+    cfg, view = lab
     week = (1, cfg.horizon)
     if view == "forecast":
         c1, c2 = st.columns(2)

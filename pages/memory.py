@@ -14,7 +14,6 @@ import torch
 from rnnviz.memory import plots, tasks
 from rnnviz.memory.trainer import MemoryConfig, MemoryRace, curves, history_grids, labels, moment
 from rnnviz.ui import charts, live, page, present
-from rnnviz.ui.html import md
 from rnnviz.ui.pickers import bound
 
 VIEWS = {"distance": "Accuracy vs distance", "race": "Race curves", "why": "Why: gradients"}
@@ -134,13 +133,10 @@ def main():
                 "How far back can a recurrent network remember? A vanilla RNN, an LSTM and a GRU learn the same "
                 "task on the same batches; you choose how many steps separate what they must remember from "
                 "the question.", lesson="memory")
-    try:
-        cfg = settings().validate()
-    except ValueError as e:
-        st.error(md(e), icon=":material/error:")
+    lab = live.lab_controls("mem", settings, MemoryRace, what="all three networks", views=VIEWS)
+    if lab is None:
         return
-    live.run_controls("mem", lambda: MemoryRace(cfg), kind=MemoryRace, settings=cfg, what="all three networks")
-    view = page.view_switch("mem_view", VIEWS)
+    cfg, view = lab
     render(view, cfg)
 
 

@@ -71,3 +71,26 @@ def test_every_moment_reaches_its_widgets(m):
     for k, v in m.params.items():
         assert k in found, f"{m.title!r}: no widget with key {k!r} on {m.page}"
         assert same(shown_value(found[k]), v), f"{m.title!r}: {k} shows {shown_value(found[k])!r}, not {v!r}"
+
+
+def test_cell_moments_open_the_cell_their_model_card_names():
+    """A moment that opens one cell for a hypothesis opens the one the model's card lists as
+    its best (retraining a bundled model renumbers its cells: the moments must follow)."""
+    import json
+
+    from rnnviz import models, probes
+
+    by_label = {h.label: k for k, h in probes.HYPOTHESES.items()}
+    by_signal = {v: k for k, v in models.SIGNAL_LABELS.items()}
+    checked = 0
+    for m in moments.MOMENTS:
+        p = m.params
+        if m.page != "pages/cells.py" or "cx_cell" not in p or "cx_hyp" not in p:
+            continue
+        name = p.get("cx_model", "python_lstm")  # the cell explorer's default model
+        with open(os.path.join(ROOT, "pretrained", name, "card.json")) as f:
+            best = json.load(f)["probes"][by_label[p["cx_hyp"]]]
+        layer = int(p.get("cx_layer", "layer 1").split()[-1]) - 1
+        assert (best["layer"], best["signal"], best["unit"]) == (layer, by_signal[p["cx_signal"]], int(p["cx_cell"])), m.title
+        checked += 1
+    assert checked >= 5

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..live import SLOTS
-from . import session
+from . import page, session
 from .html import md
 
 POLL_SECONDS = 1.5
@@ -92,6 +92,20 @@ def run_controls(prefix: str, make, *, kind, settings=None, what: str = "the mod
         mine.start()
         st.rerun()  # the buttons above were drawn for the state before the press (Pause disabled)
     return mine
+
+
+def lab_controls(prefix: str, settings, kind, *, what: str, views: dict[str, str]):
+    """The top of every race lab under its header: the page's settings (``settings()``,
+    validated), the one set of training controls for a ``kind`` race built from them
+    (``run_controls``) and the view switch (``?{prefix}_view=``). Returns (config, view),
+    or None after saying why the settings cannot be used."""
+    try:
+        cfg = settings().validate()
+    except ValueError as e:
+        st.error(md(e), icon=":material/error:")
+        return None
+    run_controls(prefix, lambda: kind(cfg), kind=kind, settings=cfg, what=what)
+    return cfg, page.view_switch(f"{prefix}_view", views)
 
 
 def own_run(kind):
