@@ -55,11 +55,12 @@ def chart(fig, *, key: str, name: str, csv: bool = True, **kwargs):
     kwargs.setdefault("config", chart_config(name))
     out = st.plotly_chart(fig, key=key, **kwargs)
     if csv:
+        data = export.figure_data(fig)  # the arrays only, not the figure (or a caller's later edits)
         st.download_button(
             # Deferred: the table is written when the button is pressed, not on every run.
             # (A gates heatmap's CSV is 4 MB and took over a second; built eagerly, every
             # inspecting session rebuilt and stored it on every rerun.)
-            "CSV", lambda: export.figure_csv(fig), file_name=f"{_slug(name)}.csv", mime="text/csv",
+            "CSV", lambda: export.figure_csv(data), file_name=f"{_slug(name)}.csv", mime="text/csv",
             key=f"{key}__csv", icon=":material/download:", type="tertiary", on_click="ignore",
             help="The numbers behind this chart, as a table (PNG: the camera icon above the chart).")
     return out
