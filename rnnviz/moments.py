@@ -319,12 +319,12 @@ MOMENTS += [
            {"cx_model": "kernel_lstm", "cx_view": "Cell finder", "cx_hyp": "Inside a string literal"},
            "Compare with the comment cell: this small model has no string cell yet (best r ≈ 0.17, 0.39 on the "
            "deck's functions). Kernel strings are short and rare; compare the best cell with the layer's probe."),
-    Moment("cells", "Looking for the quote cell in a novel", "pages/cells.py",
-           {**_AUSTEN, "cx_hyp": "Inside double quotes", "cx_cell": "115", "cx_show_hyp": "true"},
-           "The end of Pride and Prejudice, held out: this small model has no clean quote cell yet. Its best, "
-           "cell 115 (r ≈ 0.39), drifts up during dialogue and down during narration instead of switching at the quotes."),
-    Moment("cells", "A line-position cell in a novel, half learnt", "pages/cells.py",
-           {**_AUSTEN, "cx_hyp": "Column (position in line)", "cx_cell": "90", "cx_show_hyp": "true"},
-           "Cell 90 resets at every newline and falls along the line (r ≈ -0.40): the start of a line counter, "
-           "not yet as clean as the Python model's."),
+    Moment("cells", "The quote cell in a novel", "pages/cells.py",
+           {**_AUSTEN, "cx_signal": "tanh(c)", "cx_hyp": "Inside double quotes", "cx_cell": "13", "cx_show_hyp": "true"},
+           "The end of Pride and Prejudice, which the model never read: cell 13 flips at every opening quotation "
+           "mark and flips back at the closing one (r ≈ -0.96), even when a speech runs over several lines."),
+    Moment("cells", "A novel's line position: no single cell", "pages/cells.py",
+           {**_AUSTEN, "cx_hyp": "Column (position in line)", "cx_cell": "116", "cx_show_hyp": "true"},
+           "The best cell, 116, only loosely follows the position in the line (r ≈ 0.48), and the whole layer "
+           "predicts it badly too (probe R² ≈ 0.39). Compare with the Python model's line-position cell."),
 ]

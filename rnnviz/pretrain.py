@@ -60,10 +60,10 @@ MODELS = {
         "--lr 3e-3 --steps 1800 --decay --eval-every 250",
     ),
     "austen_lstm": (
-        "1x128 LSTM on Jane Austen's six novels; the cell explorer's model for the quote cell and the "
+        "1x256 LSTM on Jane Austen's six novels; the cell explorer's model for the quote cell and the "
         "position-in-line cell. Held out: the last seven chapters of Pride and Prejudice.",
-        "--corpus austen --cell lstm --layers 1 --hidden 128 --seq-len 160 --batch-size 32 "
-        "--lr 3e-3 --steps 1500 --decay --eval-every 250",
+        "--corpus austen --cell lstm --layers 1 --hidden 256 --seq-len 128 --batch-size 32 --carry-state "
+        "--lr 2e-3 --steps 12000 --decay --eval-every 500",
     ),
     "names_gru": (
         "1x128 GRU on US census first names: invents new names.",
