@@ -43,9 +43,8 @@ def test_standalone_html_keeps_the_escaped_fragment_and_escapes_the_title():
     assert "<title>cell &lt;3&gt; &amp; co</title>" in page and "<b>x</b>" not in page
 
 
-def test_the_table_is_the_same_from_the_figure_its_json_or_its_figure_data():
-    """A chart's deferred CSV keeps only ``figure_data`` (the arrays, not the figure); the
-    JSON Plotly sends (typed arrays as base64 ``bdata``) gives the same table too."""
+def test_the_table_is_the_same_from_the_figure_or_its_figure_data():
+    """A chart's deferred CSV keeps only ``figure_data`` (the arrays, not the figure)."""
     from rnnviz.plots import gates as gp
 
     rng = np.random.default_rng(0)
@@ -55,5 +54,4 @@ def test_the_table_is_the_same_from_the_figure_its_json_or_its_figure_data():
     for fig in (heat, line):
         want = export.figure_csv(fig)
         assert export.figure_csv(export.figure_data(fig)) == want
-        assert export.figure_csv(fig.to_json()) == want
     assert len(_rows(export.figure_csv(heat))) == 30 * 8

@@ -11,11 +11,9 @@ character) in a complete UTF-8 document; only the title is escaped here.
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
-import json
 
 import numpy as np
 
@@ -38,40 +36,18 @@ _KEYS = ("type", "name", "x", "y", "z", "text")
 def figure_data(fig) -> list[dict]:
     """Just what ``figure_csv`` reads from a figure: per trace its type, name and x / y /
     z / text arrays (the figure's own arrays, not copies). A chart's deferred download
-    keeps this, not the figure, which holds far more (about 10 MB for a 120 x 256 heatmap,
-    against 0.1 MB of values)."""
+    keeps this, not the figure (measured for a 120 x 256 heatmap: 0.18 MB against 0.47 MB)."""
     return [{k: getattr(tr, k, None) for k in _KEYS} for tr in fig.data]
 
 
-def _traces(fig) -> list[dict]:
-    """The traces of a Plotly figure, of its JSON (``fig.to_json()``) or of ``figure_data``."""
-    if isinstance(fig, (str, bytes)):
-        return json.loads(fig).get("data", [])
-    if isinstance(fig, list):
-        return fig
-    return figure_data(fig)
-
-
-def _array(v):
-    """A trace's array as sent to the browser: a list, a NumPy array or Plotly's typed-array
-    JSON form ({"dtype", "bdata"[, "shape"]}); None stays None."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        shape = v.get("shape")
-        if shape:
-            a = a.reshape([int(n) for n in str(shape).split(",")])
-        return a
-    return v
-
-
 def figure_rows(fig) -> list[dict]:
-    """One dict per data point of every trace (heatmaps: one per cell), of a figure, its JSON
-    or its ``figure_data``."""
+    """One dict per data point of every trace (heatmaps: one per cell), of a figure or of
+    its ``figure_data``."""
     rows: list[dict] = []
-    for i, tr in enumerate(_traces(fig)):
+    for i, tr in enumerate(fig if isinstance(fig, list) else figure_data(fig)):
         kind = tr.get("type") or "scatter"
         name = tr.get("name") or f"{kind} {i + 1}"
-        z, x, y = (_array(tr.get(k)) for k in ("z", "x", "y"))
+        z, x, y = (tr.get(k) for k in ("z", "x", "y"))
         if kind == "heatmap" and z is not None:
             Z = np.asarray(z, dtype=float)
             if Z.ndim != 2:
@@ -88,7 +64,7 @@ def figure_rows(fig) -> list[dict]:
         n = max(len(xs or ()), len(ys or ()))
         if n == 0:
             continue
-        text = _array(tr.get("text"))
+        text = tr.get("text")
         texts = list(text) if text is not None and not isinstance(text, str) else None
         for k in range(n):
             rows.append({
@@ -101,7 +77,7 @@ def figure_rows(fig) -> list[dict]:
 
 
 def figure_csv(fig) -> str:
-    """The data of a figure (or of its JSON) as CSV text (columns: trace, x, y, z, text; empty columns dropped)."""
+    """The data of a figure (or of its ``figure_data``) as CSV text (columns: trace, x, y, z, text; empty columns dropped)."""
     rows = figure_rows(fig)
     used = [c for c in _COLUMNS if any(r.get(c) is not None for r in rows)] or ["trace"]
     out = io.StringIO()
