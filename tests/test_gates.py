@@ -163,6 +163,9 @@ def test_figures():
     hm = P.gate_heatmap(v, text, start=10, units=[1, 2, 3, 4, 9])
     assert hm.data[0].z.dtype == np.float32 and hm.data[0].z.shape == (5, len(text))
     assert list(hm.layout.xaxis.ticktext[:2]) == ["h", "e"] and hm.data[0].x[0] == 10
+    assert list(hm.data[0].customdata[0][:2]) == ["h", "e"]
+    # The hover labels are plain lists, never an object array (orjson leaks those: charts.plain_arrays)
+    assert not isinstance(hm.data[0].customdata, np.ndarray)
     cf = P.conveyor_figure(text, start=0, memory=v[:, :2], keep=v[:, :2], write=v[:, :2], units=[3, 4],
                            retention=v[:, :2])
     assert len(cf.data) == 8

@@ -131,3 +131,58 @@ def test_the_toolbar_gets_room_above_subplot_titles_legends_and_titles():
     assert charts.room_for_modebar(plain).layout.margin.t == charts.MODEBAR_PX
     roomy = go.Figure(layout=dict(margin=dict(t=200)))
     assert charts.room_for_modebar(roomy).layout.margin.t == 200  # never shrinks a margin
+
+
+def test_non_numeric_arrays_reach_plotly_as_lists_and_numbers_stay_typed():
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from rnnviz.ui import charts
+
+    fig = go.Figure(go.Heatmap(z=np.ones((2, 3), np.float32), customdata=np.full((2, 3), "a", dtype=object),
+                               text=np.array([["x", "y", "z"]] * 2)))
+    fig.add_scatter(y=np.arange(3.0), marker=dict(color=np.array(["red", "blue", "red"], dtype=object)))
+    fig.update_xaxes(tickvals=np.arange(3), ticktext=np.array(["a", "b", "c"]))
+    charts.plain_arrays(fig)
+    hm, sc = fig.data
+    assert [list(r) for r in hm.customdata] == [["a"] * 3] * 2 and list(hm.text[1]) == ["x", "y", "z"]
+    assert list(sc.marker.color) == ["red", "blue", "red"] and list(fig.layout.xaxis.ticktext) == ["a", "b", "c"]
+    for v in (hm.customdata, hm.text, sc.marker.color, fig.layout.xaxis.ticktext):
+        assert not isinstance(v, np.ndarray)
+    for v in (hm.z, sc.y, fig.layout.xaxis.tickvals):  # numbers keep travelling as typed arrays
+        assert isinstance(v, np.ndarray) and v.dtype.kind in charts.NUMERIC_KINDS
+
+
+def test_no_array_of_a_shown_figure_outlives_its_serialisation(monkeypatch):
+    """The gates-page memory creep: Plotly copies every array while serialising; with some
+    orjson releases an object array's copy was never freed. Whatever orjson is installed,
+    nothing Plotly copies for a chart shown through charts.chart may stay alive."""
+    import gc
+    import weakref
+
+    import _plotly_utils.basevalidators as bv
+    import _plotly_utils.utils as pu
+    import numpy as np
+    import plotly.io
+
+    from rnnviz.plots import gates as gate_plots
+    from rnnviz.ui import charts
+
+    copies, real = [], bv.copy_to_readonly_numpy_array
+
+    def tracked(*a, **k):
+        out = real(*a, **k)
+        if isinstance(out, np.ndarray):
+            copies.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(bv, "copy_to_readonly_numpy_array", tracked)
+    monkeypatch.setattr(pu, "copy_to_readonly_numpy_array", tracked)
+    text = "to be, or not to be\n" * 6
+    fig = gate_plots.gate_heatmap(np.random.rand(len(text), 64), text, gate=True)
+    charts.plain_arrays(fig)
+    copies.clear()
+    for _ in range(3):
+        plotly.io.to_json(fig, validate=False)  # what st.plotly_chart sends
+    gc.collect()
+    assert copies and not [r for r in copies if r() is not None]

@@ -58,7 +58,7 @@ def gate_heatmap(values, chars, *, start: int = 0, units=None, title: str = "", 
         z=np.ascontiguousarray(v.T), x=x, y=[f"cell {u}" for u in units],
         colorscale=COLORSCALES["gate" if gate else "signed"],
         zmin=0.0 if gate else -scale, zmax=1.0 if gate else scale,
-        customdata=np.broadcast_to(np.array(hover, dtype=object), (K, T)) if small else None,
+        customdata=[hover] * K if small else None,  # lists: see charts.plain_arrays
         hovertemplate=("t=%{x} '%{customdata}'<br>" if small else "t=%{x}<br>")
         + "%{y}<br>value %{z:.3f}<extra></extra>",
         colorbar={"thickness": 12, "len": 0.9},

@@ -2,7 +2,8 @@
 
 ``chart`` shows a Plotly figure with the modebar's PNG export switched on (named
 after the chart) and a CSV download of the figure's data under it
-(``rnnviz.plots.export.figure_csv``); in presenter mode the fonts grow.
+(``rnnviz.plots.export.figure_csv``); in presenter mode the fonts grow. It sends
+non-numeric arrays as lists (``plain_arrays``: an orjson leak).
 ``html_view`` shows an escaped fragment from ``rnnviz.ui.html`` with ``st.html``
 and offers it as a standalone HTML file; with per-character ``details`` a pinned
 panel shows one character's values in large type while presenting.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import streamlit as st
 
 from ..plots import export
@@ -29,6 +31,38 @@ def chart_config(name: str) -> dict:
         "displayModeBar": True,
         "toImageButtonOptions": {"format": "png", "filename": _slug(name), "scale": 2},
     }
+
+
+NUMERIC_KINDS = "biuf"  # NumPy dtype kinds that Plotly sends as typed (base64) arrays
+
+
+def plain_arrays(fig):
+    """Turn every non-numeric NumPy array in ``fig`` (object or string dtype: hover labels,
+    tick texts) into a list, in place.
+
+    Plotly serialises a figure with orjson when it is installed. orjson refuses such an
+    array, Plotly falls back to the standard encoder, and some orjson releases (3.8.3,
+    found on our machines) leak a reference to the refused array. The array is never
+    freed: on the gates page that was one 256 x 120 hover array per heatmap per page run,
+    the server's memory creep under a class (docs/LOADTEST.md). Lists serialise without
+    the detour, with any orjson.
+    """
+    def walk(props, path):
+        for k, v in list(props.items()):
+            if isinstance(v, np.ndarray) and v.dtype.kind not in NUMERIC_KINDS:
+                yield path + (k,), v.tolist()
+            elif isinstance(v, dict):
+                yield from walk(v, path + (k,))
+
+    for obj in (*fig.data, fig.layout):
+        props = getattr(obj, "_props", None)  # Plotly's own property dict (no copy)
+        if props is None:
+            props = obj.to_plotly_json()
+        for path, value in list(walk(props, ())):
+            key = ".".join(path)
+            obj[key] = None  # Plotly skips an assignment that compares equal to the old value
+            obj[key] = value
+    return fig
 
 
 MODEBAR_PX = 36  # the height of Plotly's toolbar, drawn over the top-right corner of the figure
@@ -51,6 +85,7 @@ def room_for_modebar(fig, scale: float = 1.0):
 def chart(fig, *, key: str, name: str, csv: bool = True, **kwargs):
     """``st.plotly_chart`` with presenter styling, PNG export and a CSV download."""
     present.style_figure(fig)
+    plain_arrays(fig)
     room_for_modebar(fig, present.FONT_SCALE if present.presenting() else 1.0)
     kwargs.setdefault("config", chart_config(name))
     out = st.plotly_chart(fig, key=key, **kwargs)
