@@ -8,6 +8,7 @@ to fail instead of skip when Chromium is missing.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -152,6 +153,32 @@ def page(browser):
     pg = ctx.new_page()
     yield pg
     ctx.close()
+
+
+RUNNING = "[data-testid='stStatusWidget']"  # Streamlit's "Running..." indicator
+
+
+def settled(page, timeout: float = None):
+    """Wait until the app has no script run in progress: the run the last action started
+    (if its indicator shows within 1.5 s) and any run after it. Acting on a page that is
+    still re-rendering can type into, or click, an element that is about to be replaced."""
+    timeout = BROWSER_TIMEOUT_MS if timeout is None else timeout
+    try:
+        page.wait_for_selector(RUNNING, timeout=1_500)
+    except Exception:  # the run was over before the indicator showed (or never needed one)
+        pass
+    page.wait_for_function(f"() => !document.querySelector(\"{RUNNING}\")", timeout=timeout)
+
+
+def pick(page, label: str, option: str):
+    """Choose ``option`` in the selectbox called ``label``: filter the list, take its first
+    match with Enter (clicking an option can race a re-render), wait for the run it starts."""
+    box = page.get_by_role("combobox", name=label).first
+    box.click()
+    box.press_sequentially(option)
+    page.get_by_role("option", name=re.compile(re.escape(option))).first.wait_for()
+    box.press("Enter")
+    settled(page)
 
 
 def open_app(page, server, path: str = "", wait_text: str | None = None, timeout: float = None):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import browser_context, open_app
+from conftest import browser_context, open_app, settled
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +29,6 @@ def group_button(page, label: str):
         has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
 
 
-def _settled(page):
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=240_000)
-
-
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
     first = browser_context(browser, 1400, 1000)
     page = first.new_page()
@@ -44,7 +40,7 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
     group_button(page, "Xavier (Glorot)").click()
     page.wait_for_url(re.compile(r"dn_a_init=Xavier"))
     page.wait_for_function(SHOWS, arg=["tanh", "Xavier"], timeout=280_000)
-    _settled(page)
+    settled(page)
     shown = _figures(page)
     assert shown != before and all(len(y) == 21 for _, y in shown[0])  # the clicks changed the figure
 
@@ -58,6 +54,6 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(browser, server):
     other.set_default_timeout(300_000)
     other.goto(link, wait_until="domcontentloaded")
     other.wait_for_function(SHOWS, arg=["tanh", "Xavier"], timeout=280_000)
-    _settled(other)
+    settled(other)
     assert _figures(other) == shown
     fresh.close()

@@ -12,8 +12,8 @@ import re
 import urllib.parse
 
 import pytest
-from conftest import open_app
-from test_browser_train import _open_train, _pick, _step_count, _wait_steps
+from conftest import open_app, pick
+from test_browser_train import _open_train, _step_count, _wait_steps
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ def _wait_token(page, timeout_ms: float = 120_000) -> str:
 
 def test_reload_keeps_the_model_and_its_steps(page, server):
     _open_train(page, server)
-    _pick(page, "Corpus", "First names")
+    pick(page, "Corpus", "First names")
     page.get_by_text("distinct; the last 10 %", exact=False).first.wait_for()
     page.get_by_role("button", name="Train").click()
     token = _wait_token(page)

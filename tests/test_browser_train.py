@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import browser_context, open_app
+from conftest import browser_context, open_app, pick
 
 from rnnviz import checkpoint as ckpt
 from rnnviz.ui import session
@@ -30,15 +30,6 @@ def _open_train(page, server):
     open_app(page, server, "train", wait_text="Press Train to start")
 
 
-def _pick(page, label: str, option: str):
-    box = page.get_by_role("combobox", name=label).first
-    box.click()
-    box.press_sequentially(option)  # filter the list, then pick
-    page.get_by_role("option", name=re.compile(re.escape(option))).first.wait_for()
-    box.press("Enter")  # the filtered list's first match; clicking an option can race a re-render
-    page.wait_for_timeout(500)
-
-
 def _step_count(page) -> int:
     metric = page.locator("[data-testid='stMetric']").filter(has_text="Step").first
     txt = metric.locator("[data-testid='stMetricValue']").inner_text()
@@ -60,7 +51,7 @@ def _wait_steps(page, more_than: int, timeout: float = 90.0) -> int:
 
 def test_train_updates_then_pause(page, server):
     _open_train(page, server)
-    _pick(page, "Corpus", "First names")
+    pick(page, "Corpus", "First names")
     page.get_by_text("distinct; the last 10 %", exact=False).first.wait_for()
     page.get_by_text("First names", exact=False).first.wait_for()
     page.get_by_role("button", name="Train").click()
@@ -86,7 +77,7 @@ def test_prime_with_html_is_shown_as_text(page, server):
     if "python_lstm" not in ckpt.pretrained_names():
         pytest.skip("bundled python_lstm missing")
     _open_train(page, server)
-    _pick(page, "Model", "python_lstm")
+    pick(page, "Model", "python_lstm")
     prime = page.get_by_label("Prime text (the model continues it)")
     prime.fill(XSS_IMG + XSS_SCRIPT)
     prime.press("Enter")
@@ -109,7 +100,7 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
     try:
         page = first.new_page()
         _open_train(page, server)
-        _pick(page, "Model", "names_gru")
+        pick(page, "Model", "names_gru")
         prime = page.get_by_label("Prime text (the model continues it)")
         prime.fill("Mar")
         prime.press("Enter")

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 
 import pytest
-from conftest import ROOT, open_app
+from conftest import ROOT, WAIT, open_app, pick, settled
 
 from rnnviz import checkpoint as ckpt
 
@@ -54,15 +54,6 @@ def _open(page, server, path: str, wait_text: str) -> str:
     return page.evaluate("getComputedStyle(document.body).backgroundColor")
 
 
-def _pick(page, label: str, option: str):
-    box = page.get_by_role("combobox", name=label).first
-    box.click()
-    box.press_sequentially(option)
-    page.get_by_role("option", name=re.compile(re.escape(option))).first.wait_for()
-    box.press("Enter")
-    page.wait_for_timeout(500)
-
-
 def _segment(page, label: str):
     """A segmented-control option by its exact label (lesson text, hidden in its expander,
     can name the same words)."""
@@ -70,7 +61,7 @@ def _segment(page, label: str):
         has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
 
 
-def _wait_shown(page, strings, timeout: float = 120.0, selector: str = ".rnnviz-text"):
+def _wait_shown(page, strings, timeout: float = WAIT, selector: str = ".rnnviz-text"):
     """Wait until some ``selector`` element shows every string literally; return its text."""
     deadline = time.time() + timeout
     last = ""
@@ -122,10 +113,11 @@ def test_train_on_hostile_paste_then_sample_with_hostile_prime(page, server):
     _assert_inert(page, bg, "train_samples")
 
     # the live model knows every hostile character: sample from it with a hostile prime
-    _pick(page, "Model", "Your live model")
+    pick(page, "Model", "Your live model")
     prime = page.get_by_label("Prime text (the model continues it)")
     prime.fill(HOSTILE[0] + HOSTILE[1] + HOSTILE[4])
     prime.press("Enter")
+    settled(page)
     page.get_by_role("button", name="Generate").click()
     _wait_shown(page, [HOSTILE[0], HOSTILE[1], HOSTILE[4]])
     _assert_inert(page, bg, "train_prime")
@@ -134,10 +126,11 @@ def test_train_on_hostile_paste_then_sample_with_hostile_prime(page, server):
 def test_bundled_model_prime(page, server):
     _need_model()
     bg = _open(page, server, "train", "Press Train to start")
-    _pick(page, "Model", MODEL)
+    pick(page, "Model", MODEL)
     prime = page.get_by_label("Prime text (the model continues it)")
     prime.fill(HOSTILE[2] + HOSTILE[3])
     prime.press("Enter")
+    settled(page)
     page.get_by_role("button", name="Generate").click()
     _wait_shown(page, [HOSTILE[2], HOSTILE[3]])
     _assert_inert(page, bg, "train_prime_bundled")
@@ -146,8 +139,9 @@ def test_bundled_model_prime(page, server):
 def test_cell_explorer_paste(page, server):
     _need_model()
     bg = _open(page, server, "cells", "Cell explorer")
-    _pick(page, "Model", MODEL)
+    pick(page, "Model", MODEL)
     _segment(page, "Paste").click()
+    settled(page)
     box = page.get_by_label("Your text (up to 5,000 characters)")
     box.fill(ALL)
     box.press("Control+Enter")
@@ -158,8 +152,9 @@ def test_cell_explorer_paste(page, server):
 def test_gates_paste(page, server):
     _need_model()
     bg = _open(page, server, "gates", "LSTM gates")
-    _pick(page, "Model", MODEL)
+    pick(page, "Model", MODEL)
     _segment(page, "Paste").click()
+    settled(page)
     box = page.get_by_label("Your text (up to 2,000 characters)")
     box.fill(ALL)
     box.press("Control+Enter")
@@ -183,6 +178,7 @@ def test_gradient_text_box(page, server):
     ent = ent.replace("=", " ")  # '=' is not in the Shakespeare vocabulary
     box.fill(ent)
     box.press("Control+Enter")
+    settled(page)
     _segment(page, "Connectivity").click()
     _wait_shown(page, ["&lt;script&gt;window.__a 1&lt;/script&gt;", "&amp;lt;img&amp;gt;"])
     _assert_inert(page, bg, "gradients_connectivity")
