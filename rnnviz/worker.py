@@ -209,7 +209,10 @@ def _child_main():
         ctypes.CDLL(None).prctl(15, b"rnnviz-worker", 0, 0, 0)
     except (OSError, AttributeError):
         pass
-    _Child(fin, fout).serve()
+    try:
+        _Child(fin, fout).serve()
+    except BrokenPipeError:  # the server is gone (stopped mid-job): nobody to report to
+        os._exit(0)
 
 
 # ====================================================================== server side

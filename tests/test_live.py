@@ -402,3 +402,23 @@ def test_a_lone_elastic_trainer_uses_every_core_and_hands_them_back(runners):
     assert not over and a.steps > start_a
     b.stop()
     assert wait_for(lambda: lim.held(a) == 2 and a.trainer.torch_threads == 2)
+
+
+def test_a_worker_whose_server_is_gone_exits_quietly():
+    """A server stopped in the middle of a job (Ctrl+C, a redeploy) closes the pipe the
+    worker answers on: the worker ends with status 0 and no traceback in the server's log."""
+    import subprocess
+    import sys
+
+    from rnnviz import worker
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(worker.__file__)))
+    child = subprocess.Popen([sys.executable, "-c", "from rnnviz.worker import _child_main; _child_main()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root,
+                             env=dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS="1"))
+    child.stdout.close()  # the server side is gone before the worker answers
+    worker._write(child.stdin, {"op": "ping"})
+    child.stdin.close()
+    err = child.stderr.read()  # until the worker ends
+    child.wait(timeout=WAIT)
+    assert child.returncode == 0 and b"Traceback" not in err, err.decode(errors="replace")[-2000:]
