@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import browser_context, open_app, pick
+from conftest import browser_context, open_app, pick, wait_for
 
 from rnnviz import checkpoint as ckpt
 from rnnviz.ui import session
@@ -68,7 +68,8 @@ def test_train_updates_then_pause(page, server):
     # (a trainer still running would be further on by the time the step lands).
     page.get_by_role("button", name=f"Step +{session.CHUNK}").click()
     page.get_by_text(f"Paused at step {a + session.CHUNK:,}.", exact=False).first.wait_for()
-    assert _step_count(page) == a + session.CHUNK
+    # the Step metric lands in the same run as the caption, but may be read a moment before it
+    assert wait_for(lambda: _step_count(page) == a + session.CHUNK, poll=0.2), _step_count(page)
     page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("Press Train to start", exact=False).first.wait_for()
 
