@@ -155,19 +155,19 @@ def page(browser):
     ctx.close()
 
 
-RUNNING = "[data-testid='stStatusWidget']"  # Streamlit's "Running..." indicator
+SCRIPT_STATE = "[data-testid='stApp'][data-test-script-state='{}']"  # Streamlit's own run state
 
 
 def settled(page, timeout: float = None):
     """Wait until the app has no script run in progress: the run the last action started
-    (if its indicator shows within 1.5 s) and any run after it. Acting on a page that is
-    still re-rendering can type into, or click, an element that is about to be replaced."""
+    (if it starts within 1.5 s) and any run after it. Acting on a page that is still
+    re-rendering can type into, or click, an element that is about to be replaced."""
     timeout = BROWSER_TIMEOUT_MS if timeout is None else timeout
     try:
-        page.wait_for_selector(RUNNING, timeout=1_500)
-    except Exception:  # the run was over before the indicator showed (or never needed one)
+        page.wait_for_selector(SCRIPT_STATE.format("running"), timeout=1_500)
+    except Exception:  # the run was over before we looked (or the action started none)
         pass
-    page.wait_for_function(f"() => !document.querySelector(\"{RUNNING}\")", timeout=timeout)
+    page.wait_for_selector(SCRIPT_STATE.format("notRunning"), timeout=timeout)
 
 
 def pick(page, label: str, option: str):

@@ -19,7 +19,7 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, apply_runner_config, open_app, run_in_fresh_loop, start_server, stop_server
+from conftest import ROOT, apply_runner_config, open_app, run_in_fresh_loop, settled, start_server, stop_server
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import stclient  # noqa: E402
@@ -66,11 +66,6 @@ def test_every_page_renders(app_test, page):
     _no_errors(at, page + " (rerun)")
 
 
-def _settle(page, timeout=240_000):
-    """Wait until the page's script run has finished (Streamlit marks it on stApp)."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
-
-
 def _no_errors_in_browser(page, where):
     assert page.locator("[data-testid='stException']").count() == 0, where
     assert "Traceback" not in page.content(), where
@@ -79,7 +74,7 @@ def _no_errors_in_browser(page, where):
 @pytest.mark.browser
 def test_home_in_a_real_browser(page, server):
     open_app(page, server, "", wait_text="look inside recurrent neural networks")
-    _settle(page)
+    settled(page)
     nav = page.locator("[data-testid='stSidebarNav']")
     for title in ("Hello, RNN", "Train & sample", "Cell explorer", "LSTM gates", "Gradient flow"):
         assert nav.get_by_text(title, exact=True).count() >= 1, title
@@ -92,7 +87,7 @@ def test_home_in_a_real_browser(page, server):
 def test_pages_open_by_url_in_a_real_browser(page, server, path):
     open_app(page, server, path)
     page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=240_000)  # every page has a title
-    _settle(page)
+    settled(page)
     _no_errors_in_browser(page, path)
 
 

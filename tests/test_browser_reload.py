@@ -12,7 +12,7 @@ import re
 import urllib.parse
 
 import pytest
-from conftest import open_app, pick
+from conftest import BROWSER_TIMEOUT_MS, open_app, pick
 from test_browser_train import _open_train, _step_count, _wait_steps
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def _token(url: str) -> str | None:
     return values[0] if values else None
 
 
-def _wait_token(page, timeout_ms: float = 120_000) -> str:
+def _wait_token(page, timeout_ms: float = BROWSER_TIMEOUT_MS) -> str:
     page.wait_for_url(re.compile(r"[?&]run=[A-Za-z0-9_-]{43}"), timeout=timeout_ms)
     return _token(page.url)
 

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from conftest import browser_context, open_app, pick, wait_for
+from conftest import WAIT, browser_context, open_app, pick, settled, wait_for
 
 from rnnviz import checkpoint as ckpt
 from rnnviz.ui import session
@@ -36,7 +36,7 @@ def _step_count(page) -> int:
     return int(txt.replace(",", "").strip())
 
 
-def _wait_steps(page, more_than: int, timeout: float = 90.0) -> int:
+def _wait_steps(page, more_than: int, timeout: float = WAIT) -> int:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -82,6 +82,7 @@ def test_prime_with_html_is_shown_as_text(page, server):
     prime = page.get_by_label("Prime text (the model continues it)")
     prime.fill(XSS_IMG + XSS_SCRIPT)
     prime.press("Enter")
+    settled(page)
     page.get_by_role("button", name="Generate").click()
     out = page.locator(".rnnviz-text").filter(has_text=XSS_IMG)
     out.first.wait_for()
@@ -114,7 +115,7 @@ def test_copied_sampling_link_shows_the_same_sample(browser, server):
         # The address changes before the new sample is drawn: wait for the new text itself
         # (reading at once took the previous seed's sample on a busy machine).
         page.wait_for_function(SAMPLE_CHANGED, arg=before)
-        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+        settled(page)
         shown, url = out.inner_text(), page.url
     finally:
         first.close()
