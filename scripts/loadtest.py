@@ -9,8 +9,10 @@ What it does (loopback only; bounded in time and count; stops by itself):
 
 1. Starts ``streamlit run app.py`` on a free 127.0.0.1 port (or uses ``--url`` of a
    running loopback server) and finds the server's process id.
-2. Solo phase: one student trains alone; the chars/s its train page shows is the
-   single-trainer baseline.
+2. Solo phases: first, on a second server started with ``RNNVIZ_ELASTIC=0``, one
+   student trains alone on one CPU slot (``--one-slot``; skipped with ``--url``);
+   then, on the class's server, one student trains alone and borrows every idle
+   core. Their step rates are the two single-trainer baselines of the class.
 3. Class phase: the other students arrive over ``--arrival`` seconds. Trainers open
    the train page and press Train, then watch (their fragment timers poll like a
    browser tab). Inspectors open an inspection page and change a slider every few
@@ -179,6 +181,19 @@ def rss_mb(pid: int) -> float | None:
     return own + sum(_own_rss_mb(k) or 0.0 for k in children(pid))
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one process (``/proc/PID/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def thread_names(pid: int) -> list[str]:
     names = []
     try:
@@ -208,6 +223,9 @@ class Sample:
     threads: int
     connected: int
     load1: float
+    server_cpu_s: float | None = None  # cumulative CPU seconds: the server (page runs, polls)
+    workers_cpu_s: float | None = None  # ... its training worker processes alive now
+    client_cpu_s: float | None = None  # ... this load-test client
 
 
 @dataclass
@@ -282,11 +300,16 @@ class Run:
 
     def sample(self) -> Sample:
         names = thread_names(self.pid) if self.pid else []
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        workers = [cpu_seconds(k) for k in children(self.pid)] if self.pid else []
         s = Sample(t=round(self.now(), 1), rss_mb=rss_mb(self.pid) if self.pid else None,
                    server_rss_mb=_own_rss_mb(self.pid) if self.pid else None,
                    trainer_threads=sum(1 for n in names if n == THREAD_NAME), threads=len(names),
                    connected=sum(1 for st in self.students if st.session and not st.session.closed),
-                   load1=os.getloadavg()[0])
+                   load1=os.getloadavg()[0],
+                   server_cpu_s=cpu_seconds(self.pid) if self.pid else None,
+                   workers_cpu_s=sum(w for w in workers if w is not None) if self.pid else None,
+                   client_cpu_s=own.ru_utime + own.ru_stime)
         self.samples.append(s)
         return s
 
@@ -468,7 +491,24 @@ def step_rate(st: Student, t_from: float, t_to: float) -> float | None:
     return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
 
 
-SOAK = {"sessions": 22, "trainers": 0, "drop": 0, "solo": 0, "duration": 1800, "drain": 0}
+def cpu_split(samples, t_from: float, t_to: float) -> dict | None:
+    """Cores used over [t_from, t_to] by the trainers' workers, the server and this client.
+
+    Worker processes that ended inside the window take their CPU seconds with them,
+    so the workers' share is a lower bound when one was replaced.
+    """
+    pts = [s for s in samples if t_from <= s.t <= t_to and s.server_cpu_s is not None]
+    if len(pts) < 2 or pts[-1].t <= pts[0].t:
+        return None
+    a, b = pts[0], pts[-1]
+    dt = b.t - a.t
+    return {"seconds": round(dt, 1),
+            "workers": max(0.0, (b.workers_cpu_s - a.workers_cpu_s) / dt),
+            "server": (b.server_cpu_s - a.server_cpu_s) / dt,
+            "client": (b.client_cpu_s - a.client_cpu_s) / dt}
+
+
+SOAK = {"sessions": 22, "trainers": 0, "drop": 0, "solo": 0, "one_slot": 0, "duration": 1800, "drain": 0}
 SOAK_BAND = 0.05  # the soak's goal: server RSS after warm-up stays within +-5 % of its start
 
 
@@ -496,7 +536,38 @@ def pct(values, q: float):
     return v[k]
 
 
-async def main_async(args, url: str, pid: int | None) -> dict:
+async def one_slot_solo(args, url: str, pid: int | None) -> dict:
+    """One student trains alone on a server whose trainers keep one thread each.
+
+    The class's own solo phase runs on an elastic server, where a lone trainer borrows
+    every idle core; this is the other baseline, one CPU slot, as before elastic slots.
+    """
+    run = Run(args, url, pid)
+    st = Student("one-slot-solo", "trainer", "train")
+    mon_stop = asyncio.Event()
+    mon = asyncio.create_task(run.monitor(mon_stop))
+    task = asyncio.create_task(run.trainer(st, None))
+    try:
+        await asyncio.wait_for(st.done.wait(), args.timeout * 3)
+    except asyncio.TimeoutError:
+        run.error(st.name, "could not start training")
+    t_press = st.started_at or run.now()
+    await asyncio.sleep(args.one_slot)
+    window = (t_press + min(args.warmup, args.one_slot / 3), run.now())
+    run.stop.set()
+    await task
+    if st.session and not st.session.closed:
+        await st.session.close()
+    mon_stop.set()
+    await mon
+    steps = step_rate(st, *window)
+    return {"seconds": args.one_slot, "window": [round(window[0], 1), round(window[1], 1)],
+            "steps_per_s": steps,
+            "chars_per_s_trained": steps * st.chars_per_step if steps and st.chars_per_step else None,
+            "cpu": cpu_split(run.samples, *window), "errors": run.errors}
+
+
+async def main_async(args, url: str, pid: int | None, one_slot: dict | None = None) -> dict:
     run = Run(args, url, pid)
     mon_stop = asyncio.Event()
     mon = asyncio.create_task(run.monitor(mon_stop))
@@ -588,6 +659,8 @@ async def main_async(args, url: str, pid: int | None) -> dict:
     steps_per = {st.name: step_rate(st, *window) for st in trainers}
     agg_steps = sum(v for v in steps_per.values() if v)
     agg_steps_ratio = agg_steps / solo_steps if solo_steps else None
+    one_steps = (one_slot or {}).get("steps_per_s")
+    agg_vs_one_slot = agg_steps / one_steps if one_steps and agg_steps else None
     # Chars actually trained per wall second (steps x batch x sequence length); all
     # trainers use the page defaults, so this ratio equals the steps/s ratio.
     cps = {st.name: (steps_per[st.name] or 0) * st.chars_per_step for st in trainers if st.chars_per_step}
@@ -607,10 +680,15 @@ async def main_async(args, url: str, pid: int | None) -> dict:
         "orphaned_trainer_threads": (orphans, "0", orphans == 0),
         "aggregate_vs_single": (agg_steps_ratio, ">= 0.9", agg_steps_ratio is not None and agg_steps_ratio >= 0.9),
     }
+    if one_slot is not None:
+        goals["aggregate_vs_one_slot_solo"] = (agg_vs_one_slot, ">= 1.4",
+                                               agg_vs_one_slot is not None and agg_vs_one_slot >= 1.4)
+        run.errors[:0] = [f"one-slot solo: {e}" for e in one_slot["errors"]]
+        goals["errors"] = (len(run.errors), "0", not run.errors)
     band = rss_band(run.samples, warm, class_end)
     if args.soak:  # memory only: nobody trains
-        for k in ("aggregate_vs_single", "rss_growth_after_warmup_mb"):
-            goals.pop(k)
+        for k in ("aggregate_vs_single", "aggregate_vs_one_slot_solo", "rss_growth_after_warmup_mb"):
+            goals.pop(k, None)
         goals["server_rss_deviation_after_warmup"] = (
             band["deviation"] if band else None, f"<= {SOAK_BAND:.2f} (+-5 %)",
             band is not None and band["deviation"] <= SOAK_BAND)
@@ -631,6 +709,9 @@ async def main_async(args, url: str, pid: int | None) -> dict:
                      "chars_per_s_trained_in_class": cps,
                      "shown_chars_per_s_in_class": per, "steps_per_s_in_class": steps_per,
                      "aggregate_steps_per_s": agg_steps, "aggregate_vs_single": agg_steps_ratio,
+                     "one_slot_solo": one_slot, "aggregate_vs_one_slot_solo": agg_vs_one_slot,
+                     "cpu_solo": cpu_split(run.samples, *solo_window) if solo_window else None,
+                     "cpu_class": cpu_split(run.samples, *window),
                      "trainers_started": sum(1 for s in trainers if s.started_training), "dropped": sorted(dropping)},
         "threads_at_end_of_class": end_sample.trainer_threads, "orphaned_trainer_threads": orphans,
         "errors": run.errors, "events": run.events,
@@ -654,6 +735,27 @@ def _by_page(run) -> dict:
 
 def _f(v, fmt="{:.2f}"):
     return "n/a" if v is None else fmt.format(v)
+
+
+def _cpu_lines(res: dict) -> list[str]:
+    tr = res["training"]
+    one = tr.get("one_slot_solo")
+    lines = []
+    if one:
+        lines.append(f"- one-slot solo trainer, measured first on a second server started with "
+                     f"`RNNVIZ_ELASTIC=0` ({one['seconds']:.0f} s): {_f(one['steps_per_s'])} steps/s = "
+                     f"{_f(one['chars_per_s_trained'], '{:,.0f}')} chars/s trained")
+    rows = [("one-slot solo", (one or {}).get("cpu")), ("solo", tr.get("cpu_solo")), ("class", tr.get("cpu_class"))]
+    rows = [(n, c) for n, c in rows if c]
+    if rows:
+        lines += ["", f"Where the {res['cores']} cores went (CPU seconds per wall second over each measured window; "
+                  "the load-test client runs on the same machine, a real class's browsers would not):", "",
+                  "| phase | training workers | server (page runs, polls) | load-test client | idle |",
+                  "|---|---|---|---|---|"]
+        for name, c in rows:
+            idle = max(0.0, res["cores"] - c["workers"] - c["server"] - c["client"])
+            lines.append(f"| {name} | {c['workers']:.2f} | {c['server']:.2f} | {c['client']:.2f} | {idle:.2f} |")
+    return lines
 
 
 def markdown(res: dict) -> str:
@@ -704,13 +806,17 @@ def markdown(res: dict) -> str:
         "second times batch x sequence length. (The *Characters / s* metric on the page is each model's "
         "speed while it holds a CPU slot, so it does not add up across students who take turns.)",
         "",
-        f"- solo trainer: {_f(tr['solo_steps_per_s'])} steps/s = {_f(tr['solo_chars_per_s_trained'], '{:,.0f}')} "
-        f"chars/s trained (its page shows {_f(tr['solo_chars_per_s_shown'], '{:,.0f}')} chars/s)",
+        f"- solo trainer (borrowing every idle core): {_f(tr['solo_steps_per_s'])} steps/s = "
+        f"{_f(tr['solo_chars_per_s_trained'], '{:,.0f}')} chars/s trained "
+        f"(its page shows {_f(tr['solo_chars_per_s_shown'], '{:,.0f}')} chars/s)",
         f"- class, all trainers connected (t = {res['phases']['measure_window'][0]:.0f}-"
         f"{res['phases']['measure_window'][1]:.0f} s): {_f(tr['aggregate_steps_per_s'])} steps/s = "
         f"{_f(tr['aggregate_chars_per_s_trained'], '{:,.0f}')} chars/s summed over "
-        f"{tr['trainers_started']} trainers = **{_f(tr['aggregate_vs_single'])} x** the solo trainer",
+        f"{tr['trainers_started']} trainers = **{_f(tr['aggregate_vs_single'])} x** the solo trainer"
+        + (f", **{_f(tr['aggregate_vs_one_slot_solo'])} x** the one-slot solo trainer"
+           if tr.get("one_slot_solo") else ""),
         f"- dropped mid-training: {', '.join(tr['dropped']) or 'none'}",
+        *_cpu_lines(res),
         "",
         "| trainer | steps/s in class | chars/s trained | page shows chars/s (mean) |",
         "|---|---|---|---|",
@@ -756,6 +862,9 @@ def parse_args(argv=None):
     p.add_argument("--drop-at", type=float, default=0.5, help="when they drop, as a fraction of --duration")
     p.add_argument("--duration", type=float, default=600, help="class phase in seconds (default 600, max 3600)")
     p.add_argument("--solo", type=float, default=60, help="solo-trainer baseline phase in seconds (default 60)")
+    p.add_argument("--one-slot", type=float, default=60,
+                   help="seconds of a one-slot solo baseline on a second server started with RNNVIZ_ELASTIC=0, "
+                        "before the class's server starts (default 60; 0 skips it; not available with --url)")
     p.add_argument("--arrival", type=float, default=20, help="students arrive over this many seconds")
     p.add_argument("--warmup", type=float, default=30, help="seconds after arrival before throughput is measured")
     p.add_argument("--drain", type=float, default=330,
@@ -786,8 +895,14 @@ def parse_args(argv=None):
         p.error("--sessions must be between 1 and 200")
     if not 0 < args.duration <= 3600:
         p.error("--duration must be between 1 and 3600 seconds")
-    if not 0 <= args.solo <= 600 or not 0 <= args.drain <= 1800:
-        p.error("--solo must be 0-600 s and --drain 0-1800 s")
+    if not 0 <= args.solo <= 600 or not 0 <= args.one_slot <= 600 or not 0 <= args.drain <= 1800:
+        p.error("--solo and --one-slot must be 0-600 s and --drain 0-1800 s")
+    if args.trainers == 0:
+        args.one_slot = 0
+    if args.url and args.one_slot and "--one-slot" in (sys.argv[1:] if argv is None else argv):
+        p.error("--one-slot starts a server of its own; it cannot be used with --url (pass --one-slot 0)")
+    if args.url:
+        args.one_slot = 0
     if args.drop > args.trainers:
         p.error("--drop cannot exceed --trainers")
     if args.url:
@@ -814,6 +929,20 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log_path = os.path.join(tempfile.gettempdir(), f"rnnviz-loadtest-{os.getpid()}.log")
     try:
+        one_slot = None
+        if args.one_slot > 0:
+            one_log = os.path.join(tempfile.gettempdir(), f"rnnviz-loadtest-{os.getpid()}-one-slot.log")
+            one_proc, one_url = start_server(one_log, env={"RNNVIZ_ELASTIC": "0"})
+            print(f"one-slot server {one_url} (pid {one_proc.pid}, log {one_log})", flush=True)
+            try:
+                one_slot = _run_async(lambda: asyncio.wait_for(
+                    one_slot_solo(args, one_url, one_proc.pid), args.one_slot + args.timeout * 3 + 60))
+            finally:
+                stop_server(one_proc)
+            with open(one_log, errors="replace") as f:
+                tb = f.read().count("Traceback")
+            if tb:
+                one_slot["errors"].append(f"server log has {tb} traceback(s): see {one_log}")
         if args.url:
             url = args.url.rstrip("/")
             wait_healthy(url, timeout=10)
@@ -825,7 +954,7 @@ def main(argv=None) -> int:
         if pid is None:
             print("warning: server pid not found; RSS and thread counts are unavailable", file=sys.stderr)
         hard_limit = args.solo + args.duration + args.drain + 180
-        res = _run_async(lambda: asyncio.wait_for(main_async(args, url, pid), hard_limit))
+        res = _run_async(lambda: asyncio.wait_for(main_async(args, url, pid, one_slot), hard_limit))
     finally:
         if proc is not None:
             stop_server(proc)

@@ -152,6 +152,55 @@ def test_tiny_loadtest_run(own_server, tmp_path):
     assert "## Goals" in text and "p95" in text
 
 
+def test_one_slot_solo_measures_a_lone_trainer(own_server):
+    """The one-slot baseline: a lone student trains, and its step rate and CPU are read."""
+    args = loadtest.parse_args(["--url", own_server, "--warmup", "3", "--timeout", str(PAGE_WAIT),
+                                "--progress-every", "1", "--sample-every", "1", "--quiet"])
+    args.one_slot = 20
+    pid = loadtest.pid_listening_on(urllib.parse.urlparse(own_server).port)
+    res = run_in_fresh_loop(lambda: asyncio.wait_for(loadtest.one_slot_solo(args, own_server, pid), 20 + 4 * PAGE_WAIT))
+    assert res["errors"] == [], res["errors"]
+    t0, t1 = res["window"]
+    assert t1 - t0 >= 20 - 3 - 0.5, res["window"]
+    assert res["steps_per_s"] > 0, res
+    per_step = res["chars_per_s_trained"] / res["steps_per_s"]  # batch x sequence length of the page
+    assert per_step == round(per_step) and per_step >= 16, per_step
+    # The steps ran in the worker processes, not in the server.
+    assert res["cpu"]["workers"] > 0.05 and res["cpu"]["seconds"] >= 10, res["cpu"]
+
+
+def test_cpu_split_and_seconds():
+    S = loadtest.Sample
+    samples = [S(t=0, rss_mb=1, server_rss_mb=1, trainer_threads=0, threads=1, connected=0, load1=0,
+                 server_cpu_s=5.0, workers_cpu_s=10.0, client_cpu_s=1.0),
+               S(t=5, rss_mb=1, server_rss_mb=1, trainer_threads=0, threads=1, connected=0, load1=0,
+                 server_cpu_s=6.0, workers_cpu_s=14.0, client_cpu_s=1.5),
+               S(t=10, rss_mb=1, server_rss_mb=1, trainer_threads=0, threads=1, connected=0, load1=0,
+                 server_cpu_s=7.0, workers_cpu_s=20.0, client_cpu_s=2.0)]
+    c = loadtest.cpu_split(samples, 0, 10)
+    assert c == {"seconds": 10, "workers": 1.0, "server": 0.2, "client": 0.1}
+    assert loadtest.cpu_split(samples, 5, 10)["workers"] == 6.0 / 5
+    assert loadtest.cpu_split(samples, 20, 30) is None
+    # A worker that ended takes its seconds along: never a negative share.
+    samples[2].workers_cpu_s = 2.0
+    assert loadtest.cpu_split(samples, 0, 10)["workers"] == 0.0
+    before = loadtest.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert loadtest.cpu_seconds(os.getpid()) - before >= 0.2
+    assert loadtest.cpu_seconds(2**22 + 12345) is None
+
+
+def test_one_slot_needs_its_own_server():
+    with pytest.raises(SystemExit):
+        loadtest.parse_args(["--url", "http://127.0.0.1:8501", "--one-slot", "30"])
+    assert loadtest.parse_args(["--url", "http://127.0.0.1:8501"]).one_slot == 0
+    assert loadtest.parse_args([]).one_slot == 60
+    assert loadtest.parse_args(["--soak"]).one_slot == 0
+    assert loadtest.parse_args(["--trainers", "0", "--drop", "0"]).one_slot == 0
+
+
 def test_trainer_thread_visible_to_the_os():
     """The load test counts trainers by OS thread name; live.BackgroundTrainer must set it."""
     from rnnviz.corpora import from_text
