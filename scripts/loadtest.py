@@ -173,12 +173,12 @@ def children(pid: int) -> list[int]:
     return kids
 
 
-def rss_mb(pid: int) -> float | None:
-    """RSS of the server plus its worker processes."""
+def rss_mb(pid: int, kids: list[int] | None = None) -> float | None:
+    """RSS of the server plus its worker processes (``kids``: already found)."""
     own = _own_rss_mb(pid)
     if own is None:
         return None
-    return own + sum(_own_rss_mb(k) or 0.0 for k in children(pid))
+    return own + sum(_own_rss_mb(k) or 0.0 for k in (children(pid) if kids is None else kids))
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -301,8 +301,9 @@ class Run:
     def sample(self) -> Sample:
         names = thread_names(self.pid) if self.pid else []
         own = resource.getrusage(resource.RUSAGE_SELF)
-        workers = [cpu_seconds(k) for k in children(self.pid)] if self.pid else []
-        s = Sample(t=round(self.now(), 1), rss_mb=rss_mb(self.pid) if self.pid else None,
+        kids = children(self.pid) if self.pid else []
+        workers = [cpu_seconds(k) for k in kids]
+        s = Sample(t=round(self.now(), 1), rss_mb=rss_mb(self.pid, kids) if self.pid else None,
                    server_rss_mb=_own_rss_mb(self.pid) if self.pid else None,
                    trainer_threads=sum(1 for n in names if n == THREAD_NAME), threads=len(names),
                    connected=sum(1 for st in self.students if st.session and not st.session.closed),
@@ -536,6 +537,19 @@ def pct(values, q: float):
     return v[k]
 
 
+async def train_alone(run: Run, st: Student, seconds: float, tasks: list) -> tuple[float, float]:
+    """``st`` presses Train and trains alone for ``seconds``; returns the measuring window
+    (after the first ``--warmup`` seconds, at most a third of the phase)."""
+    tasks.append(asyncio.create_task(run.trainer(st, None)))
+    try:
+        await asyncio.wait_for(st.done.wait(), run.args.timeout * 3)
+    except asyncio.TimeoutError:
+        run.error(st.name, "could not start training alone")
+    t_press = st.started_at or run.now()
+    await asyncio.sleep(seconds)
+    return t_press + min(run.args.warmup, seconds / 3), run.now()
+
+
 async def one_slot_solo(args, url: str, pid: int | None) -> dict:
     """One student trains alone on a server whose trainers keep one thread each.
 
@@ -546,16 +560,10 @@ async def one_slot_solo(args, url: str, pid: int | None) -> dict:
     st = Student("one-slot-solo", "trainer", "train")
     mon_stop = asyncio.Event()
     mon = asyncio.create_task(run.monitor(mon_stop))
-    task = asyncio.create_task(run.trainer(st, None))
-    try:
-        await asyncio.wait_for(st.done.wait(), args.timeout * 3)
-    except asyncio.TimeoutError:
-        run.error(st.name, "could not start training")
-    t_press = st.started_at or run.now()
-    await asyncio.sleep(args.one_slot)
-    window = (t_press + min(args.warmup, args.one_slot / 3), run.now())
+    tasks = []
+    window = await train_alone(run, st, args.one_slot, tasks)
     run.stop.set()
-    await task
+    await asyncio.gather(*tasks)
     if st.session and not st.session.closed:
         await st.session.close()
     mon_stop.set()
@@ -585,14 +593,7 @@ async def main_async(args, url: str, pid: int | None, one_slot: dict | None = No
     # Solo phase: one trainer alone gives the single-trainer baseline.
     if trainers and args.solo > 0:
         run.event(f"solo phase: {trainers[0].name} trains alone for {args.solo:.0f} s")
-        tasks.append(asyncio.create_task(run.trainer(trainers[0], None)))
-        try:
-            await asyncio.wait_for(trainers[0].done.wait(), args.timeout * 3)
-        except asyncio.TimeoutError:
-            run.error(trainers[0].name, "could not start training in the solo phase")
-        t_press = trainers[0].started_at or run.now()
-        await asyncio.sleep(args.solo)
-        solo_window = (t_press + min(args.warmup, args.solo / 3), run.now())
+        solo_window = await train_alone(run, trainers[0], args.solo, tasks)
         others = trainers[1:]
     else:
         others = trainers
@@ -862,7 +863,7 @@ def parse_args(argv=None):
     p.add_argument("--drop-at", type=float, default=0.5, help="when they drop, as a fraction of --duration")
     p.add_argument("--duration", type=float, default=600, help="class phase in seconds (default 600, max 3600)")
     p.add_argument("--solo", type=float, default=60, help="solo-trainer baseline phase in seconds (default 60)")
-    p.add_argument("--one-slot", type=float, default=60,
+    p.add_argument("--one-slot", type=float, default=None,
                    help="seconds of a one-slot solo baseline on a second server started with RNNVIZ_ELASTIC=0, "
                         "before the class's server starts (default 60; 0 skips it; not available with --url)")
     p.add_argument("--arrival", type=float, default=20, help="students arrive over this many seconds")
@@ -895,14 +896,12 @@ def parse_args(argv=None):
         p.error("--sessions must be between 1 and 200")
     if not 0 < args.duration <= 3600:
         p.error("--duration must be between 1 and 3600 seconds")
+    if args.url and args.one_slot:
+        p.error("--one-slot starts a server of its own; it cannot be used with --url (pass --one-slot 0)")
+    if args.one_slot is None or args.trainers == 0:  # without trainers there is no class to compare
+        args.one_slot = 0 if args.url or args.trainers == 0 else 60
     if not 0 <= args.solo <= 600 or not 0 <= args.one_slot <= 600 or not 0 <= args.drain <= 1800:
         p.error("--solo and --one-slot must be 0-600 s and --drain 0-1800 s")
-    if args.trainers == 0:
-        args.one_slot = 0
-    if args.url and args.one_slot and "--one-slot" in (sys.argv[1:] if argv is None else argv):
-        p.error("--one-slot starts a server of its own; it cannot be used with --url (pass --one-slot 0)")
-    if args.url:
-        args.one_slot = 0
     if args.drop > args.trainers:
         p.error("--drop cannot exceed --trainers")
     if args.url:
